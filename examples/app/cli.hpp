@@ -1,0 +1,159 @@
+// Shared pieces of the reference application: argument parsing, exit codes,
+// progress reporting (the application prints; the library never does), and a
+// small JSON writer.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace app {
+
+/// Exit codes (documented in --help and docs/cli.md).
+enum exit_code : int {
+  ok = 0,             ///< everything processed
+  partial = 1,        ///< finished, but some input records or molecules were rejected (listed on stderr)
+  usage = 2,          ///< bad command line
+  input_failure = 3,  ///< no usable input (missing file, nothing parsable)
+  internal = 4,       ///< unexpected failure
+};
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// --key value / --flag parser with typed getters and unknown-option detection.
+class arguments {
+ public:
+  arguments(int argc, char** argv, int first, const std::vector<std::string>& flags) {
+    for (int i = first; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a.rfind("--", 0) != 0) throw usage_error("unexpected argument '" + a + "'");
+      const auto eq = a.find('=');
+      if (eq != std::string::npos) {
+        values_[a.substr(2, eq - 2)] = a.substr(eq + 1);
+        continue;
+      }
+      const std::string key = a.substr(2);
+      bool is_flag = false;
+      for (const auto& f : flags) is_flag |= (f == key);
+      if (is_flag) {
+        values_[key] = "1";
+      } else {
+        if (i + 1 >= argc) throw usage_error("option --" + key + " needs a value");
+        values_[key] = argv[++i];
+      }
+    }
+  }
+  bool has(const std::string& k) const { return values_.count(k) != 0; }
+  std::string str(const std::string& k, const std::string& dflt = "") {
+    used_[k] = true;
+    auto it = values_.find(k);
+    return it == values_.end() ? dflt : it->second;
+  }
+  std::string required(const std::string& k) {
+    if (!has(k)) throw usage_error("missing required option --" + k);
+    return str(k);
+  }
+  double number(const std::string& k, double dflt) {
+    const auto s = str(k);
+    if (s.empty()) return dflt;
+    try {
+      std::size_t pos = 0;
+      double v = std::stod(s, &pos);
+      if (pos != s.size()) throw std::invalid_argument(s);
+      return v;
+    } catch (const std::exception&) {
+      throw usage_error("option --" + k + " expects a number, got '" + s + "'");
+    }
+  }
+  long integer(const std::string& k, long dflt) {
+    const auto s = str(k);
+    if (s.empty()) return dflt;
+    try {
+      std::size_t pos = 0;
+      long v = std::stol(s, &pos);
+      if (pos != s.size()) throw std::invalid_argument(s);
+      return v;
+    } catch (const std::exception&) {
+      throw usage_error("option --" + k + " expects an integer, got '" + s + "'");
+    }
+  }
+  bool flag(const std::string& k) {
+    used_[k] = true;
+    return has(k);
+  }
+  /// Throws on options that no getter asked for (typos must not be ignored).
+  void reject_unknown() const {
+    for (const auto& [k, v] : values_)
+      if (!used_.count(k)) throw usage_error("unknown option --" + k);
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::map<std::string, bool> used_;
+};
+
+/// Progress on stderr: "[evaluate] 4/10 molecules  12.3 s elapsed, ETA 18.0 s".
+class progress {
+ public:
+  progress(std::string tag, std::size_t total, bool enabled)
+      : tag_(std::move(tag)), total_(total), enabled_(enabled), start_(clock::now()) {}
+  void step(std::size_t done, const std::string& what) {
+    if (!enabled_) return;
+    const double el = elapsed();
+    const double eta = done ? el / static_cast<double>(done) * static_cast<double>(total_ - done) : 0.0;
+    std::cerr << "[" << tag_ << "] " << done << "/" << total_ << " " << what << "  " << std::fixed
+              << std::setprecision(1) << el << " s elapsed, ETA " << eta << " s\n";
+  }
+  double elapsed() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  std::string tag_;
+  std::size_t total_;
+  bool enabled_;
+  clock::time_point start_;
+};
+
+/// Minimal JSON emitter; non-finite numbers become null (strict JSON).
+class json {
+ public:
+  static std::string quote(const std::string& s) {
+    std::string o = "\"";
+    for (char c : s) {
+      switch (c) {
+        case '"': o += "\\\""; break;
+        case '\\': o += "\\\\"; break;
+        case '\n': o += "\\n"; break;
+        case '\t': o += "\\t"; break;
+        case '\r': o += "\\r"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            o += buf;
+          } else {
+            o += c;
+          }
+      }
+    }
+    return o + "\"";
+  }
+  static std::string number(double v) {
+    if (!std::isfinite(v)) return "null";
+    std::ostringstream s;
+    s << std::setprecision(12) << v;
+    return s.str();
+  }
+};
+
+}  // namespace app

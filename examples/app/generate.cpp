@@ -1,0 +1,155 @@
+// `confsgm generate`: conformer ensembles for the molecules of a SMILES list,
+// CSV or reference SDF, written as one multi-conformer SDF.
+#include <confsgm/confsgm.hpp>
+#include <confsgm/rdkit/etkdg.hpp>
+#include <confsgm/rdkit/sdf.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <numeric>
+
+#include "cli.hpp"
+
+namespace app {
+
+namespace {
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+std::string fixed(double v, int digits) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+}  // namespace
+
+int run_generate(arguments& args) {
+  const auto method = args.str("method", "etkdg");
+  const auto input = args.required("input");
+  const auto output = args.required("output");
+  const long num = args.integer("num", 0);
+  const double multiplier = args.number("multiplier", 2.0);
+  confsgm::rdkit::etkdg_options eo;
+  const long seed = args.integer("seed", 42);
+  const long threads = args.integer("threads", 0);
+  eo.mmff = args.flag("mmff");
+  eo.mmff_max_iterations = static_cast<unsigned>(args.integer("mmff-iterations", 2000));
+  eo.prune_rms = args.number("prune-rms", -1.0);
+  eo.use_random_coords = args.flag("random-coords");
+  const bool allow_fragments = args.flag("allow-fragments");
+  const bool quiet = args.flag("quiet");
+  const auto group_by = args.str("group-by", "mol_id");
+  args.reject_unknown();
+  if (method != "etkdg")
+    throw usage_error("--method '" + method + "' is not available; this build offers: etkdg");
+  if (seed <= 0 || seed > 2147483647) throw usage_error("--seed must be in 1..2147483647 (RDKit seeds conformer i with seed*(i+1))");
+  if (threads < 0) throw usage_error("--threads must be >= 0");
+  if (num < 0) throw usage_error("--num must be >= 0");
+  if (!(multiplier > 0)) throw usage_error("--multiplier must be > 0");
+  eo.seed = static_cast<std::uint32_t>(seed);
+  eo.threads = static_cast<unsigned>(threads);
+
+  // Molecules to generate for, with their reference counts where known.
+  std::vector<confsgm::rdkit::molecule> mols;
+  std::size_t rejected = 0;
+  if (ends_with(input, ".sdf") || ends_with(input, ".sd") || ends_with(input, ".mol")) {
+    confsgm::rdkit::sdf_read_options ro;
+    ro.group_by = group_by;
+    ro.allow_fragments = allow_fragments;
+    const auto r = confsgm::rdkit::read_sdf(input, ro);
+    for (const auto& e : r.errors) std::cerr << "error: " << e.what() << "\n";
+    for (const auto& e : r.dropped) std::cerr << "note: " << e.what() << "\n";
+    rejected += r.errors.size();
+    for (const auto& m : r.molecules) {
+      confsgm::rdkit::molecule x;
+      x.id = m.data.id;
+      x.mol = m.mol;
+      x.graph = m.data.graph;
+      x.smiles = confsgm::rdkit::canonical_smiles(*m.mol);
+      x.n_reference = m.data.size();
+      mols.push_back(std::move(x));
+    }
+  } else {
+    confsgm::rdkit::smiles_options so;
+    so.allow_fragments = allow_fragments;
+    auto r = confsgm::rdkit::read_smiles_file(input, so);
+    for (const auto& e : r.errors) std::cerr << "error: " << e.what() << "\n";
+    rejected += r.errors.size();
+    mols = std::move(r.molecules);
+  }
+  if (mols.empty()) {
+    std::cerr << "error: " << input << ": no usable molecule\n";
+    return input_failure;
+  }
+
+  confsgm::rdkit::sdf_writer writer(output);
+  progress prog("generate", mols.size(), !quiet);
+  std::size_t failed_molecules = 0, total = 0, stereo_bad = 0;
+  for (std::size_t k = 0; k < mols.size(); ++k) {
+    const auto& m = mols[k];
+    std::size_t n = static_cast<std::size_t>(num);
+    if (n == 0) {
+      if (!m.n_reference) {
+        std::cerr << "error: " << m.id << ": no --num given and the input lists no reference count\n";
+        ++failed_molecules;
+        continue;
+      }
+      n = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(multiplier * static_cast<double>(*m.n_reference))));
+    }
+    confsgm::rdkit::etkdg_result res;
+    try {
+      res = confsgm::rdkit::generate_etkdg(m, n, eo);
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << m.id << ": ETKDG failed: " << e.what() << "\n";
+      ++failed_molecules;
+      continue;
+    }
+    if (res.embedded == 0) {
+      std::cerr << "error: " << m.id << ": ETKDG embedded none of " << n << " conformers\n";
+      ++failed_molecules;
+      continue;
+    }
+    if (res.embedded < n)
+      std::cerr << "warning: " << m.id << ": ETKDG embedded " << res.embedded << " of " << n << " conformers\n";
+    if (res.mmff_parameters_missing)
+      std::cerr << "warning: " << m.id << ": MMFF94 has no parameters for this molecule; conformers not relaxed\n";
+    // Rank 1 = lowest energy where energies exist, else generation order.
+    std::vector<std::size_t> order(res.conformers.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      const auto &ea = res.conformers.info[a].energy, &eb = res.conformers.info[b].energy;
+      if (ea && eb) return *ea < *eb;
+      return false;
+    });
+    std::vector<std::size_t> rank(order.size());
+    for (std::size_t r = 0; r < order.size(); ++r) rank[order[r]] = r + 1;
+    for (std::size_t c = 0; c < res.conformers.size(); ++c) {
+      const auto& info = res.conformers.info[c];
+      std::vector<std::pair<std::string, std::string>> props = {
+          {"mol_id", m.id},
+          {"conf_index", std::to_string(c)},
+          {"method", eo.mmff ? "etkdg+mmff" : "etkdg"},
+          {"seed", std::to_string(eo.seed)},
+          {"smiles", m.smiles},
+      };
+      if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
+      if (info.energy) props.emplace_back("energy_unit", "kcal/mol (MMFF94)");
+      props.emplace_back("rank", std::to_string(rank[c]));
+      props.emplace_back("status", info.status);
+      writer.write(*res.mol, res.conformers.conformers[c], info.title, props);
+      if (info.status.rfind("stereo", 0) == 0) {
+        ++stereo_bad;
+        std::cerr << "warning: " << info.title << ": " << info.status << "\n";
+      }
+    }
+    total += res.conformers.size();
+    prog.step(k + 1, "molecules (" + m.id + ": " + std::to_string(res.embedded) + " conformers)");
+  }
+  writer.commit();
+  std::cerr << "wrote " << total << " conformers of " << (mols.size() - failed_molecules) << " molecules to "
+            << output << " (" << failed_molecules << " molecules failed, " << rejected << " input records rejected, "
+            << stereo_bad << " conformers with a stereo mismatch)\n";
+  return (failed_molecules || rejected) ? partial : ok;
+}
+
+}  // namespace app

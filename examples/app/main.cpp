@@ -1,0 +1,109 @@
+// confsgm: the reference application of the confsgm library.
+#include <confsgm/confsgm.hpp>
+
+#include <iostream>
+#include <string>
+
+#include "cli.hpp"
+
+namespace app {
+int run_generate(arguments& args);
+int run_evaluate(arguments& args);
+}  // namespace app
+
+namespace {
+const char* const help_text = R"(confsgm )" CONFSGM_VERSION_STRING R"( - conformer generation and evaluation
+
+usage:
+  confsgm generate --input FILE --output OUT.sdf [options]
+  confsgm evaluate --ref REF.sdf --gen GEN.sdf [options]
+  confsgm --help | --version
+
+generate: conformer ensembles for every molecule of FILE
+  --input FILE        .smi ("SMILES [name]" per line), .csv (header with a
+                      smiles or corrected_smiles column, optional n_conformers)
+                      or .sdf (molecules grouped by --group-by; the number of
+                      records of a molecule is its reference count)
+  --output OUT.sdf    multi-conformer SDF; SD properties per conformer: mol_id,
+                      conf_index, method, seed, smiles, energy (when known),
+                      rank, status ("ok" or the stereo problem found)
+  --method etkdg      generator (default etkdg = RDKit ETKDGv3)
+  --num N             conformers per molecule (default: multiplier x the
+                      molecule's reference count)
+  --multiplier X      default 2 (the literature's 2 x n_ref protocol)
+  --seed S            1..2^31-1, default 42
+  --threads T         0 = all cores (default); output does not depend on it
+  --mmff              relax with MMFF94 (energies written, rank by energy)
+  --mmff-iterations N default 2000
+  --prune-rms X       RDKit heavy-atom RMSD pruning threshold (default off)
+  --random-coords     RDKit useRandomCoords (large molecules)
+  --allow-fragments   accept multi-fragment inputs (salts) instead of failing
+  --group-by NAME     SD property naming the molecule (default mol_id)
+  --quiet             no progress lines on stderr
+
+evaluate: COV/MAT of a generated ensemble against a reference ensemble
+  --ref REF.sdf --gen GEN.sdf   molecules matched by --group-by (default mol_id)
+  --threshold D       Angstrom, default 1.25 (Drugs); QM9 uses 0.5
+  --op lt|le          covered if RMSD < D (lt, paper Eq. 6, default) or <= D
+                      (ConfGF/GeoDiff)
+  --missing uncovered|exclude   molecules without generated conformers count
+                      with COV = 0 and no MAT (default) or are excluded
+  --sweep             also report COV at 0, 0.125, ..., 2.375 A
+  --per-molecule      print a per-molecule table
+  --json OUT.json     machine-readable report
+  --label NAME        method name in the table (default: the method property)
+  --no-symmetrize-terminal  do not treat terminal O/N pairs (COO-, NO2) as
+                      equivalent (RDKit GetBestRMS does by default)
+  --threads T         0 = all cores (default)
+  --quiet             no progress lines on stderr
+
+exit codes:
+  0  success
+  1  finished, but some input records or molecules were rejected (see stderr)
+  2  bad command line
+  3  no usable input
+  4  unexpected internal error
+)";
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << help_text;
+    return app::usage;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << help_text;
+    return app::ok;
+  }
+  if (cmd == "--version") {
+    std::cout << "confsgm " << CONFSGM_VERSION_STRING << "\n";
+    return app::ok;
+  }
+  try {
+    for (int i = 2; i < argc; ++i)
+      if (std::string(argv[i]) == "--help") {
+        std::cout << help_text;
+        return app::ok;
+      }
+    if (cmd == "generate") {
+      app::arguments args(argc, argv, 2, {"mmff", "random-coords", "allow-fragments", "quiet"});
+      return app::run_generate(args);
+    }
+    if (cmd == "evaluate") {
+      app::arguments args(argc, argv, 2, {"sweep", "per-molecule", "no-symmetrize-terminal", "quiet"});
+      return app::run_evaluate(args);
+    }
+    std::cerr << "confsgm: unknown command '" << cmd << "' (try confsgm --help)\n";
+    return app::usage;
+  } catch (const app::usage_error& e) {
+    std::cerr << "confsgm " << cmd << ": " << e.what() << " (see confsgm --help)\n";
+    return app::usage;
+  } catch (const confsgm::io_error& e) {
+    std::cerr << "confsgm " << cmd << ": " << e.what() << "\n";
+    return app::input_failure;
+  } catch (const std::exception& e) {
+    std::cerr << "confsgm " << cmd << ": internal error: " << e.what() << "\n";
+    return app::internal;
+  }
+}

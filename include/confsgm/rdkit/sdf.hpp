@@ -1,0 +1,314 @@
+// confsgm/rdkit/sdf.hpp: multi-conformer SDF in and out.
+//
+// Reading: the file is split into records here (so every message can name the
+// file, the line and the record), each record's MOL block is parsed by RDKit
+// with hydrogens kept, and SD properties are kept verbatim. Records are grouped
+// into molecules by an SD property (default `mol_id`; the title when absent).
+// Within a molecule every record must have the atoms of the first one, in the
+// same order. A record that cannot be used is reported and the rest are still
+// read:
+//   - errors: unparsable records, unknown elements, several fragments,
+//     non-finite or 2D coordinates, atom lists that differ from the molecule's;
+//   - dropped: well-formed records whose bonds differ from the molecule's
+//     first record (a reacted conformer, as in GEOM). They are left out by
+//     policy, as Torsional Diffusion's standardisation does, and listed.
+//
+// Writing goes to a temporary file that replaces the target only on commit(),
+// so an interrupted run never leaves a truncated SDF behind.
+#pragma once
+
+#include "confsgm/rdkit/smiles.hpp"
+
+#include <GraphMol/FileParsers/FileParsers.h>
+#include <RDGeneral/FileParseException.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace confsgm::rdkit {
+
+/// One molecule read from (or written to) an SDF file: the confsgm ensemble
+/// plus the RDKit template (first record) used to write it back.
+struct sdf_molecule {
+  ensemble<double> data;
+  std::shared_ptr<const RDKit::ROMol> mol;
+};
+
+struct sdf_read_options {
+  std::string group_by = "mol_id";  ///< SD property naming the molecule; the title is used when absent
+  bool allow_fragments = false;
+  bool require_3d = true;  ///< reject records whose z coordinates are all zero
+};
+
+struct sdf_read_result {
+  std::vector<sdf_molecule> molecules;  ///< in order of first appearance
+  std::vector<io_error> errors;         ///< records that could not be used
+  std::vector<io_error> dropped;        ///< well-formed records left out by policy
+  std::size_t n_records = 0;
+};
+
+namespace detail {
+struct sdf_record_text {
+  std::string mol_block;
+  std::string title;
+  std::vector<std::pair<std::string, std::string>> properties;
+  std::size_t first_line = 0;
+  std::size_t index = 0;  ///< 1-based
+};
+
+/// Splits an SDF stream into records at "$$$$" lines.
+inline std::vector<sdf_record_text> split_sdf(std::istream& in) {
+  std::vector<sdf_record_text> records;
+  std::string line;
+  std::size_t line_no = 0;
+  sdf_record_text cur;
+  bool in_props = false, have_content = false;
+  std::string prop_name, prop_value;
+  bool in_value = false;
+  auto finish_prop = [&] {
+    if (in_value) {
+      if (!prop_value.empty() && prop_value.back() == '\n') prop_value.pop_back();
+      cur.properties.emplace_back(prop_name, prop_value);
+    }
+    in_value = false;
+    prop_value.clear();
+  };
+  auto finish_record = [&] {
+    finish_prop();
+    if (have_content) {
+      cur.index = records.size() + 1;
+      records.push_back(std::move(cur));
+    }
+    cur = sdf_record_text{};
+    in_props = have_content = false;
+  };
+  std::size_t lines_in_record = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("$$$$", 0) == 0) {
+      finish_record();
+      lines_in_record = 0;
+      continue;
+    }
+    if (!have_content) {
+      cur.first_line = line_no;
+      have_content = true;
+      cur.title = line;
+    }
+    ++lines_in_record;
+    if (!in_props) {
+      cur.mol_block += line;
+      cur.mol_block += '\n';
+      if (line.rfind("M  END", 0) == 0) in_props = true;
+      continue;
+    }
+    if (!line.empty() && line[0] == '>') {
+      finish_prop();
+      const auto a = line.find('<'), b = line.find('>', a == std::string::npos ? 0 : a);
+      prop_name = (a != std::string::npos && b != std::string::npos) ? line.substr(a + 1, b - a - 1) : "";
+      in_value = true;
+    } else if (line.empty()) {
+      finish_prop();
+    } else if (in_value) {
+      prop_value += line;
+      prop_value += '\n';
+    }
+  }
+  // A last record without "$$$$" is still a record (common in hand-made files).
+  if (have_content && cur.mol_block.find_first_not_of(" \t\n") != std::string::npos) finish_record();
+  return records;
+}
+
+inline std::string describe_record(const sdf_record_text& r) {
+  return r.title.empty() ? std::string() : "'" + r.title + "': ";
+}
+}  // namespace detail
+
+/// Reads every record of @p path (see the file comment for the rules).
+inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options& opts = {}) {
+  std::ifstream in(path);
+  if (!in) throw io_error(path, std::nullopt, std::nullopt, "cannot open the file for reading");
+  auto records = detail::split_sdf(in);
+  sdf_read_result out;
+  out.n_records = records.size();
+  std::map<std::string, std::size_t> index_of;
+  for (auto& rec : records) {
+    const auto fail = [&](const std::string& why) {
+      out.errors.emplace_back(path, rec.first_line, rec.index, detail::describe_record(rec) + why);
+    };
+    std::unique_ptr<RDKit::RWMol> mol;
+    try {
+      mol.reset(RDKit::MolBlockToMol(rec.mol_block, /*sanitize=*/true, /*removeHs=*/false,
+                                     /*strictParsing=*/true));
+    } catch (const RDKit::MolSanitizeException& e) {
+      fail("chemically invalid record (" + std::string(e.what()) + ")");
+      continue;
+    } catch (const RDKit::FileParseException& e) {
+      fail("malformed MOL block (" + std::string(e.what()) + ")");
+      continue;
+    } catch (const std::exception& e) {
+      fail("unreadable record (" + std::string(e.what()) + ")");
+      continue;
+    }
+    if (!mol) {
+      fail("empty MOL block");
+      continue;
+    }
+    if (mol->getNumConformers() == 0) {
+      fail("the record has no coordinates");
+      continue;
+    }
+    const std::string key_prop = [&] {
+      for (const auto& [k, v] : rec.properties)
+        if (k == opts.group_by) return v;
+      return std::string();
+    }();
+    const std::string key = !key_prop.empty() ? key_prop : (!rec.title.empty() ? rec.title
+                                                                                 : "record" + std::to_string(rec.index));
+    auto it = index_of.find(key);
+    // The first record defines the molecule; later ones are compared with it
+    // below (a reacted conformer may have split into fragments).
+    if (it == index_of.end()) {
+      try {
+        check_chemistry(*mol, "molecule '" + key + "'", opts.allow_fragments);
+      } catch (const chemistry_error& e) {
+        fail(e.what());
+        continue;
+      }
+    }
+    auto xyz = to_coordinates(*mol);
+    if (!xyz.allFinite()) {
+      fail("non-finite coordinates (NaN or Inf)");
+      continue;
+    }
+    if (opts.require_3d && xyz.rows() > 1 && xyz.col(2).cwiseAbs().maxCoeff() == 0.0) {
+      fail("2D coordinates (every z is 0); a 3D conformer is required");
+      continue;
+    }
+    conformer_info info;
+    info.title = rec.title;
+    info.properties = rec.properties;
+    info.source_line = rec.first_line;
+    if (auto e = info.property("energy")) {
+      try {
+        info.energy = std::stod(*e);
+      } catch (const std::exception&) {
+      }
+    }
+    if (it == index_of.end()) {
+      molecule_graph g;
+      try {
+        g = to_graph(*mol, key);
+      } catch (const error& e) {
+        fail(e.what());
+        continue;
+      }
+      sdf_molecule m;
+      m.data = ensemble<double>(key, std::move(g));
+      m.data.add(xyz, std::move(info));
+      m.mol = std::shared_ptr<const RDKit::ROMol>(mol.release());
+      index_of.emplace(key, out.molecules.size());
+      out.molecules.push_back(std::move(m));
+      continue;
+    }
+    auto& m = out.molecules[it->second];
+    const auto g = to_graph(*mol, key);
+    const auto& first = m.data.graph;
+    // Same molecule, same order: the common case.
+    if (same_constitution(first, g)) {
+      m.data.add(xyz, std::move(info));
+      continue;
+    }
+    std::vector<unsigned> za, zb;
+    for (const auto& a : first.atoms()) za.push_back(a.atomic_number);
+    for (const auto& a : g.atoms()) zb.push_back(a.atomic_number);
+    std::sort(za.begin(), za.end());
+    std::sort(zb.begin(), zb.end());
+    if (za != zb) {
+      fail("molecule '" + key + "' was first read as " + first.formula() + " (" +
+           std::to_string(first.num_atoms()) + " atoms) but this record is " + g.formula() + " (" +
+           std::to_string(g.num_atoms()) + " atoms)");
+      continue;
+    }
+    // Same atoms in another order: map them onto the first record's order.
+    if (const auto map = constitution_map(first, g)) {
+      coordinates<double> reordered(xyz.rows(), 3);
+      for (std::size_t i = 0; i < map->size(); ++i) reordered.row(static_cast<Eigen::Index>(i)) = xyz.row((*map)[i]);
+      info.set_property("confsgm_atom_order", "remapped to the first record of '" + key + "'");
+      m.data.add(reordered, std::move(info));
+      continue;
+    }
+    out.dropped.emplace_back(path, rec.first_line, rec.index,
+                             detail::describe_record(rec) + "bond graph differs from the first record of '" + key +
+                                 "' (" + constitution_difference(first, g) + "); conformer left out");
+    continue;
+  }
+  return out;
+}
+
+/// Streams conformers into an SDF file atomically: nothing appears at the
+/// target path until commit() succeeds.
+class sdf_writer {
+ public:
+  explicit sdf_writer(std::string path)
+      : path_(std::move(path)), tmp_(path_ + ".partial") {
+    out_.open(tmp_, std::ios::out | std::ios::trunc);
+    if (!out_) throw io_error(tmp_, std::nullopt, std::nullopt, "cannot open the file for writing");
+    out_.precision(17);
+  }
+  sdf_writer(const sdf_writer&) = delete;
+  sdf_writer& operator=(const sdf_writer&) = delete;
+  ~sdf_writer() {
+    if (!committed_) {
+      out_.close();
+      std::error_code ec;
+      std::filesystem::remove(tmp_, ec);
+    }
+  }
+
+  /// Writes one conformer: @p tmpl supplies atoms, bonds and stereo tags,
+  /// @p xyz the coordinates, @p title the first line, @p props the SD data.
+  template <class Derived>
+  void write(const RDKit::ROMol& tmpl, const Eigen::MatrixBase<Derived>& xyz, const std::string& title,
+             const std::vector<std::pair<std::string, std::string>>& props) {
+    RDKit::RWMol mol(tmpl);
+    mol.clearConformers();
+    set_coordinates(mol, xyz);
+    mol.setProp(RDKit::common_properties::_Name, title);
+    std::string block = RDKit::MolToMolBlock(mol, /*includeStereo=*/true, /*confId=*/-1, /*kekulize=*/true);
+    out_ << block;
+    for (const auto& [k, v] : props) out_ << ">  <" << k << ">\n" << v << "\n\n";
+    out_ << "$$$$\n";
+    if (!out_) throw io_error(tmp_, std::nullopt, std::nullopt, "write failed (disk full?)");
+    ++written_;
+  }
+
+  std::size_t written() const noexcept { return written_; }
+
+  /// Flushes and atomically renames the temporary file onto the target path.
+  void commit() {
+    out_.flush();
+    out_.close();
+    if (!out_) throw io_error(tmp_, std::nullopt, std::nullopt, "could not flush the file");
+    std::error_code ec;
+    std::filesystem::rename(tmp_, path_, ec);
+    if (ec) throw io_error(path_, std::nullopt, std::nullopt, "could not replace the file: " + ec.message());
+    committed_ = true;
+  }
+
+ private:
+  std::string path_, tmp_;
+  std::ofstream out_;
+  std::size_t written_ = 0;
+  bool committed_ = false;
+};
+
+}  // namespace confsgm::rdkit
