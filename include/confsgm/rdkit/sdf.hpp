@@ -23,6 +23,7 @@
 #include <RDGeneral/FileParseException.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -127,6 +128,23 @@ inline std::vector<sdf_record_text> split_sdf(std::istream& in) {
   return records;
 }
 
+/// RDKit counts lines from the start of the MOL block ("... on line 5");
+/// translate that into a line of the file, else point at the record start.
+inline std::size_t absolute_line(const sdf_record_text& r, const std::string& message) {
+  const auto pos = message.rfind("line");
+  if (pos != std::string::npos) {
+    std::size_t k = pos + 4, n = 0;
+    while (k < message.size() && message[k] == ' ') ++k;
+    bool digits = false;
+    while (k < message.size() && std::isdigit(static_cast<unsigned char>(message[k]))) {
+      n = n * 10 + static_cast<std::size_t>(message[k++] - '0');
+      digits = true;
+    }
+    if (digits && n >= 1) return r.first_line + n - 1;
+  }
+  return r.first_line;
+}
+
 inline std::string describe_record(const sdf_record_text& r) {
   return r.title.empty() ? std::string() : "'" + r.title + "': ";
 }
@@ -142,7 +160,7 @@ inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options&
   std::map<std::string, std::size_t> index_of;
   for (auto& rec : records) {
     const auto fail = [&](const std::string& why) {
-      out.errors.emplace_back(path, rec.first_line, rec.index, detail::describe_record(rec) + why);
+      out.errors.emplace_back(path, detail::absolute_line(rec, why), rec.index, detail::describe_record(rec) + why);
     };
     std::unique_ptr<RDKit::RWMol> mol;
     try {

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Exit codes and error messages of the reference application on bad input.
+# usage: cli_errors.sh CONFSGM_BINARY WORK_DIR
+set -uo pipefail
+bin=$1; work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+bad=$here/../data/bad_inputs
+mkdir -p "$work"
+fail=0
+expect() {  # expect CODE PATTERN -- command...
+  local want=$1 pattern=$2; shift 3
+  "$@" > "$work/out.txt" 2> "$work/err.txt"
+  local got=$?
+  if [[ $got -ne $want ]]; then echo "FAIL: exit $got (want $want): $*"; cat "$work/err.txt"; fail=1; return; fi
+  if [[ -n $pattern ]] && ! grep -qE -- "$pattern" "$work/err.txt" "$work/out.txt"; then
+    echo "FAIL: output lacks /$pattern/: $*"; cat "$work/err.txt"; fail=1; return; fi
+  echo "ok: exit $got: $*"
+}
+expect 2 "usage" -- "$bin"
+expect 0 "exit codes" -- "$bin" --help
+expect 2 "unknown option --thresold" -- "$bin" evaluate --ref a.sdf --gen b.sdf --thresold 1
+expect 2 "expects a number" -- "$bin" evaluate --ref a.sdf --gen b.sdf --threshold abc
+expect 2 "missing required option --gen" -- "$bin" evaluate --ref a.sdf
+expect 2 "seed must be" -- "$bin" generate --input x.smi --output y.sdf --seed 0
+expect 3 "no_such.sdf: cannot open" -- "$bin" evaluate --ref "$bad/no_such.sdf" --gen "$bad/no_such.sdf"
+# One bad line among good ones: the rest is generated, the bad lines are named, exit 1.
+expect 1 "bad_smiles.smi:3: SMILES 'C1CC'" -- "$bin" generate --input "$bad/bad_smiles.smi" --output "$work/g.sdf" --num 2 --quiet
+grep -q "bad_smiles.smi:6:" "$work/err.txt" || { echo "FAIL: line 6 not reported"; fail=1; }
+n=$(grep -c '^\$\$\$\$' "$work/g.sdf"); [[ $n -eq 4 ]] || { echo "FAIL: expected 4 conformers, got $n"; fail=1; }
+# A malformed SDF record: named by file, line and record; the other records are evaluated.
+expect 1 "malformed_record.sdf:[0-9]+ \(record 2\)" -- "$bin" evaluate --ref "$bad/malformed_record.sdf" --gen "$bad/malformed_record.sdf" --quiet
+grep -q "| 100.00 |" "$work/out.txt" || { echo "FAIL: remaining records not evaluated"; fail=1; }
+expect 1 "mismatched_atoms.sdf:[0-9]+ \(record 2\)" -- "$bin" evaluate --ref "$bad/mismatched_atoms.sdf" --gen "$bad/mismatched_atoms.sdf" --quiet
+expect 1 "nan_coordinates.sdf:98 \(record 2\).*coordinates" -- "$bin" evaluate --ref "$bad/nan_coordinates.sdf" --gen "$bad/nan_coordinates.sdf" --quiet
+expect 1 "2 disconnected fragments" -- "$bin" generate --input "$bad/two_fragments.sdf" --output "$work/f.sdf" --quiet
+exit $fail

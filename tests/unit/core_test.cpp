@@ -1,0 +1,129 @@
+// Molecule graph, extended graph, conformer storage and graph symmetry.
+#include <catch2/catch.hpp>
+
+#include "support.hpp"
+
+using namespace confsgm;
+using test_support::carbon_graph;
+
+TEST_CASE("molecule_graph rejects impossible atoms and bonds with a sentence", "[core][molecule]") {
+  molecule_graph g("m");
+  g.add_atom({.atomic_number = 6});
+  g.add_atom({.atomic_number = 8});
+  CHECK_THROWS_WITH(g.add_atom({.atomic_number = 0}), Catch::Contains("not an element"));
+  CHECK_THROWS_WITH(g.add_bond({.begin = 0, .end = 5}), Catch::Contains("beyond the 2 atoms"));
+  CHECK_THROWS_WITH(g.add_bond({.begin = 1, .end = 1}), Catch::Contains("bonded to itself"));
+  g.add_bond({.begin = 0, .end = 1});
+  CHECK_THROWS_WITH(g.add_bond({.begin = 1, .end = 0}), Catch::Contains("bonded twice"));
+  CHECK(g.bond_between(1, 0).has_value());
+  CHECK_FALSE(g.bond_between(0, 0).has_value());
+}
+
+TEST_CASE("fragments, heavy atoms and formula", "[core][molecule]") {
+  // ethanol with explicit H plus a separate water: C2H6O + H2O
+  molecule_graph g("ethanol+water");
+  const std::uint8_t z[] = {6, 6, 8, 1, 1, 1, 1, 1, 1, 8, 1, 1};
+  for (auto a : z) g.add_atom({.atomic_number = a});
+  for (auto [a, b] : std::initializer_list<std::pair<int, int>>{{0, 1}, {1, 2}, {0, 3}, {0, 4}, {0, 5}, {1, 6}, {1, 7}, {2, 8}, {9, 10}, {9, 11}})
+    g.add_bond({.begin = static_cast<std::uint32_t>(a), .end = static_cast<std::uint32_t>(b)});
+  CHECK(g.num_fragments() == 2);
+  CHECK(g.num_heavy_atoms() == 4);
+  CHECK(g.heavy_atoms() == std::vector<std::uint32_t>{0, 1, 2, 9});
+  CHECK(g.formula() == "C2H8O2");
+  g.atom_at(2).formal_charge = -1;
+  CHECK(g.formula() == "C2H8O2-");
+}
+
+TEST_CASE("extended graph: bonds plus 2- and 3-hop edges, typed", "[core][extended_graph]") {
+  // n-hexane carbon chain: 5 bonds, 4 two-hop, 3 three-hop pairs
+  const auto g = carbon_graph(6, {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}});
+  const extended_graph eg(g);
+  CHECK(eg.count_hops(1) == 5);
+  CHECK(eg.count_hops(2) == 4);
+  CHECK(eg.count_hops(3) == 3);
+  CHECK(eg.num_edges() == 12);
+  CHECK(eg.num_edge_types() == num_bond_types + 2);
+  for (const auto& e : eg.edges()) {
+    CHECK(e.i < e.j);
+    CHECK(static_cast<int>(e.j - e.i) == e.hops);  // chain: hop count is index distance
+    if (e.hops == 1) CHECK(e.type == static_cast<int>(bond_type::single));
+    else CHECK(e.type == num_bond_types + e.hops - 2);
+  }
+  // In a ring the shortest path decides: benzene has 6 bonds, 6 two-hop, 3 three-hop (para) pairs.
+  const auto ring = carbon_graph(6, {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 0}}, bond_type::aromatic);
+  const extended_graph er(ring);
+  CHECK(er.count_hops(1) == 6);
+  CHECK(er.count_hops(2) == 6);
+  CHECK(er.count_hops(3) == 3);
+  CHECK(extended_graph(ring, 1).num_edges() == 6);
+  CHECK_THROWS_AS(extended_graph(ring, 0), invalid_argument);
+}
+
+TEST_CASE("conformer_batch stores N x 3 conformers contiguously", "[core][conformer]") {
+  conformer_batch<float> b(4);
+  coordinates<double> x = coordinates<double>::Random(4, 3);
+  b.push_back(x);
+  b.push_back(2.0 * x);
+  REQUIRE(b.size() == 2);
+  CHECK(b[1](3, 2) == Approx(2.0 * x(3, 2)).epsilon(1e-6));
+  CHECK(b.data()[3 * 4] == static_cast<float>(2.0 * x(0, 0)));  // conformer-major layout
+  CHECK_THROWS_AS(b.push_back(coordinates<double>::Zero(5, 3)), shape_mismatch);
+  CHECK_THROWS_AS(b.at(2), invalid_argument);
+  const auto d = b.cast<double>();
+  CHECK(d.size() == 2);
+  b[0](0, 0) = std::numeric_limits<float>::quiet_NaN();
+  CHECK_FALSE(b.is_finite(0));
+  CHECK(b.is_finite(1));
+}
+
+TEST_CASE("automorphism counts of textbook graphs", "[core][graph_match]") {
+  auto count = [](const molecule_graph& g) {
+    const symmetric_rmsd s(g, {.symmetrize_conjugated_terminal_groups = false});
+    return s.num_automorphisms();
+  };
+  CHECK(count(carbon_graph(6, {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 0}}, bond_type::aromatic)) == 12);
+  CHECK(count(carbon_graph(5, {{0, 1}, {0, 2}, {0, 3}, {0, 4}})) == 24);  // neopentane skeleton
+  CHECK(count(carbon_graph(4, {{0, 1}, {1, 2}, {2, 3}})) == 2);           // butane
+  // Kekulé benzene keeps only the symmetries that map double bonds to double bonds.
+  molecule_graph kek = carbon_graph(6, {});
+  for (std::uint32_t i = 0; i < 6; ++i)
+    kek.add_bond({.begin = i, .end = (i + 1) % 6, .type = i % 2 ? bond_type::single : bond_type::double_});
+  CHECK(count(kek) == 6);
+  // Two disconnected identical fragments can also be swapped.
+  CHECK(count(carbon_graph(4, {{0, 1}, {2, 3}})) == 8);
+}
+
+TEST_CASE("isomorphism maps a shuffled atom order back", "[core][graph_match]") {
+  // isobutanol heavy atoms: C0-C1(-C2)-C3-O4
+  molecule_graph a("a");
+  for (std::uint8_t z : {6, 6, 6, 6, 8}) a.add_atom({.atomic_number = z});
+  for (auto [x, y] : std::initializer_list<std::pair<int, int>>{{0, 1}, {1, 2}, {1, 3}, {3, 4}})
+    a.add_bond({.begin = static_cast<std::uint32_t>(x), .end = static_cast<std::uint32_t>(y)});
+  const std::vector<std::uint32_t> perm = {4, 2, 0, 3, 1};  // atom i of a is atom perm[i] of b
+  molecule_graph b("b");
+  std::vector<std::uint8_t> zb(5);
+  for (int i = 0; i < 5; ++i) zb[perm[i]] = a.atom_at(i).atomic_number;
+  for (auto z : zb) b.add_atom({.atomic_number = z});
+  for (const auto& bd : a.bonds()) b.add_bond({.begin = perm[bd.begin], .end = perm[bd.end]});
+  const auto m = constitution_map(a, b);
+  REQUIRE(m.has_value());
+  for (int i = 0; i < 5; ++i) CHECK(b.atom_at((*m)[i]).atomic_number == a.atom_at(i).atomic_number);
+  for (const auto& bd : a.bonds()) CHECK(b.bond_between((*m)[bd.begin], (*m)[bd.end]).has_value());
+  b.atom_at(perm[4]).formal_charge = -1;  // now the constitutions differ
+  CHECK_FALSE(constitution_map(a, b).has_value());
+}
+
+TEST_CASE("automorphism search honours its cap", "[core][graph_match]") {
+  // 8 isolated carbons: 8! = 40320 automorphisms
+  const auto g = carbon_graph(8, {});
+  bool truncated = false;
+  const auto autos = automorphisms(
+      [&] {
+        labelled_graph lg;
+        for (std::size_t i = 0; i < g.num_atoms(); ++i) lg.add_vertex(6);
+        return lg;
+      }(),
+      1000, &truncated);
+  CHECK(autos.size() == 1000 * 8);
+  CHECK(truncated);
+}

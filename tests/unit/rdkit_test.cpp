@@ -1,0 +1,241 @@
+// RDKit adapter: SDF/SMILES readers and their error reports, stereo checks,
+// ETKDG, and the RMSD against golden RDKit GetBestRMS values.
+#include <catch2/catch.hpp>
+
+#include <confsgm/confsgm.hpp>
+#include <confsgm/rdkit/rdkit.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+using namespace confsgm;
+
+namespace {
+const std::string data_dir = CONFSGM_TEST_DATA_DIR;
+const std::string geom = data_dir + "/geom_drugs_train10.sdf";
+const std::string bad = data_dir + "/bad_inputs/";
+
+const rdkit::sdf_read_result& geom_set() {
+  static const auto r = rdkit::read_sdf(geom);
+  return r;
+}
+const rdkit::sdf_molecule& geom_molecule(const std::string& id) {
+  for (const auto& m : geom_set().molecules)
+    if (m.data.id == id) return m;
+  throw std::runtime_error("no molecule " + id);
+}
+}  // namespace
+
+TEST_CASE("GEOM SDF: 503 records grouped into 10 molecules, the reacted conformer dropped and named",
+          "[rdkit][sdf]") {
+  const auto& r = geom_set();
+  CHECK(r.n_records == 503);
+  CHECK(r.errors.empty());
+  REQUIRE(r.molecules.size() == 10);
+  REQUIRE(r.dropped.size() == 1);
+  CHECK_THAT(std::string(r.dropped[0].what()), Catch::Contains("drugs_train10_0007_conf077") &&
+                                                   Catch::Contains("bond graph differs"));
+  CHECK(r.dropped[0].line().value() > 1);
+  std::size_t total = 0;
+  for (const auto& m : r.molecules) total += m.data.size();
+  CHECK(total == 502);
+  const auto& m0 = r.molecules[0];
+  CHECK(m0.data.id == "drugs_train10_0000");
+  CHECK(m0.data.graph.num_atoms() == 40);
+  CHECK(m0.data.graph.num_heavy_atoms() == 27);
+  CHECK(m0.data.info[3].property("conf_index").value() == "3");
+  CHECK(m0.data.info[3].property("geom_smiles").has_value());  // every SD property kept
+  CHECK(m0.data.info[0].source_line == 1);
+}
+
+TEST_CASE("molecule graph from RDKit keeps charge, aromaticity, rings and stereo", "[rdkit][convert]") {
+  const auto m = rdkit::from_smiles("C[C@H](N)C(=O)O/C=C/c1ccccc1", "probe");
+  const auto& g = m.graph;
+  CHECK(g.num_atoms() == m.mol->getNumAtoms());
+  CHECK(g.num_heavy_atoms() == 14);
+  CHECK(g.atom_at(1).cip == 'S');  // L-alanine ester
+  std::size_t aromatic = 0, ring_atoms = 0, ez = 0;
+  for (const auto& a : g.atoms()) {
+    aromatic += a.aromatic;
+    ring_atoms += a.in_ring;
+  }
+  for (const auto& b : g.bonds()) ez += (b.stereo == double_bond_stereo::e);
+  CHECK(aromatic == 6);
+  CHECK(ring_atoms == 6);
+  CHECK(ez == 1);
+  const auto z = rdkit::from_smiles("C[NH3+]", "methylammonium");
+  CHECK(z.graph.net_charge() == 1);
+  CHECK(z.graph.atom_at(1).total_hydrogens == 3);
+  CHECK(z.graph.atom_at(1).hybrid == hybridization::sp3);
+}
+
+TEST_CASE("symmetric RMSD equals RDKit GetBestRMS on 2,080 GEOM pairs (golden)", "[rdkit][rmsd][golden]") {
+  std::ifstream csv(data_dir + "/../golden/best_rms_geom10.csv");
+  REQUIRE(csv);
+  std::string line;
+  std::getline(csv, line);  // header
+  std::map<std::string, std::unique_ptr<symmetric_rmsd>> metrics;
+  std::map<std::string, std::map<std::string, std::size_t>> position;
+  for (const auto& m : geom_set().molecules) {
+    metrics[m.data.id] = std::make_unique<symmetric_rmsd>(m.data.graph);
+    for (std::size_t c = 0; c < m.data.size(); ++c) position[m.data.id][*m.data.info[c].property("conf_index")] = c;
+  }
+  std::size_t pairs = 0;
+  double worst = 0;
+  while (std::getline(csv, line)) {
+    std::stringstream ss(line);
+    std::string id, ref, prb, val;
+    std::getline(ss, id, ',');
+    std::getline(ss, ref, ',');
+    std::getline(ss, prb, ',');
+    std::getline(ss, val, ',');
+    const auto& m = geom_molecule(id);
+    const double ours = (*metrics[id])(m.data.conformers[position[id].at(ref)], m.data.conformers[position[id].at(prb)]);
+    const double diff = std::abs(ours - std::stod(val));
+    worst = std::max(worst, diff);
+    if (diff > 1e-4) FAIL_CHECK(id << " ref " << ref << " prb " << prb << ": ours " << ours << " RDKit " << val);
+    ++pairs;
+  }
+  CHECK(pairs == 2080);
+  INFO("largest difference " << worst << " A");
+  CHECK(worst < 1e-4);
+}
+
+TEST_CASE("evaluation on GEOM: identical ensembles are fully covered with MAT 0", "[rdkit][eval]") {
+  std::vector<ensemble<double>> refs;
+  for (const auto& m : geom_set().molecules) refs.push_back(m.data);
+  evaluation_options o;
+  o.coverage.threshold = 0.5;
+  const auto rep = evaluate_ensembles<double>(refs, refs, o);
+  CHECK(rep.summary.n_molecules == 10);
+  CHECK(rep.summary.cov_r_mean == 1.0);
+  CHECK(rep.summary.mat_r_mean < 1e-5);
+  CHECK(rep.summary.cov_p_mean == 1.0);
+  // Dropping one molecule from the generated side makes it "missing" but it still counts.
+  auto gens = refs;
+  gens.erase(gens.begin() + 2);
+  const auto rep2 = evaluate_ensembles<double>(refs, gens, o);
+  CHECK(rep2.summary.n_missing == 1);
+  CHECK(rep2.summary.n_molecules == 10);
+  CHECK(rep2.summary.cov_r_mean == Approx(0.9));
+  CHECK(rep2.molecules[2].problem == "no generated conformers");
+}
+
+TEST_CASE("a generated file with another atom order is mapped, not rejected", "[rdkit][eval]") {
+  const auto& m = geom_molecule("drugs_train10_0005");
+  // Reverse the atom order of every conformer and of the graph.
+  const auto n = m.data.graph.num_atoms();
+  molecule_graph rev(m.data.graph.name());
+  for (std::size_t i = 0; i < n; ++i) rev.add_atom(m.data.graph.atom_at(n - 1 - i));
+  for (const auto& b : m.data.graph.bonds()) {
+    auto c = b;
+    c.begin = static_cast<std::uint32_t>(n - 1 - b.begin);
+    c.end = static_cast<std::uint32_t>(n - 1 - b.end);
+    rev.add_bond(c);
+  }
+  ensemble<double> gen(m.data.id, rev);
+  for (std::size_t c = 0; c < m.data.size(); ++c) gen.add(m.data.conformers[c].colwise().reverse());
+  evaluation_options o;
+  const auto rep = evaluate_ensembles<double>({m.data}, {gen}, o);
+  REQUIRE(rep.molecules.size() == 1);
+  CHECK(rep.molecules[0].problem.empty());
+  CHECK(rep.molecules[0].coverage.mat_r < 1e-5);
+}
+
+TEST_CASE("bad SDF records are reported with file and line and the rest is read", "[rdkit][sdf][errors]") {
+  auto check_one_bad = [](const std::string& file, const std::string& words, std::size_t good_conformers) {
+    const auto r = rdkit::read_sdf(bad + file);
+    INFO(file);
+    REQUIRE(r.errors.size() == 1);
+    const std::string msg = r.errors[0].what();
+    CHECK_THAT(msg, Catch::Contains(file) && Catch::Contains(words));
+    CHECK(r.errors[0].record().value() == 2);
+    CHECK(r.errors[0].line().value() > 30);  // points into the file, at record 2
+    std::size_t n = 0;
+    for (const auto& m : r.molecules) n += m.data.size();
+    CHECK(n == good_conformers);
+  };
+  check_one_bad("malformed_record.sdf", "malformed MOL block", 2);
+  check_one_bad("unknown_element.sdf", "Element 'Xx' not found", 2);
+  check_one_bad("nan_coordinates.sdf", "coordinates", 2);
+  CHECK(rdkit::read_sdf(bad + "nan_coordinates.sdf").errors.at(0).line().value() == 98);  // the atom line itself
+  check_one_bad("mismatched_atoms.sdf", "this record is C14H21FN3O+ (40 atoms)", 2);
+  check_one_bad("two_fragments.sdf", "2 disconnected fragments", 1);
+  CHECK_THROWS_WITH(rdkit::read_sdf(bad + "no_such_file.sdf"), Catch::Contains("no_such_file.sdf") &&
+                                                                   Catch::Contains("cannot open"));
+}
+
+TEST_CASE("bad SMILES lines are reported with line numbers and the rest is read", "[rdkit][smiles][errors]") {
+  const auto r = rdkit::read_smiles_file(bad + "bad_smiles.smi");
+  REQUIRE(r.molecules.size() == 2);
+  CHECK(r.molecules[0].id == "ethanol");
+  CHECK(r.molecules[1].id == "aspirin");
+  REQUIRE(r.errors.size() == 4);
+  CHECK(r.errors[0].line().value() == 3);
+  CHECK_THAT(std::string(r.errors[0].what()), Catch::Contains("C1CC") && Catch::Contains("could not be parsed"));
+  CHECK(r.errors[1].line().value() == 4);
+  CHECK(r.errors[2].line().value() == 5);
+  CHECK_THAT(std::string(r.errors[2].what()), Catch::Contains("2 disconnected fragments"));
+  CHECK(r.errors[3].line().value() == 6);
+  CHECK_THROWS_AS(rdkit::from_smiles("", "empty"), chemistry_error);
+  CHECK_THROWS_WITH(rdkit::from_smiles("*CC", "dummy"), Catch::Contains("dummy or unknown element"));
+  CHECK_NOTHROW(rdkit::from_smiles("CCO.Cl", "salt", {.allow_fragments = true}));
+}
+
+TEST_CASE("ETKDG: seeded, thread-count independent, stereo kept and checked", "[rdkit][etkdg]") {
+  const auto m = rdkit::from_smiles("C[C@H](N)C(=O)O/C=C/C", "probe");
+  rdkit::etkdg_options o;
+  o.seed = 17;
+  o.threads = 1;
+  const auto a = rdkit::generate_etkdg(m, 6, o);
+  o.threads = 2;
+  const auto b = rdkit::generate_etkdg(m, 6, o);
+  REQUIRE(a.embedded == 6);
+  REQUIRE(b.embedded == 6);
+  for (std::size_t c = 0; c < 6; ++c) CHECK((a.conformers.conformers[c] - b.conformers.conformers[c]).cwiseAbs().maxCoeff() == 0.0);
+  CHECK(a.stereo_mismatches == 0);
+  for (const auto& info : a.conformers.info) CHECK(info.status == "ok");
+  // The ensemble is not degenerate (RDKit with seed 0 would give identical conformers).
+  const symmetric_rmsd s(m.graph);
+  CHECK(s(a.conformers.conformers[0], a.conformers.conformers[1]) > 1e-3);
+  CHECK_THROWS_WITH(rdkit::generate_etkdg(m, 3, {.seed = 0}), Catch::Contains("seed 0"));
+  // A mirrored conformer has the wrong centre, and the checker says which atom.
+  RDKit::RWMol mirrored(*a.mol);
+  auto xyz = a.conformers.conformers[0].eval();
+  xyz.col(0) *= -1.0;
+  rdkit::set_coordinates(mirrored, xyz);
+  const auto problem = rdkit::stereo_mismatch(rdkit::specified_stereo(m.graph), rdkit::stereo_from_3d(mirrored), m.graph);
+  CHECK_THAT(problem, Catch::Contains("atom 2 is R (S expected)"));
+  // MMFF gives energies.
+  o.mmff = true;
+  const auto relaxed = rdkit::generate_etkdg(m, 3, o);
+  for (const auto& info : relaxed.conformers.info) CHECK(info.energy.has_value());
+}
+
+TEST_CASE("SDF writer round trip keeps coordinates and properties, atomically", "[rdkit][sdf]") {
+  const auto& m = geom_molecule("drugs_train10_0002");
+  const auto path = (std::filesystem::temp_directory_path() / "confsgm_roundtrip.sdf").string();
+  {
+    rdkit::sdf_writer w(path);
+    for (std::size_t c = 0; c < 3; ++c)
+      w.write(*m.mol, m.data.conformers[c], "t" + std::to_string(c), {{"mol_id", "x"}, {"status", "ok"}, {"note", "a b"}});
+    CHECK_FALSE(std::filesystem::exists(path));  // nothing visible before commit
+    w.commit();
+  }
+  const auto r = rdkit::read_sdf(path);
+  REQUIRE(r.errors.empty());
+  REQUIRE(r.molecules.size() == 1);
+  REQUIRE(r.molecules[0].data.size() == 3);
+  CHECK(r.molecules[0].data.info[2].title == "t2");
+  CHECK(r.molecules[0].data.info[2].property("note").value() == "a b");
+  CHECK((r.molecules[0].data.conformers[1] - m.data.conformers[1]).cwiseAbs().maxCoeff() < 1e-4);
+  {
+    rdkit::sdf_writer w(path + ".abandoned");
+    w.write(*m.mol, m.data.conformers[0], "t", {});
+  }  // destroyed without commit
+  CHECK_FALSE(std::filesystem::exists(path + ".abandoned"));
+  CHECK_FALSE(std::filesystem::exists(path + ".abandoned.partial"));
+  std::filesystem::remove(path);
+}

@@ -1,0 +1,37 @@
+// Shared fixtures for the unit tests.
+#pragma once
+#include <confsgm/confsgm.hpp>
+
+#include <random>
+
+namespace test_support {
+
+/// Random rotation matrix (uniform via QR of a Gaussian matrix, det fixed to +1).
+inline Eigen::Matrix3d random_rotation(std::mt19937_64& rng) {
+  std::normal_distribution<double> n;
+  Eigen::Matrix3d m;
+  for (int i = 0; i < 9; ++i) m.data()[i] = n(rng);
+  Eigen::HouseholderQR<Eigen::Matrix3d> qr(m);
+  Eigen::Matrix3d q = qr.householderQ();
+  if (q.determinant() < 0) q.col(0) *= -1;
+  return q;
+}
+
+inline confsgm::coordinates<double> random_points(std::size_t n, std::mt19937_64& rng, double scale = 3.0) {
+  std::normal_distribution<double> g(0.0, scale);
+  confsgm::coordinates<double> x(static_cast<Eigen::Index>(n), 3);
+  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = g(rng);
+  return x;
+}
+
+/// Heavy-atom-only graph from a tiny edge list (all carbons, single bonds).
+inline confsgm::molecule_graph carbon_graph(std::size_t n, std::initializer_list<std::pair<int, int>> edges,
+                                            confsgm::bond_type type = confsgm::bond_type::single) {
+  confsgm::molecule_graph g("test");
+  for (std::size_t i = 0; i < n; ++i) g.add_atom({.atomic_number = 6});
+  for (auto [a, b] : edges)
+    g.add_bond({.begin = static_cast<std::uint32_t>(a), .end = static_cast<std::uint32_t>(b), .type = type});
+  return g;
+}
+
+}  // namespace test_support
