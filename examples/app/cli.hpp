@@ -46,7 +46,7 @@ class arguments {
       bool is_flag = false;
       for (const auto& f : flags) is_flag |= (f == key);
       if (is_flag) {
-        values_[key] = "1";
+        values_[key].assign(1, '1');
       } else {
         if (i + 1 >= argc) throw usage_error("option --" + key + " needs a value");
         values_[key] = argv[++i];

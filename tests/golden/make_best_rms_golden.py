@@ -4,7 +4,7 @@
 Usage (from the repository root; use Debian's RDKit interpreter):
 
     nice -n 10 /usr/bin/python3 tests/golden/make_best_rms_golden.py \
-        [--sdf /work/shared/data/geom_drugs_train10/geom_drugs_train10.sdf] \
+        [--sdf tests/data/geom_drugs_train10.sdf] \
         [--out tests/golden/best_rms_geom10.csv] \
         [--meta tests/golden/best_rms_geom10.meta.json] [--k 24]
 
@@ -59,8 +59,8 @@ import rdkit
 from rdkit import Chem, RDLogger
 from rdkit.Chem import rdMolAlign
 
-DEFAULT_SDF = "/work/shared/data/geom_drugs_train10/geom_drugs_train10.sdf"
 HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_SDF = os.path.join(HERE, "..", "data", "geom_drugs_train10.sdf")  # copy of shared/data/geom_drugs_train10
 
 
 def sha256_of(path):

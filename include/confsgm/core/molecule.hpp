@@ -195,8 +195,9 @@ class molecule_graph {
     for (const auto& [z, n] : count) by_symbol[element_symbol(z)] = z;
     for (const auto& [sym, z] : by_symbol) put(z);
     const int q = net_charge();
-    if (q > 0) s += (q == 1 ? "+" : "+" + std::to_string(q));
-    if (q < 0) s += (q == -1 ? "-" : "-" + std::to_string(-q));
+    // Appended piecewise: "+" + std::to_string(q) trips GCC 12's -Wrestrict false positive.
+    if (q != 0) s.push_back(q > 0 ? '+' : '-');
+    if (q > 1 || q < -1) s.append(std::to_string(q > 0 ? q : -q));
     return s;
   }
 
