@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace app {
@@ -63,30 +64,8 @@ class arguments {
     if (!has(k)) throw usage_error("missing required option --" + k);
     return str(k);
   }
-  double number(const std::string& k, double dflt) {
-    const auto s = str(k);
-    if (s.empty()) return dflt;
-    try {
-      std::size_t pos = 0;
-      double v = std::stod(s, &pos);
-      if (pos != s.size()) throw std::invalid_argument(s);
-      return v;
-    } catch (const std::exception&) {
-      throw usage_error("option --" + k + " expects a number, got '" + s + "'");
-    }
-  }
-  long integer(const std::string& k, long dflt) {
-    const auto s = str(k);
-    if (s.empty()) return dflt;
-    try {
-      std::size_t pos = 0;
-      long v = std::stol(s, &pos);
-      if (pos != s.size()) throw std::invalid_argument(s);
-      return v;
-    } catch (const std::exception&) {
-      throw usage_error("option --" + k + " expects an integer, got '" + s + "'");
-    }
-  }
+  double number(const std::string& k, double dflt) { return parsed<double>(k, dflt, "a number"); }
+  long integer(const std::string& k, long dflt) { return parsed<long>(k, dflt, "an integer"); }
   bool flag(const std::string& k) {
     used_[k] = true;
     return has(k);
@@ -98,6 +77,22 @@ class arguments {
   }
 
  private:
+  /// The whole value must parse as T ("12abc" is an error, not 12).
+  template <class T>
+  T parsed(const std::string& k, T dflt, const char* what) {
+    const auto s = str(k);
+    if (s.empty()) return dflt;
+    try {
+      std::size_t pos = 0;
+      T v;
+      if constexpr (std::is_floating_point_v<T>) v = std::stod(s, &pos);
+      else v = std::stol(s, &pos);
+      if (pos == s.size()) return v;
+    } catch (const std::exception&) {
+    }
+    throw usage_error("option --" + k + " expects " + what + ", got '" + s + "'");
+  }
+
   std::map<std::string, std::string> values_;
   std::map<std::string, bool> used_;
 };

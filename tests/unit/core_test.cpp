@@ -126,4 +126,12 @@ TEST_CASE("automorphism search honours its cap", "[core][graph_match]") {
       1000, &truncated);
   CHECK(autos.size() == 1000 * 8);
   CHECK(truncated);
+  // Truncation is exact: a group of exactly the cap's size is complete.
+  labelled_graph ring;
+  for (int i = 0; i < 6; ++i) ring.add_vertex(6);
+  for (std::uint32_t i = 0; i < 6; ++i) ring.add_edge(i, (i + 1) % 6, 3);
+  CHECK(automorphisms(ring, 12, &truncated).size() == 12 * 6);
+  CHECK_FALSE(truncated);
+  CHECK(automorphisms(ring, 11, &truncated).size() == 11 * 6);
+  CHECK(truncated);
 }

@@ -19,7 +19,16 @@
 #include <optional>
 #include <vector>
 
+#include "confsgm/core/molecule.hpp"
+
 namespace confsgm {
+
+/// Vertex label of an atom for symmetry and constitution matching: element,
+/// isotope and formal charge (as RDKit's atom matching compares them).
+constexpr std::uint64_t atom_label(std::uint8_t atomic_number, std::uint16_t isotope, int formal_charge) noexcept {
+  return (static_cast<std::uint64_t>(atomic_number) << 32) | (static_cast<std::uint64_t>(isotope) << 8) |
+         static_cast<std::uint8_t>(static_cast<std::int8_t>(formal_charge));
+}
 
 /// A graph with integer vertex and edge labels; isomorphisms must preserve both.
 struct labelled_graph {
@@ -48,7 +57,7 @@ struct labelled_graph {
 
 struct match_search_result {
   std::size_t found = 0;
-  bool truncated = false;  ///< stopped at the cap before the search space was exhausted
+  bool truncated = false;  ///< more than max_matches exist; only the first max_matches were reported
 };
 
 namespace detail {
@@ -170,12 +179,14 @@ inline match_search_result for_each_isomorphism(
   std::function<void(std::size_t)> extend = [&](std::size_t depth) {
     if (stop) return;
     if (depth == n) {
+      // One match beyond the cap proves the search was cut short; it is not reported.
+      if (result.found == max_matches) {
+        result.truncated = true;
+        stop = true;
+        return;
+      }
       ++result.found;
       if (!on_match(map)) stop = true;
-      if (result.found >= max_matches) {
-        stop = true;
-        result.truncated = true;
-      }
       return;
     }
     const auto v = order[depth];
@@ -198,7 +209,6 @@ inline match_search_result for_each_isomorphism(
     }
   };
   extend(0);
-  // A truncated flag is only meaningful if the cap, not the caller, stopped us.
   return result;
 }
 
@@ -232,17 +242,13 @@ inline std::optional<std::vector<std::uint32_t>> find_isomorphism(const labelled
 
 }  // namespace confsgm
 
-#include "confsgm/core/molecule.hpp"
-
 namespace confsgm {
 
 /// All-atom graph of @p g labelled by element, charge and isotope (vertices)
 /// and bond type (edges): the constitution, without stereo.
 inline labelled_graph constitution_graph(const molecule_graph& g) {
   labelled_graph lg;
-  for (const auto& a : g.atoms())
-    lg.add_vertex((static_cast<std::uint64_t>(a.atomic_number) << 32) | (static_cast<std::uint64_t>(a.isotope) << 8) |
-                  static_cast<std::uint8_t>(a.formal_charge));
+  for (const auto& a : g.atoms()) lg.add_vertex(atom_label(a.atomic_number, a.isotope, a.formal_charge));
   for (const auto& b : g.bonds()) lg.add_edge(b.begin, b.end, static_cast<std::uint32_t>(b.type));
   return lg;
 }

@@ -63,6 +63,21 @@ inline bool covered(double rmsd, double threshold, threshold_comparison op) {
   return op == threshold_comparison::less ? rmsd < threshold : rmsd <= threshold;
 }
 
+namespace detail {
+inline double mean_of(const std::vector<double>& v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+inline double median_of(std::vector<double> v) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  std::sort(v.begin(), v.end());
+  const auto n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+}  // namespace detail
+
 /// COV/MAT of one molecule from its RMSD matrix (rows: references, cols: generated).
 inline molecule_coverage coverage_of(const Eigen::MatrixXd& r, const coverage_options& opt,
                                      std::string id = {}) {
@@ -101,36 +116,16 @@ inline molecule_coverage coverage_of(const Eigen::MatrixXd& r, const coverage_op
     for (double v : mins) c += covered(v, d, opt.comparison);
     return static_cast<double>(c) / static_cast<double>(mins.size());
   };
-  auto mean = [](const std::vector<double>& v) {
-    double s = 0;
-    for (double x : v) s += x;
-    return s / static_cast<double>(v.size());
-  };
   m.cov_r = fraction_covered(row_min, opt.threshold);
   m.cov_p = fraction_covered(col_min, opt.threshold);
-  m.mat_r = mean(row_min);
-  m.mat_p = mean(col_min);
+  m.mat_r = detail::mean_of(row_min);
+  m.mat_p = detail::mean_of(col_min);
   for (std::size_t s = 0; s < opt.sweep.size(); ++s) {
     m.cov_r_sweep[s] = fraction_covered(row_min, opt.sweep[s]);
     m.cov_p_sweep[s] = fraction_covered(col_min, opt.sweep[s]);
   }
   return m;
 }
-
-namespace detail {
-inline double mean_of(const std::vector<double>& v) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  double s = 0;
-  for (double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
-inline double median_of(std::vector<double> v) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(v.begin(), v.end());
-  const auto n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-}  // namespace detail
 
 /// Mean and median over molecules, applying the missing-molecule policy.
 inline coverage_summary summarize(const std::vector<molecule_coverage>& mols,

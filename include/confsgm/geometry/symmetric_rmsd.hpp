@@ -86,11 +86,7 @@ inline labelled_graph heavy_symmetry_graph(const molecule_graph& g,
   labelled_graph lg;
   for (const auto v : heavy) {
     const auto& a = g.atom_at(v);
-    const int charge = neutralise[v] ? 0 : a.formal_charge;
-    const std::uint64_t label = (static_cast<std::uint64_t>(a.atomic_number) << 32) |
-                                (static_cast<std::uint64_t>(a.isotope) << 8) |
-                                static_cast<std::uint8_t>(static_cast<std::int8_t>(charge));
-    lg.add_vertex(label);
+    lg.add_vertex(atom_label(a.atomic_number, a.isotope, neutralise[v] ? 0 : a.formal_charge));
   }
   for (std::uint32_t b = 0; b < g.num_bonds(); ++b) {
     const auto& bd = g.bond_at(b);

@@ -16,6 +16,7 @@
 #include <GraphMol/RingInfo.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "confsgm/core/conformer.hpp"
@@ -70,11 +71,18 @@ inline double_bond_stereo to_bond_stereo(RDKit::Bond::BondStereo s) {
 
 /// Graph of a sanitised RDKit molecule, atom for atom and bond for bond.
 /// Stereo labels (CIP R/S, E/Z) are perceived on a copy from the molecule's
-/// stereo tags, so the caller's molecule is not modified.
-inline molecule_graph to_graph(const RDKit::ROMol& mol, const std::string& name) {
-  RDKit::RWMol work(mol);
-  RDKit::MolOps::assignStereochemistry(work, /*cleanIt=*/true, /*force=*/true);
-  if (!work.getRingInfo()->isInitialized()) RDKit::MolOps::findSSSR(work);
+/// stereo tags, so the caller's molecule is not modified. Callers that only
+/// compare constitutions pass @p perceive_stereo = false and skip the copy.
+inline molecule_graph to_graph(const RDKit::ROMol& mol, const std::string& name, bool perceive_stereo = true) {
+  std::optional<RDKit::RWMol> copy;
+  const RDKit::ROMol* src = &mol;
+  if (perceive_stereo || !mol.getRingInfo()->isInitialized()) {
+    copy.emplace(mol);
+    if (perceive_stereo) RDKit::MolOps::assignStereochemistry(*copy, /*cleanIt=*/true, /*force=*/true);
+    if (!copy->getRingInfo()->isInitialized()) RDKit::MolOps::findSSSR(*copy);
+    src = &*copy;
+  }
+  const RDKit::ROMol& work = *src;
   const auto* rings = work.getRingInfo();
   molecule_graph g(name);
   for (const auto* a : work.atoms()) {

@@ -159,21 +159,24 @@ inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options&
   out.n_records = records.size();
   std::map<std::string, std::size_t> index_of;
   for (auto& rec : records) {
-    const auto fail = [&](const std::string& why) {
-      out.errors.emplace_back(path, detail::absolute_line(rec, why), rec.index, detail::describe_record(rec) + why);
+    const auto fail_at = [&](std::size_t line, const std::string& why) {
+      out.errors.emplace_back(path, line, rec.index, detail::describe_record(rec) + why);
     };
+    const auto fail = [&](const std::string& why) { fail_at(rec.first_line, why); };
+    // RDKit's parser names a line of the MOL block; point at that line of the file.
+    const auto fail_parse = [&](const std::string& why) { fail_at(detail::absolute_line(rec, why), why); };
     std::unique_ptr<RDKit::RWMol> mol;
     try {
       mol.reset(RDKit::MolBlockToMol(rec.mol_block, /*sanitize=*/true, /*removeHs=*/false,
                                      /*strictParsing=*/true));
     } catch (const RDKit::MolSanitizeException& e) {
-      fail("chemically invalid record (" + std::string(e.what()) + ")");
+      fail_parse("chemically invalid record (" + std::string(e.what()) + ")");
       continue;
     } catch (const RDKit::FileParseException& e) {
-      fail("malformed MOL block (" + std::string(e.what()) + ")");
+      fail_parse("malformed MOL block (" + std::string(e.what()) + ")");
       continue;
     } catch (const std::exception& e) {
-      fail("unreadable record (" + std::string(e.what()) + ")");
+      fail_parse("unreadable record (" + std::string(e.what()) + ")");
       continue;
     }
     if (!mol) {
@@ -238,7 +241,7 @@ inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options&
       continue;
     }
     auto& m = out.molecules[it->second];
-    const auto g = to_graph(*mol, key);
+    const auto g = to_graph(*mol, key, /*perceive_stereo=*/false);  // only the constitution is compared
     const auto& first = m.data.graph;
     // Same molecule, same order: the common case.
     if (same_constitution(first, g)) {
@@ -256,6 +259,9 @@ inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options&
            std::to_string(g.num_atoms()) + " atoms)");
       continue;
     }
+    bool same_atom_order = true;
+    for (std::size_t i = 0; i < g.num_atoms(); ++i)
+      same_atom_order &= g.atom_at(i).atomic_number == first.atom_at(i).atomic_number;
     // Same atoms in another order: map them onto the first record's order.
     if (const auto map = constitution_map(first, g)) {
       coordinates<double> reordered(xyz.rows(), 3);
@@ -266,7 +272,10 @@ inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options&
     }
     out.dropped.emplace_back(path, rec.first_line, rec.index,
                              detail::describe_record(rec) + "bond graph differs from the first record of '" + key +
-                                 "' (" + constitution_difference(first, g) + "); conformer left out");
+                                 "' (" + (same_atom_order ? constitution_difference(first, g)
+                                                          : std::string("same atoms, but no atom correspondence "
+                                                                        "preserves bonds and charges")) +
+                                 "); conformer left out");
     continue;
   }
   return out;
