@@ -3,8 +3,13 @@
 #include <confsgm/confsgm.hpp>
 #include <confsgm/rdkit/sdf.hpp>
 
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#if CONFSGM_HAS_IO
+#include <confsgm/io/npy.hpp>
+#endif
 
 #include "cli.hpp"
 
@@ -46,6 +51,12 @@ int run_evaluate(arguments& args) {
   if (threads < 0) throw usage_error("--threads must be >= 0");
   opts.threads = static_cast<unsigned>(threads);
   const auto json_path = args.str("json");
+  const auto rmsd_dir = args.str("rmsd-dir");
+#if !CONFSGM_HAS_IO
+  if (!rmsd_dir.empty())
+    throw usage_error("--rmsd-dir needs a build with confsgm::io (CMake option CONFSGM_ENABLE_IO, package libxtensor-dev)");
+#endif
+  opts.keep_matrices = !rmsd_dir.empty();
   const auto label_opt = args.str("label");
   confsgm::rdkit::sdf_read_options ro;
   ro.group_by = args.str("group-by", "mol_id");
@@ -82,6 +93,17 @@ int run_evaluate(arguments& args) {
     if (!m.problem.empty())
       std::cerr << "warning: molecule '" << m.coverage.id << "' counts as missing: " << m.problem << "\n";
 
+#if CONFSGM_HAS_IO
+  if (!rmsd_dir.empty()) {
+    std::filesystem::create_directories(rmsd_dir);
+    for (const auto& m : report.molecules) {
+      std::string name = m.coverage.id;  // ids become file names: keep them portable
+      for (auto& c : name)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) c = '_';
+      confsgm::io::write_npy(rmsd_dir + "/" + name + ".npy", m.rmsd);
+    }
+  }
+#endif
   const auto& s = report.summary;
   const char* opname = opts.coverage.comparison == confsgm::threshold_comparison::less ? "<" : "<=";
   std::cout << "COV/MAT over " << s.n_molecules << " molecules (" << s.n_missing

@@ -51,6 +51,8 @@ evaluate: COV/MAT of a generated ensemble against a reference ensemble
   --sweep             also report COV at 0, 0.125, ..., 2.375 A
   --per-molecule      print a per-molecule table
   --json OUT.json     machine-readable report
+  --rmsd-dir DIR      write each molecule's reference x generated RMSD matrix
+                      as DIR/<mol_id>.npy (float64, rows = references)
   --label NAME        method name in the table (default: the method property)
   --no-symmetrize-terminal  do not treat terminal O/N pairs (COO-, NO2) as
                       equivalent (RDKit GetBestRMS does by default)

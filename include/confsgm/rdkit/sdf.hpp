@@ -222,6 +222,7 @@ inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options&
       try {
         info.energy = std::stod(*e);
       } catch (const std::exception&) {
+        // Not a number: the text stays in `properties`, only the numeric field is unset.
       }
     }
     if (it == index_of.end()) {
