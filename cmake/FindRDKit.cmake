@@ -20,7 +20,7 @@ find_path(RDKit_INCLUDE_DIR
 set(_rdkit_components
   DistGeomHelpers DistGeometry ForceFieldHelpers ForceField MolAlign Alignment
   SmilesParse FileParsers SubstructMatch CIPLabeler Depictor ChemTransforms
-  GraphMol EigenSolvers Optimizer Trajectory RDGeometryLib DataStructs RDGeneral)
+  Descriptors GraphMol EigenSolvers Optimizer Trajectory RDGeometryLib DataStructs RDGeneral)
 
 set(RDKit_LIBRARIES "")
 set(_rdkit_missing "")

@@ -9,6 +9,7 @@
 namespace app {
 int run_generate(arguments& args);
 int run_evaluate(arguments& args);
+int run_build_dataset(arguments& args);
 }  // namespace app
 
 namespace {
@@ -17,6 +18,7 @@ const char* const help_text = R"(confsgm )" CONFSGM_VERSION_STRING R"( - conform
 usage:
   confsgm generate --input FILE --output OUT.sdf [options]
   confsgm evaluate --ref REF.sdf --gen GEN.sdf [options]
+  confsgm build-dataset --input LIST --out DIR [options]
   confsgm --help | --version
 
 generate: conformer ensembles for every molecule of FILE
@@ -59,6 +61,26 @@ evaluate: COV/MAT of a generated ensemble against a reference ensemble
   --threads T         0 = all cores (default)
   --quiet             no progress lines on stderr
 
+build-dataset: GEOM-protocol reference ensembles (ETKDG starts -> MMFF94 ->
+GFN2-xTB optimisation -> bond/stereo checks -> energy window -> duplicates ->
+Boltzmann weights), resumable: rerun the same command after a kill
+  --input LIST        .smi or .csv list (ids from the name column)
+  --out DIR           work folder; results: DIR/ensembles.sdf.gz, status.tsv,
+                      manifest.json (see docs/data.md)
+  --jobs N            molecules built in parallel (default 2; xtb 1 thread each)
+  --seed S            ETKDG seed and stereoisomer choice (default 42)
+  --starts-base B --starts-per-rotor R --starts-max M
+                      ETKDG starts = min(M, B + R x rotatable bonds), default 4, 3, 30
+  --ewin E            energy window, kcal/mol (default 6, CREST)
+  --rthr R --ethr E   duplicates: RMSD < R A and |dE| < E kcal/mol (0.125, 0.05)
+  --temperature T     Boltzmann weights at T K (default 298.15)
+  --xtb PATH          xtb executable (default: xtb on PATH)
+  --xtb-level L       xtb --opt level (default normal)
+  --xtb-timeout S     seconds per xtb run before it is stopped (default 900)
+  --keep-failed-xtb   keep the scratch folders of failed xtb runs
+  --limit N           only the first N molecules of LIST
+  --quiet             no progress lines on stderr
+
 exit codes:
   0  success
   1  finished, but some input records or molecules were rejected (see stderr)
@@ -95,6 +117,10 @@ int main(int argc, char** argv) {
     if (cmd == "evaluate") {
       app::arguments args(argc, argv, 2, {"sweep", "per-molecule", "no-symmetrize-terminal", "quiet"});
       return app::run_evaluate(args);
+    }
+    if (cmd == "build-dataset") {
+      app::arguments args(argc, argv, 2, {"keep-failed-xtb", "quiet"});
+      return app::run_build_dataset(args);
     }
     std::cerr << "confsgm: unknown command '" << cmd << "' (try confsgm --help)\n";
     return app::usage;

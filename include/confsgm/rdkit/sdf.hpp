@@ -18,6 +18,8 @@
 #pragma once
 
 #include "confsgm/rdkit/smiles.hpp"
+#include "confsgm/core/graph_match.hpp"
+#include "confsgm/util/gzip.hpp"
 
 #include <GraphMol/FileParsers/FileParsers.h>
 #include <RDGeneral/FileParseException.h>
@@ -150,11 +152,18 @@ inline std::string describe_record(const sdf_record_text& r) {
 }
 }  // namespace detail
 
-/// Reads every record of @p path (see the file comment for the rules).
+/// Reads every record of @p path, plain or gzip-compressed (*.gz), by the
+/// rules of the file comment.
 inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options& opts = {}) {
-  std::ifstream in(path);
-  if (!in) throw io_error(path, std::nullopt, std::nullopt, "cannot open the file for reading");
-  auto records = detail::split_sdf(in);
+  std::vector<detail::sdf_record_text> records;
+  if (has_gz_suffix(path)) {  // the shipped data sets are gzip-compressed
+    std::istringstream in(read_gzip_file(path));
+    records = detail::split_sdf(in);
+  } else {
+    std::ifstream in(path);
+    if (!in) throw io_error(path, std::nullopt, std::nullopt, "cannot open the file for reading");
+    records = detail::split_sdf(in);
+  }
   sdf_read_result out;
   out.n_records = records.size();
   std::map<std::string, std::size_t> index_of;

@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""Draws the project's QM9/Drugs train/val/test molecule lists (data/splits/*.csv).
+
+Run with Debian's RDKit: /usr/bin/python3 data/make_splits.py. Deterministic:
+random.Random(SEED) shuffles, nothing else is random. Rules (docs/data.md):
+- QM9 train 10,000 and val 200: seeded shuffle of shared/data/smiles/qm9_train_pool.smi.
+- QM9 test 200: seeded draw from the GEOM QM9 test list (corrected SMILES, GEOM n_ref).
+- Drugs train 600 and val 50: seeded shuffle of drugs_train_pool.smi restricted to
+  molecules with <= 30 heavy atoms (compute: GFN2-xTB cost grows with size).
+- Drugs test 100: seeded draw from the GEOM Drugs test list restricted to <= 40 heavy atoms.
+Pool molecules whose canonical SMILES (with or without stereo) equals a test molecule's
+are refused here too (the pools were already cleaned of every test-list molecule).
+"""
+import csv, os, random, sys
+from rdkit import Chem, RDLogger
+
+RDLogger.DisableLog("rdApp.*")
+SEED = 20261125
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.environ.get("CONFSGM_SHARED_DATA", os.path.join(HERE, "..", "..", "shared", "data"))
+
+
+def keys(smiles):
+    m = Chem.MolFromSmiles(smiles)
+    if m is None:
+        return None
+    iso = Chem.MolToSmiles(m)
+    Chem.RemoveStereochemistry(m)
+    return iso, Chem.MolToSmiles(Chem.RemoveHs(m))
+
+
+def heavy_atoms(smiles):
+    return Chem.MolFromSmiles(smiles).GetNumHeavyAtoms()
+
+
+def read_pool(name):
+    with open(os.path.join(SHARED, "smiles", name)) as f:
+        return [(i + 1, line.split()[0]) for i, line in enumerate(f) if line.strip()]
+
+
+def read_test(name):
+    with open(os.path.join(SHARED, "geom_test_smiles", name)) as f:
+        return list(csv.DictReader(f))
+
+
+def write(path, rows, header):
+    tmp = path + ".partial"
+    with open(tmp, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+def draw(prefix, pool_file, test_file, n_train, n_val, n_test, max_heavy_pool, max_heavy_test):
+    rng = random.Random(SEED)
+    tests = [r for r in read_test(test_file) if max_heavy_test is None or int(r["n_heavy_atoms"]) <= max_heavy_test]
+    tests = sorted(rng.sample(tests, n_test), key=lambda r: r["mol_id"])
+    test_keys = set()
+    for r in tests:
+        test_keys.update(keys(r["corrected_smiles"]))
+    pool = read_pool(pool_file)
+    rng.shuffle(pool)
+    chosen = []
+    for line, smi in pool:
+        if len(chosen) == n_train + n_val:
+            break
+        if max_heavy_pool is not None and heavy_atoms(smi) > max_heavy_pool:
+            continue
+        k = keys(smi)
+        if k is None or k[0] in test_keys or k[1] in test_keys:
+            continue
+        chosen.append((f"{prefix}_pool{line:06d}", smi, line))
+    out = os.path.join(HERE, "splits")
+    write(os.path.join(out, f"{prefix}_train.csv"), chosen[:n_train], ["mol_id", "smiles", "pool_line"])
+    write(os.path.join(out, f"{prefix}_val.csv"), chosen[n_train:], ["mol_id", "smiles", "pool_line"])
+    write(os.path.join(out, f"{prefix}_test.csv"),
+          [(r["mol_id"], r["corrected_smiles"], r["n_ref_conformers"]) for r in tests],
+          ["mol_id", "smiles", "n_conformers"])
+    print(f"{prefix}: train {n_train}, val {len(chosen) - n_train}, test {len(tests)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    draw("qm9", "qm9_train_pool.smi", "QM9_test_index.csv", 10000, 200, 200, None, None)
+    draw("drugs", "drugs_train_pool.smi", "DRUGS_test_index.csv", 600, 50, 100, 30, 40)

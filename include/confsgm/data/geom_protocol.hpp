@@ -1,0 +1,234 @@
+// confsgm/data/geom_protocol.hpp: GEOM-protocol conformer ensembles for one
+// molecule, built from what a Debian machine has (RDKit + GFN2-xTB) instead of
+// CREST's metadynamics:
+//
+//   1. choose one stereoisomer: unassigned centres and double bonds take the
+//      configuration of a seeded ETKDG embedding (always a feasible one);
+//   2. seeded ETKDGv3 starts, MMFF94 pre-optimisation;
+//   3. GFN2-xTB optimisation of every start (the xtb program's ANCopt);
+//   4. drop structures whose bonds (reaction) or stereo changed;
+//   5. energy window, duplicate removal, Boltzmann weights (ensemble_filter.hpp);
+//   6. conformers sorted by energy, each carrying its energies and weight.
+//
+// The result is a surrogate for a GEOM ensemble, not GEOM: CREST explores far
+// more of the landscape than a few dozen ETKDG starts (docs/data.md measures
+// how close it gets on real GEOM molecules).
+#pragma once
+
+#include "confsgm/core/connectivity.hpp"
+#include "confsgm/data/ensemble_filter.hpp"
+#include "confsgm/geometry/symmetric_rmsd.hpp"
+#include "confsgm/rdkit/etkdg.hpp"
+#include "confsgm/xtb/program.hpp"
+
+#include <GraphMol/Descriptors/Lipinski.h>
+
+#include <chrono>
+#include <sstream>
+
+namespace confsgm::data {
+
+struct geom_protocol_options {
+  std::uint32_t seed = 42;              ///< ETKDG seed (> 0); also picks the stereoisomer
+  /// Number of ETKDG starts: min(starts_max, starts_base + starts_per_rotatable_bond * n_rot).
+  unsigned starts_base = 4;
+  unsigned starts_per_rotatable_bond = 3;
+  unsigned starts_max = 30;
+  unsigned mmff_iterations = 2000;
+  unsigned stereo_attempts = 5;         ///< embeddings tried when choosing the stereoisomer
+  ensemble_filter_options filter;
+  connectivity_options connectivity;
+  xtb::program_options xtb;
+};
+
+/// What happened to the starts of one molecule (every start is accounted for).
+struct geom_protocol_stats {
+  unsigned starts = 0;            ///< ETKDG conformers asked for
+  unsigned embedded = 0;          ///< ETKDG conformers obtained
+  unsigned embed_stereo_wrong = 0;
+  unsigned xtb_failed = 0;
+  unsigned topology_changed = 0;
+  unsigned stereo_changed = 0;
+  unsigned outside_window = 0;
+  unsigned duplicates = 0;
+  unsigned kept = 0;
+  double xtb_seconds = 0;
+  double seconds = 0;
+  std::string first_problem;      ///< the first rejection's reason, for reports
+};
+
+struct built_ensemble {
+  bool ok = false;
+  std::string reason;             ///< why no ensemble, when !ok
+  std::string id;
+  std::string input_smiles;
+  std::string stereo_smiles;      ///< canonical isomeric SMILES of the chosen stereoisomer (from 3D)
+  int charge = 0;
+  unsigned rotatable_bonds = 0;
+  std::shared_ptr<const RDKit::ROMol> mol;  ///< template with the chosen stereo, hydrogens explicit
+  ensemble<double> conformers;    ///< lowest energy first; properties in info (see build_geom_ensemble)
+  geom_protocol_stats stats;
+};
+
+namespace detail {
+
+inline int unpaired_electrons(const RDKit::ROMol& mol) {
+  int n = 0;
+  for (const auto* a : mol.atoms()) n += static_cast<int>(a->getNumRadicalElectrons());
+  return n;
+}
+
+/// Step 1: a molecule whose every stereo element is fixed, as in one seeded
+/// ETKDG embedding that honours whatever the input did specify.
+inline std::optional<rdkit::molecule> choose_stereoisomer(const rdkit::molecule& m, std::uint32_t seed,
+                                                         unsigned attempts, std::string& why) {
+  const auto expected = rdkit::specified_stereo(m.graph);
+  for (unsigned k = 0; k < attempts; ++k) {
+    RDKit::RWMol work(*m.mol);
+    auto params = RDKit::DGeomHelpers::ETKDGv3;
+    params.randomSeed = static_cast<int>((seed + 7919u * k) & 0x7fffffffu);
+    const int cid = RDKit::DGeomHelpers::EmbedMolecule(work, params);
+    if (cid < 0) {
+      why = "ETKDG could not embed the molecule";
+      continue;
+    }
+    const auto problem = rdkit::stereo_mismatch(expected, rdkit::stereo_from_3d(work, cid), m.graph);
+    if (!problem.empty()) {
+      why = "ETKDG embedding broke the specified stereo (" + problem + ")";
+      continue;
+    }
+    RDKit::MolOps::assignStereochemistryFrom3D(work, cid, /*replaceExistingTags=*/true);
+    work.clearConformers();
+    rdkit::molecule out;
+    out.id = m.id;
+    out.smiles = m.smiles;
+    out.n_reference = m.n_reference;
+    out.graph = rdkit::to_graph(work, m.id);
+    out.mol = std::make_shared<RDKit::ROMol>(work);
+    return out;
+  }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+/// Builds the ensemble of @p m (hydrogens explicit, as from rdkit::from_smiles).
+/// Each kept conformer's info carries the SD properties mol_id, conf_index,
+/// smiles, stereo_smiles, charge, energy (kcal/mol, absolute GFN2-xTB),
+/// xtb_energy_hartree, rel_energy_kcal, boltzmann_weight and start (which
+/// ETKDG start it came from). Fails (ok = false, with a reason) only when
+/// no conformer survives; throws only on invalid options.
+inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_protocol_options& opts = {}) {
+  if (opts.seed == 0) throw invalid_argument("build_geom_ensemble(): seed must be > 0");
+  if (opts.starts_max == 0) throw invalid_argument("build_geom_ensemble(): starts_max must be > 0");
+  const auto t0 = std::chrono::steady_clock::now();
+  built_ensemble b;
+  b.id = m.id;
+  b.input_smiles = m.smiles;
+  b.charge = m.graph.net_charge();
+  auto& st = b.stats;
+  const auto finish = [&](bool ok, std::string reason) -> built_ensemble {
+    b.ok = ok;
+    b.reason = std::move(reason);
+    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return std::move(b);
+  };
+  const auto note = [&](const std::string& why) {
+    if (st.first_problem.empty()) st.first_problem = why;
+  };
+
+  std::string why;
+  const auto chosen = detail::choose_stereoisomer(m, opts.seed, std::max(1u, opts.stereo_attempts), why);
+  if (!chosen) return finish(false, "no stereoisomer could be embedded: " + why);
+  b.mol = chosen->mol;
+  b.stereo_smiles = rdkit::canonical_smiles(*chosen->mol, true);
+  b.rotatable_bonds = RDKit::Descriptors::calcNumRotatableBonds(*chosen->mol);
+  const int unpaired = detail::unpaired_electrons(*chosen->mol);
+
+  st.starts = std::min(opts.starts_max, opts.starts_base + opts.starts_per_rotatable_bond * b.rotatable_bonds);
+  rdkit::etkdg_options eo;
+  eo.seed = opts.seed;
+  eo.threads = 1;  // callers parallelise over molecules
+  eo.mmff = true;
+  eo.mmff_max_iterations = opts.mmff_iterations;
+  auto starts = rdkit::generate_etkdg(*chosen, st.starts, eo);
+  st.embedded = static_cast<unsigned>(starts.embedded);
+  if (starts.embedded == 0) return finish(false, "ETKDG embedded none of " + std::to_string(st.starts) + " starts");
+
+  const auto& g = chosen->graph;
+  const auto expected = rdkit::specified_stereo(g);
+  RDKit::RWMol probe(*chosen->mol);
+  std::vector<coordinates<double>> xyz;
+  std::vector<double> energy_kcal, energy_hartree;
+  std::vector<std::size_t> start_of;
+  for (std::size_t k = 0; k < starts.conformers.size(); ++k) {
+    if (starts.conformers.info[k].status.rfind("ok", 0) != 0) {
+      ++st.embed_stereo_wrong;
+      note("start " + std::to_string(k) + ": " + starts.conformers.info[k].status);
+      continue;
+    }
+    const auto r = xtb::optimize(g, starts.conformers.conformers[k], b.charge, unpaired, opts.xtb);
+    st.xtb_seconds += r.seconds;
+    if (!r.ok) {
+      ++st.xtb_failed;
+      note("start " + std::to_string(k) + ": " + r.message);
+      continue;
+    }
+    if (const auto change = topology_change(g, r.xyz, opts.connectivity); !change.empty()) {
+      ++st.topology_changed;
+      note("start " + std::to_string(k) + ": bonds changed in the xtb optimisation (" + change + ")");
+      continue;
+    }
+    probe.clearConformers();
+    rdkit::set_coordinates(probe, r.xyz);
+    if (const auto s = rdkit::stereo_mismatch(expected, rdkit::stereo_from_3d(probe), g); !s.empty()) {
+      ++st.stereo_changed;
+      note("start " + std::to_string(k) + ": stereo changed in the xtb optimisation (" + s + ")");
+      continue;
+    }
+    xyz.push_back(r.xyz);
+    energy_hartree.push_back(r.energy_hartree);
+    energy_kcal.push_back(r.energy_hartree * kcal_per_hartree);
+    start_of.push_back(k);
+  }
+  if (xyz.empty())
+    return finish(false, "no start survived (" + std::to_string(st.embedded) + " embedded; first problem: " +
+                             st.first_problem + ")");
+
+  const symmetric_rmsd rmsd(g);
+  std::vector<prepared_conformer> prepared;
+  for (const auto& c : xyz) prepared.push_back(rmsd.prepare(c));
+  const auto sel = select_ensemble(
+      energy_kcal, [&](std::size_t i, std::size_t j) { return rmsd(prepared[i], prepared[j]); }, opts.filter);
+  st.outside_window = static_cast<unsigned>(sel.outside_window);
+  st.duplicates = static_cast<unsigned>(sel.duplicates);
+  st.kept = static_cast<unsigned>(sel.kept.size());
+
+  b.conformers = ensemble<double>(m.id, g);
+  const auto fmt = [](double v, int precision) {
+    std::ostringstream s;
+    s.precision(precision);
+    s << std::fixed << v;
+    return s.str();
+  };
+  for (std::size_t r = 0; r < sel.kept.size(); ++r) {
+    const auto i = sel.kept[r];
+    conformer_info info;
+    info.title = m.id + "_conf" + std::to_string(r);
+    info.energy = energy_kcal[i];
+    info.properties = {{"mol_id", m.id},
+                       {"conf_index", std::to_string(r)},
+                       {"smiles", m.smiles},
+                       {"stereo_smiles", b.stereo_smiles},
+                       {"charge", std::to_string(b.charge)},
+                       {"energy", fmt(energy_kcal[i], 4)},
+                       {"xtb_energy_hartree", fmt(energy_hartree[i], 8)},
+                       {"rel_energy_kcal", fmt(sel.relative_kcal[r], 4)},
+                       {"boltzmann_weight", fmt(sel.boltzmann_weight[r], 6)},
+                       {"start", std::to_string(start_of[i])}};
+    b.conformers.add(xyz[i], std::move(info));
+  }
+  return finish(true, "");
+}
+
+}  // namespace confsgm::data
