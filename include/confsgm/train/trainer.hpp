@@ -1,0 +1,383 @@
+// confsgm/train/trainer.hpp: denoising-score-matching training (paper
+// Algorithm 3) for a network over a StateSpace, with a noise schedule and a
+// perturbation policy chosen at compile time:
+//
+//   dsm_trainer<distance_score_network<float>, geometric_schedule, input_perturbation>
+//
+// Adam, mini-batches of molecules (one conformer of each, drawn per step),
+// global gradient-norm clipping, plain-DSM validation loss, ReduceLROnPlateau,
+// observers for progress (nothing is printed), atomic checkpoints, exact resume.
+//
+// Determinism: every random number is keyed by (seed, purpose, step, sample)
+// and a batch is cut into fixed micro-batches whose gradients are summed in
+// order, so the weights after N steps do not depend on the thread count, and
+// resuming from a checkpoint continues the very same run.
+#pragma once
+
+#include "confsgm/core/conformer.hpp"
+#include "confsgm/train/checkpoint.hpp"
+#include "confsgm/train/dsm.hpp"
+#include "confsgm/util/parallel.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+
+namespace confsgm::train {
+
+/// Molecules described for a state space, with the clean states of their conformers.
+template <StateSpace Space>
+struct training_set {
+  std::vector<std::string> ids;
+  std::vector<typename Space::structure> structures;
+  std::vector<std::vector<std::vector<double>>> clean;  ///< [molecule][conformer][variable]
+  std::size_t size() const noexcept { return ids.size(); }
+  std::size_t num_conformers() const noexcept {
+    std::size_t n = 0;
+    for (const auto& c : clean) n += c.size();
+    return n;
+  }
+};
+
+/// Distance-space training set from ensembles: the first @p max_conformers
+/// conformers of each (ConfGF: the 5 of highest Boltzmann weight; the
+/// project's data files are sorted by energy, so "first" is the same).
+inline training_set<distance_space> distance_training_set(const std::vector<ensemble<double>>& ensembles,
+                                                          std::size_t max_conformers = 5, unsigned order = 3) {
+  training_set<distance_space> t;
+  for (const auto& e : ensembles) {
+    if (e.size() == 0) continue;
+    auto s = distance_space::describe(e.graph, order);
+    std::vector<std::vector<double>> confs;
+    for (std::size_t c = 0; c < e.size() && c < max_conformers; ++c) {
+      if (!e.conformers.is_finite(c))
+        throw invalid_argument("distance_training_set(): conformer " + std::to_string(c) + " of '" + e.id +
+                               "' has non-finite coordinates");
+      std::vector<double> d(s.edges.size());
+      distance_space::distances(s, e.conformers[c], d.data());
+      confs.push_back(std::move(d));
+    }
+    t.ids.push_back(e.id);
+    t.structures.push_back(std::move(s));
+    t.clean.push_back(std::move(confs));
+  }
+  return t;
+}
+
+struct trainer_options {
+  std::uint64_t seed = 2021;
+  std::size_t batch_molecules = 32;
+  std::size_t micro_batch = 8;          ///< molecules per gradient slot (fixed: keeps results thread-independent)
+  std::size_t epochs = 100;
+  double max_seconds = 0;               ///< stop (with a checkpoint) after this much training time; 0 = no limit
+  double learning_rate = 1e-3;
+  double beta1 = 0.9, beta2 = 0.999, adam_epsilon = 1e-8;
+  double clip_grad_norm = 100.0;        ///< global L2 norm; 0 = off
+  double plateau_factor = 0.6;          ///< ConfGF: ReduceLROnPlateau(0.6, patience 10) on validation loss
+  std::size_t plateau_patience = 10;
+  double min_learning_rate = 1e-5;
+  unsigned threads = 0;                 ///< 0 = all cores
+  std::string checkpoint_path;          ///< latest state with optimiser (resume from it); empty = none
+  std::size_t checkpoint_every_steps = 0;  ///< also every N steps (0 = only at epoch ends)
+  std::string best_model_path;          ///< weights of the best validation epoch; empty = none
+};
+
+struct step_report {
+  std::uint64_t step;
+  std::size_t epoch;
+  double loss, grad_norm, learning_rate, seconds;
+};
+struct epoch_report {
+  std::size_t epoch;
+  double train_loss, validation_loss, learning_rate, seconds;
+  bool improved;
+};
+
+/// Receives progress; the library itself never prints.
+struct training_observer {
+  virtual ~training_observer() = default;
+  virtual void on_step(const step_report&) {}
+  virtual void on_epoch(const epoch_report&) {}
+  virtual void on_checkpoint(const std::string&) {}
+};
+
+inline std::string exact(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%a", v);  // hex float: reads back bit for bit
+  return buf;
+}
+
+template <class Network, NoiseSchedule Schedule, Perturbation Pert>
+class dsm_trainer {
+ public:
+  using scalar = typename Network::scalar_type;
+  using space = typename Network::space_type;
+  using vec = std::vector<scalar>;
+  static_assert(StateSpace<space>, "the network's space_type must model StateSpace");
+  static_assert(std::is_floating_point_v<scalar>, "the network's scalar_type must be float or double");
+
+  dsm_trainer(Network net, Schedule schedule, Pert pert, trainer_options opts = {})
+      : net_(std::move(net)), schedule_(std::move(schedule)), pert_(std::move(pert)), opts_(std::move(opts)) {
+    if (opts_.batch_molecules == 0 || opts_.micro_batch == 0)
+      throw invalid_argument("dsm_trainer: batch_molecules and micro_batch must be > 0");
+    params_ = net_.initial_parameters(opts_.seed);
+    m_.assign(params_.size(), scalar(0));
+    v_.assign(params_.size(), scalar(0));
+    lr_ = opts_.learning_rate;
+  }
+
+  const Network& network() const noexcept { return net_; }
+  const vec& parameters() const noexcept { return params_; }
+  vec& parameters() noexcept { return params_; }
+  std::uint64_t step() const noexcept { return step_; }
+  std::size_t epoch() const noexcept { return epoch_; }
+  double learning_rate() const noexcept { return lr_; }
+  double best_validation_loss() const noexcept { return best_val_; }
+  const trainer_options& options() const noexcept { return opts_; }
+
+  /// Loss and gradient of one batch (molecule indices @p mols) at step @p step.
+  double batch_gradient(const training_set<space>& data, const std::vector<std::size_t>& mols, std::uint64_t step,
+                        vec& grad, bool perturb = true, std::optional<std::size_t> level = std::nullopt) const {
+    const std::size_t n_micro = (mols.size() + opts_.micro_batch - 1) / opts_.micro_batch;
+    std::vector<vec> slot(n_micro);
+    std::vector<double> loss(n_micro, 0.0);
+    const double weight = 1.0 / static_cast<double>(mols.size());
+    parallel_for(n_micro, opts_.threads, [&](std::size_t mb) {
+      typename Network::batch_type batch;
+      vec input, sigma, target;
+      std::vector<std::size_t> members;
+      std::vector<double> member_sigma;
+      for (std::size_t k = mb * opts_.micro_batch; k < std::min(mols.size(), (mb + 1) * opts_.micro_batch); ++k) {
+        const auto m = mols[k];
+        const auto sample_id = static_cast<std::uint32_t>(k);
+        const random::stream pick(opts_.seed, random::purpose::noise_level, static_cast<std::uint32_t>(step), sample_id);
+        const auto& confs = data.clean[m];
+        const auto& clean = confs[pick.below(1, static_cast<std::uint32_t>(confs.size()))];
+        std::vector<scalar> clean_s(clean.begin(), clean.end());
+        auto s = perturb ? make_dsm_sample<space>(clean_s, schedule_, pert_, opts_.seed, static_cast<std::uint32_t>(step),
+                                                  sample_id, level)
+                         : make_dsm_sample<space>(clean_s, schedule_, no_perturbation{}, opts_.seed,
+                                                  static_cast<std::uint32_t>(step), sample_id, level);
+        batch.add(data.structures[m]);
+        input.insert(input.end(), s.input.begin(), s.input.end());
+        target.insert(target.end(), s.target.begin(), s.target.end());
+        sigma.insert(sigma.end(), s.input.size(), static_cast<scalar>(s.sigma));
+        members.push_back(m);
+        member_sigma.push_back(s.sigma);
+      }
+      typename Network::cache cache;
+      vec score, d_score(input.size());
+      net_.forward(params_, batch, input, sigma, cache, score);
+      double l = 0;
+      for (std::size_t g = 0; g < members.size(); ++g) {
+        const auto b = batch.edge_offset[g], e = batch.edge_offset[g + 1];
+        l += dsm_loss(score.data() + b, target.data() + b, e - b, member_sigma[g], weight, d_score.data() + b);
+      }
+      loss[mb] = l;
+      slot[mb].assign(params_.size(), scalar(0));
+      net_.backward(params_, batch, cache, d_score, slot[mb]);
+    });
+    grad.assign(params_.size(), scalar(0));
+    double total = 0;
+    for (std::size_t mb = 0; mb < n_micro; ++mb) {  // fixed order: thread-independent sums
+      total += loss[mb];
+      for (std::size_t i = 0; i < grad.size(); ++i) grad[i] += slot[mb][i];
+    }
+    return total;
+  }
+
+  /// Plain DSM loss (no perturbation) on @p data with fixed noise: comparable across models and epochs.
+  double validation_loss(const training_set<space>& data) const {
+    if (data.size() == 0) return std::numeric_limits<double>::quiet_NaN();
+    double total = 0;
+    vec grad;
+    for (std::size_t start = 0; start < data.size(); start += opts_.batch_molecules) {
+      std::vector<std::size_t> mols;
+      for (std::size_t m = start; m < std::min(data.size(), start + opts_.batch_molecules); ++m) mols.push_back(m);
+      // Step keys far above any training step: validation noise never repeats training noise.
+      total += batch_gradient(data, mols, 0xF0000000u + start, grad, false) * static_cast<double>(mols.size());
+    }
+    return total / static_cast<double>(data.size());
+  }
+
+  /// Order of molecules in epoch @p e (Fisher-Yates on the counter stream).
+  std::vector<std::size_t> epoch_order(std::size_t n, std::size_t e) const {
+    std::vector<std::size_t> idx(n);
+    std::iota(idx.begin(), idx.end(), std::size_t{0});
+    const random::stream s(opts_.seed, random::purpose::shuffle, static_cast<std::uint32_t>(e));
+    for (std::size_t i = n; i > 1; --i) std::swap(idx[i - 1], idx[s.below(static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i))]);
+    return idx;
+  }
+
+  /// Trains until opts.epochs epochs are complete (or max_seconds passes).
+  void fit(const training_set<space>& train, const training_set<space>* val = nullptr,
+           training_observer* obs = nullptr) {
+    if (train.size() == 0) throw invalid_argument("dsm_trainer::fit(): the training set is empty");
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+    const std::size_t per_epoch = (train.size() + opts_.batch_molecules - 1) / opts_.batch_molecules;
+    vec grad;
+    while (epoch_ < opts_.epochs) {
+      const auto order = epoch_order(train.size(), epoch_);
+      for (; batch_in_epoch_ < per_epoch; ++batch_in_epoch_) {
+        std::vector<std::size_t> mols(order.begin() + batch_in_epoch_ * opts_.batch_molecules,
+                                      order.begin() + std::min(train.size(), (batch_in_epoch_ + 1) * opts_.batch_molecules));
+        const double loss = batch_gradient(train, mols, step_, grad);
+        if (!std::isfinite(loss))
+          throw error("dsm_trainer: the loss became " + std::to_string(loss) + " at step " + std::to_string(step_) +
+                      " (lower the learning rate or enable gradient clipping)");
+        const double gnorm = adam_update(grad);
+        epoch_loss_ += loss;
+        ++step_;
+        if (obs) obs->on_step({step_, epoch_, loss, gnorm, lr_, elapsed()});
+        if (opts_.checkpoint_every_steps && step_ % opts_.checkpoint_every_steps == 0 &&
+            batch_in_epoch_ + 1 < per_epoch) {
+          ++batch_in_epoch_;
+          save(obs);
+          --batch_in_epoch_;
+        }
+        if (opts_.max_seconds > 0 && elapsed() > opts_.max_seconds) {
+          ++batch_in_epoch_;
+          save(obs);
+          return;
+        }
+      }
+      // End of epoch: validation, plateau schedule, best model, checkpoint.
+      const double train_loss = epoch_loss_ / static_cast<double>(per_epoch);
+      const double vloss = val ? validation_loss(*val) : train_loss;
+      const bool improved = vloss < best_val_;
+      if (improved) {
+        best_val_ = vloss;
+        bad_epochs_ = 0;
+        if (!opts_.best_model_path.empty()) {
+          save_weights(opts_.best_model_path);
+          if (obs) obs->on_checkpoint(opts_.best_model_path);
+        }
+      } else if (++bad_epochs_ > opts_.plateau_patience) {
+        lr_ = std::max(opts_.min_learning_rate, lr_ * opts_.plateau_factor);
+        bad_epochs_ = 0;
+      }
+      ++epoch_;
+      batch_in_epoch_ = 0;
+      epoch_loss_ = 0;
+      if (obs) obs->on_epoch({epoch_, train_loss, vloss, lr_, elapsed(), improved});
+      save(obs);
+    }
+  }
+
+  /// Header entries describing the model (shared by checkpoints and weight files).
+  std::map<std::string, std::string> model_header() const {
+    const auto& c = net_.config();
+    std::map<std::string, std::string> h;
+    h["model"] = Network::kind();
+    h["space"] = space::name();
+    h["hidden"] = std::to_string(c.hidden);
+    h["layers"] = std::to_string(c.layers);
+    h["atom_types"] = std::to_string(c.atom_types);
+    h["edge_types"] = std::to_string(c.edge_types);
+    h["perturbation"] = pert_.name();
+    std::string levels;
+    for (const auto s : levels_of(schedule_)) levels += (levels.empty() ? "" : ",") + exact(s);
+    h["sigmas"] = levels;
+    h["seed"] = std::to_string(opts_.seed);
+    h["parameters"] = std::to_string(params_.size());
+    return h;
+  }
+
+  void save_weights(const std::string& path) const {
+    checkpoint<scalar> c;
+    c.header = model_header();
+    c.header["epoch"] = std::to_string(epoch_);
+    c.header["step"] = std::to_string(step_);
+    c.header["validation_loss"] = exact(best_val_);
+    c.parameters = params_;
+    save_checkpoint(path, c);
+  }
+
+  void save_checkpoint_file(const std::string& path) const {
+    checkpoint<scalar> c;
+    c.header = model_header();
+    c.header["step"] = std::to_string(step_);
+    c.header["epoch"] = std::to_string(epoch_);
+    c.header["batch_in_epoch"] = std::to_string(batch_in_epoch_);
+    c.header["epoch_loss"] = exact(epoch_loss_);
+    c.header["learning_rate"] = exact(lr_);
+    c.header["best_validation_loss"] = exact(best_val_);
+    c.header["bad_epochs"] = std::to_string(bad_epochs_);
+    c.header["batch_molecules"] = std::to_string(opts_.batch_molecules);
+    c.header["micro_batch"] = std::to_string(opts_.micro_batch);
+    c.parameters = params_;
+    c.adam_m = m_;
+    c.adam_v = v_;
+    save_checkpoint(path, c);
+  }
+
+  /// Continues from a checkpoint written by this trainer configuration.
+  void resume(const std::string& path) {
+    const auto c = load_checkpoint<scalar>(path);
+    const auto mine = model_header();
+    for (const auto& key : {"model", "space", "hidden", "layers", "atom_types", "edge_types", "perturbation",
+                            "sigmas", "seed", "parameters"})
+      if (c.at(key, path) != mine.at(key))
+        throw io_error(path, std::nullopt, std::nullopt,
+                       std::string("checkpoint was written for ") + key + " = " + c.at(key, path) +
+                           ", this trainer has " + mine.at(key));
+    for (const auto& [key, value] : {std::pair<std::string, std::size_t>{"batch_molecules", opts_.batch_molecules},
+                                     {"micro_batch", opts_.micro_batch}})
+      if (c.at(key, path) != std::to_string(value))
+        throw io_error(path, std::nullopt, std::nullopt,
+                       "checkpoint was written with " + key + " = " + c.at(key, path) + ", this trainer has " +
+                           std::to_string(value) + " (resuming must keep the batch layout)");
+    if (c.adam_m.empty())
+      throw io_error(path, std::nullopt, std::nullopt, "weights-only model file: no optimiser state to resume from");
+    params_ = c.parameters;
+    m_ = c.adam_m;
+    v_ = c.adam_v;
+    step_ = std::stoull(c.at("step", path));
+    epoch_ = std::stoull(c.at("epoch", path));
+    batch_in_epoch_ = std::stoull(c.at("batch_in_epoch", path));
+    epoch_loss_ = c.number("epoch_loss", path);
+    lr_ = c.number("learning_rate", path);
+    best_val_ = c.number("best_validation_loss", path);
+    bad_epochs_ = std::stoull(c.at("bad_epochs", path));
+  }
+
+ private:
+  void save(training_observer* obs) const {
+    if (opts_.checkpoint_path.empty()) return;
+    save_checkpoint_file(opts_.checkpoint_path);
+    if (obs) obs->on_checkpoint(opts_.checkpoint_path);
+  }
+
+  /// Clips the global norm, takes one Adam step; returns the norm before clipping.
+  double adam_update(vec& g) {
+    double sq = 0;
+    for (const auto x : g) sq += double(x) * double(x);
+    const double norm = std::sqrt(sq);
+    const double scale = (opts_.clip_grad_norm > 0 && norm > opts_.clip_grad_norm) ? opts_.clip_grad_norm / norm : 1.0;
+    const double t = static_cast<double>(step_ + 1);
+    const double c1 = 1.0 - std::pow(opts_.beta1, t), c2 = 1.0 - std::pow(opts_.beta2, t);
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const double gi = double(g[i]) * scale;
+      const double m = opts_.beta1 * double(m_[i]) + (1 - opts_.beta1) * gi;
+      const double v = opts_.beta2 * double(v_[i]) + (1 - opts_.beta2) * gi * gi;
+      m_[i] = static_cast<scalar>(m);
+      v_[i] = static_cast<scalar>(v);
+      params_[i] = static_cast<scalar>(double(params_[i]) - lr_ * (m / c1) / (std::sqrt(v / c2) + opts_.adam_epsilon));
+    }
+    return norm;
+  }
+
+  Network net_;
+  Schedule schedule_;
+  Pert pert_;
+  trainer_options opts_;
+  vec params_, m_, v_;
+  std::uint64_t step_ = 0;
+  std::size_t epoch_ = 0, batch_in_epoch_ = 0, bad_epochs_ = 0;
+  double epoch_loss_ = 0, lr_ = 1e-3, best_val_ = std::numeric_limits<double>::infinity();
+};
+
+}  // namespace confsgm::train
