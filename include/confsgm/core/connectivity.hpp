@@ -9,6 +9,7 @@
 // there is room on both sides.
 #pragma once
 
+#include "confsgm/core/conformer.hpp"
 #include "confsgm/core/element.hpp"
 #include "confsgm/core/molecule.hpp"
 #include "confsgm/error.hpp"
@@ -37,7 +38,8 @@ constexpr double covalent_radius(unsigned z) noexcept {
 }
 
 struct connectivity_options {
-  double factor = 1.3;  ///< bonded when d < factor * (r_i + r_j)
+  double factor = 1.3;            ///< a bond of the graph is broken when d >= factor * (r_i + r_j)
+  double new_bond_factor = 1.15;  ///< a pair outside the graph is a new bond when d < this * (r_i + r_j)
 };
 
 /// Atom pairs (i < j) that the geometry bonds, in lexicographic order.
@@ -66,12 +68,18 @@ std::vector<std::pair<std::uint32_t, std::uint32_t>> bonds_from_geometry(const m
   return out;
 }
 
-/// Empty when the bonds implied by @p xyz are exactly the bonds of @p g;
-/// otherwise a description such as "bond 3-7 broken; new bond 5-12 (1.02 A)".
+/// Empty when every bond of @p g is intact in @p xyz and no new bond formed;
+/// otherwise a description such as "bond C3-C7 broken (2.41 A); new bond
+/// O5-H12 (0.98 A)". With @p reference (the geometry before an optimisation),
+/// close contacts already present there are not counted as new bonds.
 template <class Derived>
 std::string topology_change(const molecule_graph& g, const Eigen::MatrixBase<Derived>& xyz,
-                            const connectivity_options& opts = {}) {
+                            const connectivity_options& opts = {},
+                            const coordinates<double>* reference = nullptr) {
   auto found = bonds_from_geometry(g, xyz, opts);
+  connectivity_options tight = opts;
+  tight.factor = opts.new_bond_factor;
+  const auto close = bonds_from_geometry(g, xyz, tight);
   std::vector<std::pair<std::uint32_t, std::uint32_t>> expected;
   for (const auto& b : g.bonds()) expected.emplace_back(std::min(b.begin, b.end), std::max(b.begin, b.end));
   std::sort(expected.begin(), expected.end());
@@ -86,7 +94,15 @@ std::string topology_change(const molecule_graph& g, const Eigen::MatrixBase<Der
   };
   std::vector<std::pair<std::uint32_t, std::uint32_t>> broken, formed;
   std::set_difference(expected.begin(), expected.end(), found.begin(), found.end(), std::back_inserter(broken));
-  std::set_difference(found.begin(), found.end(), expected.begin(), expected.end(), std::back_inserter(formed));
+  // New bonds need a tighter contact than kept ones: strained cages hold non-bonded
+  // C...C pairs at 1.8-1.9 Å (bicyclo[1.1.1]pentane), within 1.3 x (r_i + r_j).
+  std::set_difference(close.begin(), close.end(), expected.begin(), expected.end(), std::back_inserter(formed));
+  if (reference) {
+    const auto before = bonds_from_geometry(g, *reference, tight);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> truly_new;
+    std::set_difference(formed.begin(), formed.end(), before.begin(), before.end(), std::back_inserter(truly_new));
+    formed.swap(truly_new);
+  }
   for (const auto& [i, j] : broken) add("bond " + name(i) + "-" + name(j) + " broken (" + dist(i, j) + " A)");
   for (const auto& [i, j] : formed) add("new bond " + name(i) + "-" + name(j) + " (" + dist(i, j) + " A)");
   return msg;

@@ -6,7 +6,9 @@
 //      configuration of a seeded ETKDG embedding (always a feasible one);
 //   2. seeded ETKDGv3 starts, MMFF94 pre-optimisation;
 //   3. GFN2-xTB optimisation of every start (the xtb program's ANCopt);
-//   4. drop structures whose bonds (reaction) or stereo changed;
+//   4. drop structures whose bonds (reaction) or stereo changed (stereo is
+//      compared as canonical isomeric SMILES perceived from 3D, like GEOM's
+//      and Torsional Diffusion's consistency checks);
 //   5. energy window, duplicate removal, Boltzmann weights (ensemble_filter.hpp);
 //   6. conformers sorted by energy, each carrying its energies and weight.
 //
@@ -78,24 +80,40 @@ inline int unpaired_electrons(const RDKit::ROMol& mol) {
   return n;
 }
 
+/// Canonical isomeric SMILES of @p mol with the stereo its coordinates have.
+inline std::string stereo_smiles_from_3d(const RDKit::ROMol& mol, int conf_id = -1) {
+  RDKit::RWMol work(mol);
+  RDKit::MolOps::assignStereochemistryFrom3D(work, conf_id, /*replaceExistingTags=*/true);
+  return rdkit::canonical_smiles(work, true);
+}
+
 /// Step 1: a molecule whose every stereo element is fixed, as in one seeded
-/// ETKDG embedding that honours whatever the input did specify.
+/// ETKDG embedding that honours whatever the input did specify. Strained
+/// molecules that ETKDG cannot embed from its distance-bounds start are
+/// retried from random coordinates (RDKit's advice for cages).
 inline std::optional<rdkit::molecule> choose_stereoisomer(const rdkit::molecule& m, std::uint32_t seed,
                                                          unsigned attempts, std::string& why) {
   const auto expected = rdkit::specified_stereo(m.graph);
-  for (unsigned k = 0; k < attempts; ++k) {
+  const auto input_smiles = rdkit::canonical_smiles(*m.mol, true);
+  for (unsigned k = 0; k < 2 * attempts; ++k) {
     RDKit::RWMol work(*m.mol);
     auto params = RDKit::DGeomHelpers::ETKDGv3;
     params.randomSeed = static_cast<int>((seed + 7919u * k) & 0x7fffffffu);
+    params.useRandomCoords = k >= attempts;
     const int cid = RDKit::DGeomHelpers::EmbedMolecule(work, params);
     if (cid < 0) {
-      why = "ETKDG could not embed the molecule";
+      why = "ETKDG could not embed the molecule (also tried from random coordinates)";
       continue;
     }
-    const auto problem = rdkit::stereo_mismatch(expected, rdkit::stereo_from_3d(work, cid), m.graph);
-    if (!problem.empty()) {
-      why = "ETKDG embedding broke the specified stereo (" + problem + ")";
-      continue;
+    // Specified stereo must survive: the same canonical SMILES, or (for a
+    // partly specified input) the same CIP labels on the specified elements.
+    const auto found = stereo_smiles_from_3d(work, cid);
+    if (found != input_smiles) {
+      const auto problem = rdkit::stereo_mismatch(expected, rdkit::stereo_from_3d(work, cid), m.graph);
+      if (!problem.empty()) {
+        why = "ETKDG embedding broke the specified stereo (" + problem + ")";
+        continue;
+      }
     }
     RDKit::MolOps::assignStereochemistryFrom3D(work, cid, /*replaceExistingTags=*/true);
     work.clearConformers();
@@ -151,39 +169,62 @@ inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_p
   eo.threads = 1;  // callers parallelise over molecules
   eo.mmff = true;
   eo.mmff_max_iterations = opts.mmff_iterations;
+  eo.check_stereo = false;  // checked below on canonical SMILES, which is robust where CIP labels are not
   auto starts = rdkit::generate_etkdg(*chosen, st.starts, eo);
+  if (starts.embedded == 0) {  // strained cages: ETKDG needs random-coordinate starts
+    eo.use_random_coords = true;
+    starts = rdkit::generate_etkdg(*chosen, st.starts, eo);
+  }
   st.embedded = static_cast<unsigned>(starts.embedded);
   if (starts.embedded == 0) return finish(false, "ETKDG embedded none of " + std::to_string(st.starts) + " starts");
 
   const auto& g = chosen->graph;
-  const auto expected = rdkit::specified_stereo(g);
   RDKit::RWMol probe(*chosen->mol);
+  const auto same_stereo = [&](const coordinates<double>& xyz) {
+    probe.clearConformers();
+    rdkit::set_coordinates(probe, xyz);
+    return detail::stereo_smiles_from_3d(probe) == b.stereo_smiles;
+  };
   std::vector<coordinates<double>> xyz;
   std::vector<double> energy_kcal, energy_hartree;
   std::vector<std::size_t> start_of;
+  std::optional<ensemble<double>> raw;  // unrelaxed ETKDG starts, made only when needed
   for (std::size_t k = 0; k < starts.conformers.size(); ++k) {
-    if (starts.conformers.info[k].status.rfind("ok", 0) != 0) {
-      ++st.embed_stereo_wrong;
-      note("start " + std::to_string(k) + ": " + starts.conformers.info[k].status);
-      continue;
+    coordinates<double> start = starts.conformers.conformers[k];
+    if (!same_stereo(start)) {
+      // MMFF94 can invert strained bridgeheads that ETKDG embedded correctly:
+      // then start xtb from the unrelaxed ETKDG geometry instead.
+      if (!raw) {
+        auto ro = eo;
+        ro.mmff = false;
+        raw = rdkit::generate_etkdg(*chosen, st.starts, ro).conformers;
+      }
+      if (k < raw->size() && same_stereo((*raw).conformers[k])) {
+        start = (*raw).conformers[k];
+      } else {
+        ++st.embed_stereo_wrong;
+        note("start " + std::to_string(k) + ": ETKDG start has other stereo than " + b.stereo_smiles);
+        continue;
+      }
     }
-    const auto r = xtb::optimize(g, starts.conformers.conformers[k], b.charge, unpaired, opts.xtb);
+    const auto r = xtb::optimize(g, start, b.charge, unpaired, opts.xtb);
     st.xtb_seconds += r.seconds;
     if (!r.ok) {
       ++st.xtb_failed;
       note("start " + std::to_string(k) + ": " + r.message);
       continue;
     }
-    if (const auto change = topology_change(g, r.xyz, opts.connectivity); !change.empty()) {
+    if (const auto change = topology_change(g, r.xyz, opts.connectivity, &start); !change.empty()) {
       ++st.topology_changed;
       note("start " + std::to_string(k) + ": bonds changed in the xtb optimisation (" + change + ")");
       continue;
     }
-    probe.clearConformers();
-    rdkit::set_coordinates(probe, r.xyz);
-    if (const auto s = rdkit::stereo_mismatch(expected, rdkit::stereo_from_3d(probe), g); !s.empty()) {
+    if (!same_stereo(r.xyz)) {
       ++st.stereo_changed;
-      note("start " + std::to_string(k) + ": stereo changed in the xtb optimisation (" + s + ")");
+      probe.clearConformers();
+      rdkit::set_coordinates(probe, r.xyz);
+      note("start " + std::to_string(k) + ": stereo changed in the xtb optimisation (now " +
+           detail::stereo_smiles_from_3d(probe) + ")");
       continue;
     }
     xyz.push_back(r.xyz);
