@@ -33,7 +33,7 @@ namespace {
 constexpr const char* status_header =
     "mol_id\tstatus\treason\tinput_smiles\tstereo_smiles\tcharge\trotatable_bonds\tstarts\tembedded\t"
     "embed_stereo_wrong\txtb_failed\ttopology_changed\tstereo_changed\toutside_window\tduplicates\tconformers\t"
-    "seconds\tfirst_problem";
+    "seconds\tfirst_problem\tstereo_choices";
 
 std::string tsv_clean(std::string s) {
   for (auto& c : s)
@@ -49,7 +49,7 @@ std::string status_line(const confsgm::data::built_ensemble& b) {
     << b.rotatable_bonds << '\t' << s.starts << '\t' << s.embedded << '\t' << s.embed_stereo_wrong << '\t'
     << s.xtb_failed << '\t' << s.topology_changed << '\t' << s.stereo_changed << '\t' << s.outside_window << '\t'
     << s.duplicates << '\t' << s.kept << '\t' << std::fixed << std::setprecision(2) << s.seconds << '\t'
-    << tsv_clean(s.first_problem);
+    << tsv_clean(s.first_problem) << '\t' << s.stereo_choices;
   return o.str();
 }
 
@@ -77,6 +77,27 @@ std::string safe_id(const std::string& id) {
       id.find_first_of("\t\n\r") != std::string::npos)
     throw confsgm::invalid_argument("molecule id '" + id + "' cannot name a file (no '/', tabs or newlines)");
   return id;
+}
+
+std::string recipe_json(const confsgm::data::geom_protocol_options& po) {
+  std::ostringstream r;
+  r << "{\"seed\": " << po.seed
+    << ", \"stereoisomer\": \"first seeded ETKDGv3 embedding that honours the input stereo (random-coordinate retries, "
+       "then seeded configurations of unassigned centres; up to " << po.stereo_choices
+    << " stereoisomers when the first yields no conformer)\""
+    << ", \"starts\": \"min(" << po.starts_max << ", " << po.starts_base << " + " << po.starts_per_rotatable_bond
+    << " * rotatable_bonds (strict, heavy-atom graph))\", \"etkdg\": \"ETKDGv3, random-coordinate retry when none embeds\""
+    << ", \"preopt\": \"MMFF94, " << po.mmff_iterations
+    << " iterations; unrelaxed ETKDG start where MMFF changes stereo\", \"xtb\": \"GFN2-xTB --opt "
+    << po.xtb.optimization_level << "\""
+    << ", \"stereo_check\": \"canonical isomeric SMILES from 3D equals the chosen stereoisomer\""
+    << ", \"broken_bond_factor\": " << po.connectivity.factor
+    << ", \"new_bond_factor\": " << po.connectivity.new_bond_factor
+    << ", \"energy_window_kcal\": " << po.filter.energy_window_kcal
+    << ", \"duplicate_rmsd_A\": " << po.filter.duplicate_rmsd
+    << ", \"duplicate_energy_kcal\": " << po.filter.duplicate_energy_kcal
+    << ", \"temperature_K\": " << po.filter.temperature_k << "}";
+  return r.str();
 }
 
 }  // namespace
@@ -131,6 +152,18 @@ int run_build_dataset(arguments& args) {
   }
   const fs::path mol_dir = out_dir / "molecules";
   fs::create_directories(mol_dir);
+  // Results are reused by molecule id, so a folder must never mix recipes.
+  const std::string recipe = recipe_json(po);
+  const fs::path recipe_file = out_dir / "recipe.json";
+  if (fs::exists(recipe_file)) {
+    if (read_text(recipe_file) != recipe + "\n") {
+      std::cerr << "confsgm build-dataset: " << out_dir.string()
+                << " holds results of another recipe (see its recipe.json); use a new --out folder or delete it\n";
+      return usage;
+    }
+  } else {
+    write_text_atomically(recipe_file, recipe + "\n");
+  }
   // Leftovers of a killed run: half-written files never count as results.
   for (const auto& e : fs::directory_iterator(mol_dir))
     if (e.path().extension() == ".partial") fs::remove(e.path());
@@ -185,7 +218,7 @@ int run_build_dataset(arguments& args) {
   std::size_t n_ok = 0, n_failed = 0, n_conformers = 0;
   for (const auto& e : list.errors) {
     status += "line " + std::to_string(e.line().value_or(0)) + "\tfailed\t" + tsv_clean(e.what()) +
-              "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n";
+              "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n";
     ++n_failed;
   }
   for (const auto& m : list.molecules) {
@@ -210,15 +243,7 @@ int run_build_dataset(arguments& args) {
            << "  \"molecules_ok\": " << n_ok << ",\n"
            << "  \"molecules_failed\": " << n_failed << ",\n"
            << "  \"conformers\": " << n_conformers << ",\n"
-           << "  \"recipe\": {\"seed\": " << po.seed << ", \"stereoisomer\": \"first seeded ETKDGv3 embedding\""
-           << ", \"starts\": \"min(" << po.starts_max << ", " << po.starts_base << " + " << po.starts_per_rotatable_bond
-           << " * rotatable_bonds)\", \"etkdg\": \"ETKDGv3\", \"preopt\": \"MMFF94, " << po.mmff_iterations
-           << " iterations\", \"xtb\": \"GFN2-xTB --opt " << po.xtb.optimization_level << "\""
-           << ", \"connectivity_factor\": " << po.connectivity.factor
-           << ", \"energy_window_kcal\": " << po.filter.energy_window_kcal
-           << ", \"duplicate_rmsd_A\": " << po.filter.duplicate_rmsd
-           << ", \"duplicate_energy_kcal\": " << po.filter.duplicate_energy_kcal
-           << ", \"temperature_K\": " << po.filter.temperature_k << "},\n"
+           << "  \"recipe\": " << recipe << ",\n"
            << "  \"versions\": {\"confsgm\": \"" CONFSGM_VERSION_STRING "\", \"rdkit\": \"" CONFSGM_RDKIT_VERSION
               "\", \"xtb\": " << json::quote(xtb_version) << "}\n"
            << "}\n";

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "cli.hpp"
+#include "confgf.hpp"
 
 namespace app {
 
@@ -39,9 +40,20 @@ int run_generate(arguments& args) {
   const bool allow_fragments = args.flag("allow-fragments");
   const bool quiet = args.flag("quiet");
   const auto group_by = args.str("group-by", "mol_id");
+  const auto model_path = args.str("model");
+  confsgm::sample::langevin_options lo;
+  lo.steps_per_level = static_cast<std::size_t>(args.integer("steps-per-level", 100));
+  lo.step_size = args.number("step-size", 2.4e-6);
+  lo.clip = args.number("clip", 1000.0);
+  lo.init_std = args.number("init-std", 1.0);
   args.reject_unknown();
-  if (method != "etkdg")
-    throw usage_error("--method '" + method + "' is not available; this build offers: etkdg");
+  if (method != "etkdg" && method != "confgf")
+    throw usage_error("--method '" + method + "' is not available; this build offers: etkdg, confgf");
+  if (method == "confgf" && model_path.empty())
+    throw usage_error("--method confgf needs --model FILE (a model written by confsgm train)");
+  if (lo.steps_per_level == 0 || !(lo.step_size > 0)) throw usage_error("--steps-per-level and --step-size must be > 0");
+  std::optional<confgf_model> confgf;
+  if (method == "confgf") confgf = load_confgf_model(model_path);
   if (seed <= 0 || seed > 2147483647) throw usage_error("--seed must be in 1..2147483647 (RDKit seeds conformer i with seed*(i+1))");
   if (threads < 0) throw usage_error("--threads must be >= 0");
   if (num < 0) throw usage_error("--num must be >= 0");
@@ -84,7 +96,7 @@ int run_generate(arguments& args) {
 
   confsgm::rdkit::sdf_writer writer(output);
   progress prog("generate", mols.size(), !quiet);
-  std::size_t failed_molecules = 0, total = 0, stereo_bad = 0;
+  std::size_t failed_molecules = 0, total = 0, stereo_bad = 0, failed_conformers = 0;
   for (std::size_t k = 0; k < mols.size(); ++k) {
     const auto& m = mols[k];
     std::size_t n = static_cast<std::size_t>(num);
@@ -97,20 +109,57 @@ int run_generate(arguments& args) {
       n = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(multiplier * static_cast<double>(*m.n_reference))));
     }
     confsgm::rdkit::etkdg_result res;
-    try {
-      res = confsgm::rdkit::generate_etkdg(m, n, eo);
-    } catch (const std::exception& e) {
-      std::cerr << "error: " << m.id << ": ETKDG failed: " << e.what() << "\n";
-      ++failed_molecules;
-      continue;
+    if (confgf) {
+      // Annealed Langevin (paper Algorithm 1) with the trained distance model.
+      try {
+        const auto st = confsgm::distance_space::describe(m.graph);
+        lo.seed = eo.seed;
+        lo.threads = eo.threads;
+        lo.stream_offset = static_cast<std::uint32_t>(k) << 16;  // molecules draw different noise
+        const confsgm::sample::network_pair_score<confgf_network> score(confgf->network, confgf->parameters);
+        const auto r = confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, lo);
+        res.requested = n;
+        res.mol = m.mol;
+        res.conformers = confsgm::ensemble<double>(m.id, m.graph);
+        const auto expected = confsgm::rdkit::specified_stereo(m.graph);
+        RDKit::RWMol probe(*m.mol);
+        for (std::size_t c = 0; c < n; ++c) {
+          if (r.status[c] != "ok") {
+            std::cerr << "error: " << m.id << " conformer " << c << ": " << r.status[c] << "; not written\n";
+            continue;
+          }
+          confsgm::conformer_info info;
+          info.title = m.id + "_conf" + std::to_string(c);
+          probe.clearConformers();
+          confsgm::rdkit::set_coordinates(probe, r.conformers[c]);
+          const auto problem =
+              confsgm::rdkit::stereo_mismatch(expected, confsgm::rdkit::stereo_from_3d(probe), m.graph);
+          if (!problem.empty()) info.status = "stereo mismatch: " + problem;
+          res.conformers.add(r.conformers[c], std::move(info));
+        }
+        res.embedded = res.conformers.size();
+        if (r.diverged) failed_conformers += r.diverged;
+      } catch (const std::exception& e) {
+        std::cerr << "error: " << m.id << ": confgf sampling failed: " << e.what() << "\n";
+        ++failed_molecules;
+        continue;
+      }
+    } else {
+      try {
+        res = confsgm::rdkit::generate_etkdg(m, n, eo);
+      } catch (const std::exception& e) {
+        std::cerr << "error: " << m.id << ": ETKDG failed: " << e.what() << "\n";
+        ++failed_molecules;
+        continue;
+      }
     }
     if (res.embedded == 0) {
-      std::cerr << "error: " << m.id << ": ETKDG embedded none of " << n << " conformers\n";
+      std::cerr << "error: " << m.id << ": " << method << " produced none of " << n << " conformers\n";
       ++failed_molecules;
       continue;
     }
     if (res.embedded < n)
-      std::cerr << "warning: " << m.id << ": ETKDG embedded " << res.embedded << " of " << n << " conformers\n";
+      std::cerr << "warning: " << m.id << ": " << method << " produced " << res.embedded << " of " << n << " conformers\n";
     if (res.mmff_parameters_missing)
       std::cerr << "warning: " << m.id << ": MMFF94 has no parameters for this molecule; conformers not relaxed\n";
     // Rank 1 = lowest energy where energies exist, else generation order.
@@ -128,7 +177,7 @@ int run_generate(arguments& args) {
       std::vector<std::pair<std::string, std::string>> props = {
           {"mol_id", m.id},
           {"conf_index", std::to_string(c)},
-          {"method", eo.mmff ? "etkdg+mmff" : "etkdg"},
+          {"method", confgf ? "confgf" : eo.mmff ? "etkdg+mmff" : "etkdg"},
           {"seed", std::to_string(eo.seed)},
           {"smiles", m.smiles},
       };
@@ -148,8 +197,9 @@ int run_generate(arguments& args) {
   writer.commit();
   std::cerr << "wrote " << total << " conformers of " << (mols.size() - failed_molecules) << " molecules to "
             << output << " (" << failed_molecules << " molecules failed, " << rejected << " input records rejected, "
-            << stereo_bad << " conformers with a stereo mismatch)\n";
-  return (failed_molecules || rejected) ? partial : ok;
+            << stereo_bad << " conformers with a stereo mismatch, " << failed_conformers
+            << " conformers diverged and not written)\n";
+  return (failed_molecules || rejected || failed_conformers) ? partial : ok;
 }
 
 }  // namespace app

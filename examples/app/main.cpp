@@ -10,6 +10,7 @@ namespace app {
 int run_generate(arguments& args);
 int run_evaluate(arguments& args);
 int run_build_dataset(arguments& args);
+int run_train(arguments& args);
 }  // namespace app
 
 namespace {
@@ -19,6 +20,7 @@ usage:
   confsgm generate --input FILE --output OUT.sdf [options]
   confsgm evaluate --ref REF.sdf --gen GEN.sdf [options]
   confsgm build-dataset --input LIST --out DIR [options]
+  confsgm train --train TRAIN.sdf[.gz] --out MODEL [options]
   confsgm --help | --version
 
 generate: conformer ensembles for every molecule of FILE
@@ -29,7 +31,13 @@ generate: conformer ensembles for every molecule of FILE
   --output OUT.sdf    multi-conformer SDF; SD properties per conformer: mol_id,
                       conf_index, method, seed, smiles, energy (when known),
                       rank, status ("ok" or the stereo problem found)
-  --method etkdg      generator (default etkdg = RDKit ETKDGv3)
+  --method M          etkdg (default, RDKit ETKDGv3) or confgf (distance-space
+                      score model + annealed Langevin, paper Algorithm 1)
+  --model FILE        model file for --method confgf (written by confsgm train)
+  --steps-per-level T Langevin steps per noise level (default 100, ConfGF)
+  --step-size A       smallest step a; alpha_t = a sigma_t^2/sigma_L^2 (2.4e-6)
+  --clip C            per-atom score norm cap (default 1000)
+  --init-std S        initial coordinates ~ N(0, S^2) (default 1 A)
   --num N             conformers per molecule (default: multiplier x the
                       molecule's reference count)
   --multiplier X      default 2 (the literature's 2 x n_ref protocol)
@@ -81,6 +89,27 @@ Boltzmann weights), resumable: rerun the same command after a kill
   --limit N           only the first N molecules of LIST
   --quiet             no progress lines on stderr
 
+train: denoising score matching of the distance-space model (paper Alg. 3)
+  --train FILE        multi-conformer SDF (.sdf or .sdf.gz), e.g. data/qm9/train.sdf.gz
+  --val FILE          validation SDF (plain DSM loss; picks the best epoch)
+  --out MODEL         best-validation weights; MODEL.ckpt = latest checkpoint,
+                      MODEL.log.csv = loss curve
+  --perturbation P    none (default), ip (paper Eq. 4: input sigma(eps+lambda xi),
+                      target from eps) or td-ip (TD-IP code: + lambda xi absolute)
+  --lambda L          perturbation weight (default 0.1)
+  --hidden H --layers L   network width and depth (default 128, 4)
+  --epochs N          default 100; --max-minutes M stops earlier (resumable)
+  --batch B           molecules per step (default 32); --micro-batch 8
+  --lr X              Adam learning rate (default 1e-3); --clip-grad 100
+  --patience N        epochs without improvement before lr x 0.6 (default 10)
+  --conformers-per-molecule K   lowest-energy conformers used (default 5)
+  --sigma-max 10 --sigma-min 0.01 --levels 50   geometric noise schedule
+  --seed S            default 2021; same seed = same weights, any --threads
+  --resume            continue from MODEL.ckpt (or --checkpoint FILE)
+  --checkpoint-every N  steps between checkpoints (default 200)
+  --log-every N       steps between progress lines (default 50)
+  --threads T         0 = all cores
+
 exit codes:
   0  success
   1  finished, but some input records or molecules were rejected (see stderr)
@@ -117,6 +146,10 @@ int main(int argc, char** argv) {
     if (cmd == "evaluate") {
       app::arguments args(argc, argv, 2, {"sweep", "per-molecule", "no-symmetrize-terminal", "quiet"});
       return app::run_evaluate(args);
+    }
+    if (cmd == "train") {
+      app::arguments args(argc, argv, 2, {"resume", "quiet"});
+      return app::run_train(args);
     }
     if (cmd == "build-dataset") {
       app::arguments args(argc, argv, 2, {"keep-failed-xtb", "quiet"});

@@ -3,7 +3,8 @@
 // CREST's metadynamics:
 //
 //   1. choose one stereoisomer: unassigned centres and double bonds take the
-//      configuration of a seeded ETKDG embedding (always a feasible one);
+//      configuration of a seeded ETKDG embedding (always a feasible one;
+//      see choose_stereoisomer for the fallbacks);
 //   2. seeded ETKDGv3 starts, MMFF94 pre-optimisation;
 //   3. GFN2-xTB optimisation of every start (the xtb program's ANCopt);
 //   4. drop structures whose bonds (reaction) or stereo changed (stereo is
@@ -20,9 +21,11 @@
 #include "confsgm/core/connectivity.hpp"
 #include "confsgm/data/ensemble_filter.hpp"
 #include "confsgm/geometry/symmetric_rmsd.hpp"
+#include "confsgm/random/philox.hpp"
 #include "confsgm/rdkit/etkdg.hpp"
 #include "confsgm/xtb/program.hpp"
 
+#include <GraphMol/Chirality.h>
 #include <GraphMol/Descriptors/Lipinski.h>
 
 #include <chrono>
@@ -37,7 +40,8 @@ struct geom_protocol_options {
   unsigned starts_per_rotatable_bond = 3;
   unsigned starts_max = 30;
   unsigned mmff_iterations = 2000;
-  unsigned stereo_attempts = 5;         ///< embeddings tried when choosing the stereoisomer
+  unsigned stereo_attempts = 3;         ///< embeddings per stage when choosing the stereoisomer (x2 plain, x3 seeded)
+  unsigned stereo_choices = 3;          ///< stereoisomers tried when the input leaves stereo unassigned
   ensemble_filter_options filter;
   connectivity_options connectivity;
   xtb::program_options xtb;
@@ -54,6 +58,7 @@ struct geom_protocol_stats {
   unsigned outside_window = 0;
   unsigned duplicates = 0;
   unsigned kept = 0;
+  unsigned stereo_choices = 1;    ///< stereoisomers tried (> 1 only for unassigned inputs whose first choice failed)
   double xtb_seconds = 0;
   double seconds = 0;
   std::string first_problem;      ///< the first rejection's reason, for reports
@@ -87,22 +92,45 @@ inline std::string stereo_smiles_from_3d(const RDKit::ROMol& mol, int conf_id = 
   return rdkit::canonical_smiles(work, true);
 }
 
-/// Step 1: a molecule whose every stereo element is fixed, as in one seeded
-/// ETKDG embedding that honours whatever the input did specify. Strained
-/// molecules that ETKDG cannot embed from its distance-bounds start are
-/// retried from random coordinates (RDKit's advice for cages).
+/// Step 1: a molecule whose every stereo element is fixed, as in a seeded
+/// ETKDG embedding that honours whatever the input did specify.
+///   a. embed the input as it is; strained molecules are retried from random
+///      coordinates (RDKit's advice for cages);
+///   b. if that fails, give the unassigned tetrahedral centres seeded random
+///      configurations and embed again: RDKit 2022.09's ETKDG often fails on
+///      an unassigned fused or bridged system whose first guess is an
+///      impossible (e.g. trans-fused) stereoisomer.
+/// The configuration found in 3D then becomes the molecule's stereo.
 inline std::optional<rdkit::molecule> choose_stereoisomer(const rdkit::molecule& m, std::uint32_t seed,
-                                                         unsigned attempts, std::string& why) {
+                                                         unsigned attempts, std::string& why,
+                                                         std::shared_ptr<const RDKit::ROMol>* embedded_from = nullptr) {
   const auto expected = rdkit::specified_stereo(m.graph);
   const auto input_smiles = rdkit::canonical_smiles(*m.mol, true);
-  for (unsigned k = 0; k < 2 * attempts; ++k) {
+  std::vector<unsigned> unassigned;
+  for (const auto& info : RDKit::Chirality::findPotentialStereo(*m.mol))
+    if (info.type == RDKit::Chirality::StereoType::Atom_Tetrahedral &&
+        info.specified == RDKit::Chirality::StereoSpecified::Unspecified)
+      unassigned.push_back(info.centeredOn);
+  const unsigned plain = 2 * attempts;
+  const unsigned total = plain + (unassigned.empty() ? 0 : 3 * attempts);
+  for (unsigned k = 0; k < total; ++k) {
     RDKit::RWMol work(*m.mol);
     auto params = RDKit::DGeomHelpers::ETKDGv3;
     params.randomSeed = static_cast<int>((seed + 7919u * k) & 0x7fffffffu);
-    params.useRandomCoords = k >= attempts;
+    params.useRandomCoords = k >= attempts && k < plain;
+    if (k >= plain) {
+      const random::stream pick(seed, random::purpose::user, 0x5e1ec7u, k);
+      for (std::size_t a = 0; a < unassigned.size(); ++a)
+        work.getAtomWithIdx(unassigned[a])
+            ->setChiralTag(pick.uniform(static_cast<std::uint32_t>(a)) < 0.5 ? RDKit::Atom::CHI_TETRAHEDRAL_CW
+                                                                            : RDKit::Atom::CHI_TETRAHEDRAL_CCW);
+      RDKit::MolOps::assignStereochemistry(work, /*cleanIt=*/true, /*force=*/true);
+    }
     const int cid = RDKit::DGeomHelpers::EmbedMolecule(work, params);
     if (cid < 0) {
-      why = "ETKDG could not embed the molecule (also tried from random coordinates)";
+      why = unassigned.empty() ? "ETKDG could not embed the molecule (also tried from random coordinates)"
+                               : "ETKDG could not embed the molecule, nor any of " + std::to_string(total - plain) +
+                                     " seeded stereoisomers";
       continue;
     }
     // Specified stereo must survive: the same canonical SMILES, or (for a
@@ -114,6 +142,11 @@ inline std::optional<rdkit::molecule> choose_stereoisomer(const rdkit::molecule&
         why = "ETKDG embedding broke the specified stereo (" + problem + ")";
         continue;
       }
+    }
+    if (embedded_from) {
+      auto tmpl = std::make_shared<RDKit::RWMol>(work);
+      tmpl->clearConformers();
+      *embedded_from = std::move(tmpl);
     }
     RDKit::MolOps::assignStereochemistryFrom3D(work, cid, /*replaceExistingTags=*/true);
     work.clearConformers();
@@ -136,9 +169,9 @@ inline std::optional<rdkit::molecule> choose_stereoisomer(const rdkit::molecule&
 /// xtb_energy_hartree, rel_energy_kcal, boltzmann_weight and start (which
 /// ETKDG start it came from). Fails (ok = false, with a reason) only when
 /// no conformer survives; throws only on invalid options.
-inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_protocol_options& opts = {}) {
-  if (opts.seed == 0) throw invalid_argument("build_geom_ensemble(): seed must be > 0");
-  if (opts.starts_max == 0) throw invalid_argument("build_geom_ensemble(): starts_max must be > 0");
+namespace detail {
+inline built_ensemble build_one_stereoisomer(const rdkit::molecule& m, const geom_protocol_options& opts,
+                                             std::uint32_t choice_seed) {
   const auto t0 = std::chrono::steady_clock::now();
   built_ensemble b;
   b.id = m.id;
@@ -156,11 +189,17 @@ inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_p
   };
 
   std::string why;
-  const auto chosen = detail::choose_stereoisomer(m, opts.seed, std::max(1u, opts.stereo_attempts), why);
+  std::shared_ptr<const RDKit::ROMol> embedded_from;
+  const auto chosen =
+      detail::choose_stereoisomer(m, choice_seed, std::max(1u, opts.stereo_attempts), why, &embedded_from);
   if (!chosen) return finish(false, "no stereoisomer could be embedded: " + why);
   b.mol = chosen->mol;
   b.stereo_smiles = rdkit::canonical_smiles(*chosen->mol, true);
-  b.rotatable_bonds = RDKit::Descriptors::calcNumRotatableBonds(*chosen->mol);
+  {
+    // The usual (strict) count, on the heavy-atom graph: bonds to CH3, NH2, OH are not rotors here.
+    std::unique_ptr<RDKit::ROMol> heavy(RDKit::MolOps::removeHs(*chosen->mol));
+    b.rotatable_bonds = RDKit::Descriptors::calcNumRotatableBonds(*heavy);
+  }
   const int unpaired = detail::unpaired_electrons(*chosen->mol);
 
   st.starts = std::min(opts.starts_max, opts.starts_base + opts.starts_per_rotatable_bond * b.rotatable_bonds);
@@ -170,10 +209,20 @@ inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_p
   eo.mmff = true;
   eo.mmff_max_iterations = opts.mmff_iterations;
   eo.check_stereo = false;  // checked below on canonical SMILES, which is robust where CIP labels are not
-  auto starts = rdkit::generate_etkdg(*chosen, st.starts, eo);
+  rdkit::molecule source = *chosen;  // the molecule the starts are embedded from
+  auto starts = rdkit::generate_etkdg(source, st.starts, eo);
   if (starts.embedded == 0) {  // strained cages: ETKDG needs random-coordinate starts
     eo.use_random_coords = true;
-    starts = rdkit::generate_etkdg(*chosen, st.starts, eo);
+    starts = rdkit::generate_etkdg(source, st.starts, eo);
+  }
+  if (starts.embedded == 0) {
+    // ETKDG can fail to enforce 3D-perceived tags on bridgeheads that it
+    // embedded freely: embed as in step 1 and keep the starts that land on
+    // the chosen stereoisomer (the stereo check below drops the others).
+    source.mol = embedded_from;
+    eo.use_random_coords = false;
+    st.starts *= 4;  // only some of these land on the chosen stereoisomer
+    starts = rdkit::generate_etkdg(source, st.starts, eo);
   }
   st.embedded = static_cast<unsigned>(starts.embedded);
   if (starts.embedded == 0) return finish(false, "ETKDG embedded none of " + std::to_string(st.starts) + " starts");
@@ -183,7 +232,7 @@ inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_p
   const auto same_stereo = [&](const coordinates<double>& xyz) {
     probe.clearConformers();
     rdkit::set_coordinates(probe, xyz);
-    return detail::stereo_smiles_from_3d(probe) == b.stereo_smiles;
+    return stereo_smiles_from_3d(probe) == b.stereo_smiles;
   };
   std::vector<coordinates<double>> xyz;
   std::vector<double> energy_kcal, energy_hartree;
@@ -197,7 +246,7 @@ inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_p
       if (!raw) {
         auto ro = eo;
         ro.mmff = false;
-        raw = rdkit::generate_etkdg(*chosen, st.starts, ro).conformers;
+        raw = rdkit::generate_etkdg(source, st.starts, ro).conformers;
       }
       if (k < raw->size() && same_stereo((*raw).conformers[k])) {
         start = (*raw).conformers[k];
@@ -224,7 +273,7 @@ inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_p
       probe.clearConformers();
       rdkit::set_coordinates(probe, r.xyz);
       note("start " + std::to_string(k) + ": stereo changed in the xtb optimisation (now " +
-           detail::stereo_smiles_from_3d(probe) + ")");
+           stereo_smiles_from_3d(probe) + ")");
       continue;
     }
     xyz.push_back(r.xyz);
@@ -270,6 +319,39 @@ inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_p
     b.conformers.add(xyz[i], std::move(info));
   }
   return finish(true, "");
+}
+}  // namespace detail
+
+/// Builds the ensemble of @p m (hydrogens explicit, as from rdkit::from_smiles);
+/// see the file comment. When the input leaves stereo unassigned and the
+/// chosen stereoisomer yields no conformer (too strained: xtb breaks a bond
+/// or inverts a centre), up to stereo_choices seeded choices are tried.
+inline built_ensemble build_geom_ensemble(const rdkit::molecule& m, const geom_protocol_options& opts = {}) {
+  if (opts.seed == 0) throw invalid_argument("build_geom_ensemble(): seed must be > 0");
+  if (opts.starts_max == 0) throw invalid_argument("build_geom_ensemble(): starts_max must be > 0");
+  bool unassigned = false;
+  for (const auto& info : RDKit::Chirality::findPotentialStereo(*m.mol))
+    unassigned |= info.specified == RDKit::Chirality::StereoSpecified::Unspecified;
+  const unsigned choices = unassigned ? std::max(1u, opts.stereo_choices) : 1u;
+  double seconds = 0;
+  built_ensemble first_failure;
+  for (unsigned k = 0; k < choices; ++k) {
+    auto b = detail::build_one_stereoisomer(m, opts, opts.seed + 1000003u * k);
+    seconds += b.stats.seconds;
+    b.stats.stereo_choices = k + 1;
+    b.stats.seconds = seconds;
+    if (b.ok) return b;
+    const bool no_isomer = b.reason.rfind("no stereoisomer", 0) == 0;  // another seed would search the same way
+    if (k == 0) first_failure = std::move(b);
+    if (no_isomer) {
+      first_failure.stats.seconds = seconds;
+      return first_failure;
+    }
+  }
+  first_failure.stats.seconds = seconds;
+  first_failure.stats.stereo_choices = choices;
+  if (choices > 1) first_failure.reason += " (and " + std::to_string(choices - 1) + " other stereoisomer choices failed)";
+  return first_failure;
 }
 
 }  // namespace confsgm::data
