@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 bash cmake/install_deps.sh
 # A folder of its own, so rebuilding the development tree never swaps the binary under a running build.
 cmake -S . -B build-data -DCMAKE_BUILD_TYPE=Release -DCONFSGM_BUILD_TESTS=OFF -DCONFSGM_BUILD_BENCHMARKS=OFF \
-  -DCONFSGM_ENABLE_CUDA=OFF > /dev/null
+  -DCONFSGM_ENABLE_CUDA=OFF -DCONFSGM_NATIVE=OFF > /dev/null
 cmake --build build-data --target confsgm_app -j "${JOBS:-2}" > /dev/null
 app=build-data/examples/confsgm
 for set in ${SETS:-qm9_test qm9_val qm9_train drugs_test drugs_val drugs_train}; do

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 shared=${CONFSGM_SHARED_DATA:-../shared/data}
 bash cmake/install_deps.sh
 cmake -S . -B build-data -DCMAKE_BUILD_TYPE=Release -DCONFSGM_BUILD_TESTS=OFF -DCONFSGM_BUILD_BENCHMARKS=OFF \
-  -DCONFSGM_ENABLE_CUDA=OFF > /dev/null
+  -DCONFSGM_ENABLE_CUDA=OFF -DCONFSGM_NATIVE=OFF > /dev/null
 cmake --build build-data --target confsgm_app -j 2 > /dev/null
 app=build-data/examples/confsgm
 work=data/work/fidelity

@@ -85,6 +85,11 @@ class distance_score_network {
     dist_.init(layout_, p, seed);
     for (const auto& c : convs_) c.init(layout_, p, seed);
     head_.init(layout_, p, seed);
+    // Zero output layer: the untrained network predicts a zero score, so the
+    // first losses are the plain noise energy instead of products of large
+    // random features (sum aggregation over ~10-30 extended-graph neighbours).
+    for (const auto& blk : layout_.blocks())
+      if (blk.name == "edge_head.2.weight") view(p, blk).setZero();
     return p;
   }
 
