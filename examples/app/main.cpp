@@ -11,6 +11,9 @@ int run_generate(arguments& args);
 int run_evaluate(arguments& args);
 int run_build_dataset(arguments& args);
 int run_train(arguments& args);
+#if defined(CONFSGM_HAS_XTB)
+int run_properties(arguments& args);
+#endif
 }  // namespace app
 
 namespace {
@@ -21,6 +24,7 @@ usage:
   confsgm evaluate --ref REF.sdf --gen GEN.sdf [options]
   confsgm build-dataset --input LIST --out DIR [options]
   confsgm train --train TRAIN.sdf[.gz] --out MODEL [options]
+  confsgm properties --ref REF.sdf --gen GEN.sdf [options]
   confsgm --help | --version
 
 generate: conformer ensembles for every molecule of FILE
@@ -110,6 +114,16 @@ train: denoising score matching of the distance-space model (paper Alg. 3)
   --log-every N       steps between progress lines (default 50)
   --threads T         0 = all cores
 
+properties: ensemble property prediction (paper Table V) with GFN2-xTB
+  --ref REF.sdf --gen GEN.sdf   molecules matched by mol_id
+  --molecules N       molecules drawn with --seed (default 30)
+  --conformers K      conformers per ensemble drawn with --seed (default 50)
+  --seed S            default 2021
+  --average A         mean (default; GeoDiff/ConfGF eval_prop) or boltzmann
+  --relax             relax generated conformers with xtb first (TD protocol)
+  --jobs N            parallel xtb relaxations (default 2)
+  --per-molecule      per-molecule table; --json OUT.json report; --label NAME
+
 exit codes:
   0  success
   1  finished, but some input records or molecules were rejected (see stderr)
@@ -150,6 +164,15 @@ int main(int argc, char** argv) {
     if (cmd == "train") {
       app::arguments args(argc, argv, 2, {"resume", "quiet"});
       return app::run_train(args);
+    }
+    if (cmd == "properties") {
+#if defined(CONFSGM_HAS_XTB)
+      app::arguments args(argc, argv, 2, {"relax", "per-molecule", "quiet"});
+      return app::run_properties(args);
+#else
+      std::cerr << "confsgm properties: this build has no libxtb (apt-get install libxtb-dev, then rebuild)\n";
+      return app::usage;
+#endif
     }
     if (cmd == "build-dataset") {
       app::arguments args(argc, argv, 2, {"keep-failed-xtb", "quiet"});
