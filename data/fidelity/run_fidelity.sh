@@ -29,3 +29,9 @@ cp "$work/status.tsv" "$work/manifest.json" data/fidelity/
   done
 } > data/fidelity/report.txt
 cat data/fidelity/report.txt
+# Energies: GFN2-xTB single points of every GEOM conformer and every rebuilt one
+# (GEOM's SDF carries no energies). Per molecule: mean and lowest energy, gaps.
+"$app" properties --ref "$shared/geom_drugs_train10/geom_drugs_train10.sdf" --gen "$work/ensembles.sdf.gz" \
+  --molecules 10 --conformers 100000 --per-molecule --label geom-protocol --json data/fidelity/energies.json \
+  --quiet > data/fidelity/energies.txt || true
+cat data/fidelity/energies.txt

@@ -64,7 +64,8 @@ int run_generate(arguments& args) {
   // Molecules to generate for, with their reference counts where known.
   std::vector<confsgm::rdkit::molecule> mols;
   std::size_t rejected = 0;
-  if (ends_with(input, ".sdf") || ends_with(input, ".sd") || ends_with(input, ".mol")) {
+  const std::string plain_name = ends_with(input, ".gz") ? input.substr(0, input.size() - 3) : input;
+  if (ends_with(plain_name, ".sdf") || ends_with(plain_name, ".sd") || ends_with(plain_name, ".mol")) {
     confsgm::rdkit::sdf_read_options ro;
     ro.group_by = group_by;
     ro.allow_fragments = allow_fragments;

@@ -30,7 +30,7 @@ usage:
 generate: conformer ensembles for every molecule of FILE
   --input FILE        .smi ("SMILES [name]" per line), .csv (header with a
                       smiles or corrected_smiles column, optional n_conformers)
-                      or .sdf (molecules grouped by --group-by; the number of
+                      or .sdf / .sdf.gz (molecules grouped by --group-by; the number of
                       records of a molecule is its reference count)
   --output OUT.sdf    multi-conformer SDF; SD properties per conformer: mol_id,
                       conf_index, method, seed, smiles, energy (when known),

@@ -6,9 +6,9 @@
 // parametrisation; single points then only update coordinates. libxtb 6.5.1
 // keeps global Fortran state: two threads computing at once return wrong
 // numbers (seen in tests/unit/xtb_test.cpp), so every libxtb call here holds
-// one process-wide lock, and libxtb parallelises inside each single point
-// with its own OpenMP threads (OMP_NUM_THREADS). For process-level
-// parallelism use the xtb program (program.hpp). xtb's output is muted; the
+// one process-wide lock. libxtb's OpenMP threads are pinned per call
+// (default 1: spinning OpenMP threads on a busy machine made each single point
+// 10x slower). For process-level parallelism use the xtb program (program.hpp). xtb's output is muted; the
 // library prints nothing; failures come back as results with a message.
 #pragma once
 
@@ -20,6 +20,7 @@
 #include "confsgm/core/molecule.hpp"
 #include "confsgm/error.hpp"
 
+#include <omp.h>
 #include <xtb.h>
 
 #include <cmath>
@@ -68,8 +69,9 @@ inline std::string parameter_file() {
 /// GFN2-xTB for one molecule (fixed atoms, charge and spin).
 class gfn2_calculator {
  public:
-  gfn2_calculator(const molecule_graph& g, int charge = 0, int unpaired = 0, double accuracy = 1.0)
-      : n_(static_cast<int>(g.num_atoms())), name_(g.name()) {
+  gfn2_calculator(const molecule_graph& g, int charge = 0, int unpaired = 0, double accuracy = 1.0,
+                  int omp_threads = 1)
+      : n_(static_cast<int>(g.num_atoms())), name_(g.name()), omp_threads_(omp_threads) {
     if (g.num_atoms() == 0) throw invalid_argument("gfn2_calculator: '" + g.name() + "' has no atoms");
     if (unpaired < 0) throw invalid_argument("gfn2_calculator: unpaired electrons must be >= 0");
     for (const auto& a : g.atoms()) numbers_.push_back(a.atomic_number);
@@ -93,6 +95,7 @@ class gfn2_calculator {
   template <class Derived>
   singlepoint_result singlepoint(const Eigen::MatrixBase<Derived>& xyz) {
     std::lock_guard lock(library_mutex());
+    omp_set_num_threads(omp_threads_ > 0 ? omp_threads_ : 1);
     singlepoint_result r;
     if (xyz.rows() != n_ || xyz.cols() != 3)
       throw shape_mismatch("gfn2_calculator::singlepoint(): conformer is " + std::to_string(xyz.rows()) + "x" +
@@ -176,6 +179,7 @@ class gfn2_calculator {
 
   int n_ = 0;
   std::string name_;
+  int omp_threads_ = 1;
   std::vector<int> numbers_;
   int charge_ = 0, uhf_ = 0;
   double accuracy_ = 1.0;
