@@ -9,6 +9,8 @@ Always reads the fidelity rebuild (data/work/fidelity/ensembles.sdf.gz) when it 
 Writes data/stats.md (tables) and data/stats.json (the same numbers, plus per-set lists of
 failed molecules). Molecules are grouped by the mol_id SD property; the per-molecule
 numbers (atoms, rotatable bonds, charge) come from the first conformer of each molecule.
+status.tsv files written before the stereo_choices column existed are read as well (the
+column is then missing and not counted).
 """
 import argparse, csv, datetime, glob, gzip, json, os, re, statistics, sys
 from rdkit import Chem, RDLogger, rdBase
@@ -22,7 +24,7 @@ SPLITS = ("train", "val", "test")
 # Columns of status.tsv (examples/app/build_dataset.cpp, status_header).
 STATUS_COLUMNS = ["mol_id", "status", "reason", "input_smiles", "stereo_smiles", "charge", "rotatable_bonds",
                   "starts", "embedded", "embed_stereo_wrong", "xtb_failed", "topology_changed", "stereo_changed",
-                  "outside_window", "duplicates", "conformers", "seconds", "first_problem"]
+                  "outside_window", "duplicates", "conformers", "seconds", "first_problem", "stereo_choices"]
 SUM_COLUMNS = ["starts", "embedded", "embed_stereo_wrong", "xtb_failed", "topology_changed", "stereo_changed",
                "outside_window", "duplicates", "conformers"]
 
@@ -134,6 +136,7 @@ def reason_key(row):
         fp = (row.get("first_problem") or "").split(": ", 1)[-1]
         for key, label in (("bonds changed", "bonds changed in xtb"),
                            ("stereo changed in the xtb", "stereo changed in xtb"),
+                           ("ETKDG start has other stereo", "stereo wrong after ETKDG (+MMFF)"),
                            ("stereo mismatch", "stereo wrong after ETKDG+MMFF"),
                            ("did not converge", "xtb did not converge"),
                            ("did not finish within", "xtb timed out"),
@@ -157,6 +160,13 @@ def status_stats(rows):
     sums = {c: sum(int(r[c]) for r in rows if (r.get(c) or "").strip().lstrip("-").isdigit()) for c in SUM_COLUMNS}
     seconds = sum(float(r["seconds"]) for r in rows if (r.get("seconds") or "").strip())
     rot = [int(r["rotatable_bonds"]) for r in ok if (r.get("rotatable_bonds") or "").isdigit()]
+    # Stereoisomers tried per molecule (> 1 only for unassigned inputs whose first choice gave no conformer).
+    choices = {}
+    for r in rows:
+        c = (r.get("stereo_choices") or "").strip()
+        if c.isdigit():
+            d = choices.setdefault(c, {"ok": 0, "failed": 0})
+            d["ok" if r.get("status") == "ok" else "failed"] += 1
     return {
         "rows": len(rows), "ok": len(ok), "failed": len(failed),
         "failure_reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
@@ -165,7 +175,19 @@ def status_stats(rows):
         "sums": sums,
         "seconds": seconds,
         "builder_rotatable_bonds": summary(rot, ("mean", "median", "max")),
+        "stereo_choices": dict(sorted(choices.items(), key=lambda kv: int(kv[0]))),
+        "rows_without_stereo_choices": sum(1 for r in rows if not (r.get("stereo_choices") or "").strip().isdigit()),
     }
+
+
+def check_builder_rotors(st, rows, problems):
+    """The builder's rotatable_bonds (status.tsv) must equal the strict heavy-atom count of the SDF molecule."""
+    for r in rows:
+        m = st.mols.get(r.get("mol_id"))
+        b = (r.get("rotatable_bonds") or "").strip()
+        if r.get("status") == "ok" and m is not None and b.isdigit() and int(b) != m["rotatable_bonds"]:
+            problems.append(f"{r['mol_id']}: status.tsv rotatable_bonds {b}, RDKit on the SDF molecule "
+                            f"{m['rotatable_bonds']}")
 
 
 def read_status_tsv(path):
@@ -200,7 +222,9 @@ def built_set(family, split):
            "listed": listed(f"{family}_{split}")}
     res.update(st.result())
     if os.path.exists(base + ".status.tsv"):
-        res["status"] = status_stats(read_status_tsv(base + ".status.tsv"))
+        rows = read_status_tsv(base + ".status.tsv")
+        res["status"] = status_stats(rows)
+        check_builder_rotors(st, rows, res["problems"])
     if os.path.exists(base + ".manifest.json"):
         with open(base + ".manifest.json") as f:
             man = json.load(f)
@@ -230,6 +254,7 @@ def work_set(set_name):
            "listed": listed(set_name), "done": len(rows)}
     res.update(st.result())
     res["status"] = status_stats(rows)
+    check_builder_rotors(st, rows, res["problems"])
     return res
 
 
@@ -326,9 +351,10 @@ def markdown(data):
                      f"{fmt(b.get('mean'), 1)} / {fmt(b.get('max'), 0)} |")
         L.append("")
         L.append("Rotatable bonds: `rdMolDescriptors.CalcNumRotatableBonds` (default, strict) on the heavy-atom "
-                 "graph, as in shared/data. The builder's count (status.tsv `rotatable_bonds`, which sets the "
-                 "number of starts) is taken on the molecule with explicit hydrogens, so bonds to CH3, NH2, OH "
-                 "count too.")
+                 "graph (`Chem.RemoveHs`), as in shared/data. The builder's count (status.tsv `rotatable_bonds`, "
+                 "which sets the number of starts) is the same strict count on the heavy-atom graph (RDKit "
+                 "`removeHs`), so bonds to CH3, NH2 and OH groups do not count; the consistency checks below "
+                 "compare the two per molecule.")
         L.append("")
         L.append("## What happened to the starts (sums of the status.tsv columns)")
         L.append("")
@@ -346,6 +372,21 @@ def markdown(data):
                  "`topology_changed` / `stereo_changed`: xtb minima dropped for a changed bond graph or stereo; "
                  "`outside_window`: above 6 kcal/mol; `duplicates`: merged by the |dE| and RMSD rule; "
                  "`conformers`: kept. Hours: the sum of per-molecule wall times (2 molecules run in parallel).")
+        L.append("")
+        L.append("## Stereoisomer choices")
+        L.append("")
+        L.append("status.tsv `stereo_choices`: stereoisomers tried for a molecule. It is above 1 only when the "
+                 "input leaves stereo unassigned and the first chosen stereoisomer gave no conformer (up to 3).")
+        L.append("")
+        L.append("| set | 1 choice (ok / failed) | 2 choices (ok / failed) | 3 choices (ok / failed) | rows without the column |")
+        L.append("|---|---|---|---|---|")
+        for k, v in sets.items():
+            s = v.get("status")
+            if not s:
+                continue
+            ch = s["stereo_choices"]
+            cells = [f"{ch[c]['ok']} / {ch[c]['failed']}" if c in ch else "0 / 0" for c in ("1", "2", "3")]
+            L.append(f"| {k} | " + " | ".join(cells) + f" | {s['rows_without_stereo_choices']} |")
         L.append("")
         L.append("## Failed molecules")
         L.append("")
@@ -375,7 +416,8 @@ def markdown(data):
         L.append("## Consistency checks")
         L.append("")
         L.append("Per molecule: first conformer at rel_energy_kcal 0, sorted by energy, conf_index 0..n-1, "
-                 "Boltzmann weights summing to 1, one atom count, SD charge = formal charge; per set: manifest "
+                 "Boltzmann weights summing to 1, one atom count, SD charge = formal charge, status.tsv "
+                 "rotatable_bonds = RDKit's strict heavy-atom count of the SDF molecule; per set: manifest "
                  "counts = SDF counts.")
         L.append("")
         if problems:
@@ -391,7 +433,8 @@ def markdown(data):
         L.append("## Fidelity rebuild (10 real GEOM-Drugs molecules)")
         L.append("")
         L.append(f"Rebuilt ensembles: `{fid['source']}`. {fid['reference']['note'][0].upper()}"
-                 f"{fid['reference']['note'][1:]} (its SD properties: {', '.join(fid['reference']['properties'])}).")
+                 f"{fid['reference']['note'][1:]} (its SD properties: {', '.join(fid['reference']['properties'])}); "
+                 "`data/fidelity/energies.txt` compares GFN2-xTB single points of both ensembles instead.")
         L.append("")
         L.append("| molecule | heavy atoms | rotatable bonds | GEOM records | n_gen | energy spread (kcal/mol) |")
         L.append("|---|---|---|---|---|---|")

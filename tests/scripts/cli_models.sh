@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `confsgm train`, `generate --method confgf` and `properties` end to end on the
+# 10 real GEOM molecules (tiny network, few steps): files written, resume
+# continues, damaged model files are named, properties of a set against itself are 0.
+# usage: cli_models.sh CONFSGM_BINARY WORK_DIR HAVE_XTB(0|1)
+set -uo pipefail
+bin=$1; work=$2; have_xtb=${3:-0}
+here=$(cd "$(dirname "$0")" && pwd)
+data=$here/../data/geom_drugs_train10.sdf
+rm -rf "$work"; mkdir -p "$work"
+fail=0
+die() { echo "FAIL: $*"; fail=1; }
+"$bin" train --train "$data" --val "$data" --out "$work/m.bin" --hidden 16 --layers 2 --epochs 3 --batch 4 \
+  --micro-batch 2 --threads 2 --quiet 2> "$work/train.log" || die "train failed: $(tail -3 "$work/train.log")"
+[[ -s $work/m.bin && -s $work/m.bin.ckpt && -s $work/m.bin.log.csv ]] || die "train did not write model, checkpoint and log"
+[[ $(grep -c '^epoch,' "$work/m.bin.log.csv") -eq 3 ]] || die "log has no 3 epoch rows"
+"$bin" train --train "$data" --val "$data" --out "$work/m.bin" --hidden 16 --layers 2 --epochs 4 --batch 4 \
+  --micro-batch 2 --threads 1 --resume --quiet 2> "$work/resume.log" || die "resume failed: $(tail -3 "$work/resume.log")"
+grep -q "resumed from .* at step 9, epoch 3" "$work/resume.log" || die "resume did not start at step 9: $(head -2 "$work/resume.log")"
+# A resume with another architecture is refused with the reason.
+"$bin" train --train "$data" --out "$work/m.bin" --hidden 32 --layers 2 --epochs 5 --batch 4 --micro-batch 2 \
+  --resume --quiet 2> "$work/bad_resume.log"
+[[ $? -eq 3 ]] && grep -q "hidden" "$work/bad_resume.log" || die "architecture mismatch on resume not reported: $(cat "$work/bad_resume.log")"
+printf 'mol_id,smiles,n_conformers\nethanol,CCO,2\nisobutanol,CC(C)CO,3\n' > "$work/in.csv"
+"$bin" generate --method confgf --model "$work/m.bin" --input "$work/in.csv" --output "$work/g.sdf" \
+  --steps-per-level 2 --quiet 2> "$work/gen.log" || die "generate confgf failed: $(cat "$work/gen.log")"
+[[ $(grep -c '^\$\$\$\$' "$work/g.sdf") -eq 10 ]] || die "expected 2x(2+3) = 10 conformers"
+grep -q "confgf" "$work/g.sdf" || die "method property missing"
+"$bin" generate --method confgf --input "$work/in.csv" --output "$work/x.sdf" 2> "$work/e.log"
+[[ $? -eq 2 ]] && grep -q "needs --model" "$work/e.log" || die "missing --model not refused"
+head -c 200 "$work/m.bin" > "$work/cut.bin"
+"$bin" generate --method confgf --model "$work/cut.bin" --input "$work/in.csv" --output "$work/x.sdf" 2> "$work/e.log"
+[[ $? -eq 3 ]] && grep -q "cut.bin" "$work/e.log" && grep -qE "checksum|truncated" "$work/e.log" || die "truncated model not reported: $(cat "$work/e.log")"
+printf 'not a model' > "$work/foreign.bin"
+"$bin" generate --method confgf --model "$work/foreign.bin" --input "$work/in.csv" --output "$work/x.sdf" 2> "$work/e.log"
+[[ $? -eq 3 ]] && grep -q "not a confsgm model file" "$work/e.log" || die "foreign model not reported: $(cat "$work/e.log")"
+if [[ $have_xtb == 1 ]]; then
+  "$bin" properties --ref "$data" --gen "$data" --molecules 2 --conformers 1000 --quiet > "$work/p.txt" 2> /dev/null
+  grep -q "| 0.0000 | 0.0000 | 0.0000 | 0.0000 | 0.0000 |" "$work/p.txt" || die "properties of a set against itself: $(cat "$work/p.txt")"
+fi
+[[ $fail -eq 0 ]] && echo "ok: train, resume, generate --method confgf, model-file errors, properties"
+exit $fail
