@@ -101,7 +101,7 @@ void BM_train_step(benchmark::State& state) {
       make_net(128), confsgm::geometric_schedule(), confsgm::input_perturbation(0.1), o);
   std::vector<std::size_t> mols(32);
   std::iota(mols.begin(), mols.end(), std::size_t{0});
-  std::vector<float> grad;
+  confsgm::model::parameter_vector<float> grad;
   std::uint64_t step = 0;
   for (auto _ : state) benchmark::DoNotOptimize(t.batch_gradient(data, mols, step++, grad));
   confsgm::model::graph_batch b;

@@ -17,7 +17,7 @@ using confgf_network = confsgm::model::distance_score_network<float>;
 /// A trained distance model read from a model file.
 struct confgf_model {
   confgf_network network;
-  std::vector<float> parameters;
+  confsgm::model::parameter_vector<float> parameters;
   confsgm::custom_schedule schedule;
   std::map<std::string, std::string> header;
 };
@@ -40,7 +40,8 @@ inline confgf_model load_confgf_model(const std::string& path) {
   std::vector<double> sigmas;
   std::stringstream ss(c.at("sigmas", path));
   for (std::string tok; std::getline(ss, tok, ',');) sigmas.push_back(std::stod(tok));
-  confgf_model m{std::move(net), std::move(c.parameters), confsgm::custom_schedule(sigmas), std::move(c.header)};
+  confgf_model m{std::move(net), {c.parameters.begin(), c.parameters.end()}, confsgm::custom_schedule(sigmas),
+                 std::move(c.header)};
   return m;
 }
 

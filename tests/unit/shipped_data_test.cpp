@@ -62,7 +62,7 @@ TEST_CASE("data splits: no test molecule, with or without stereo, is in train or
   }
 }
 
-TEST_CASE("data sets: every built set loads and matches its manifest; built stereo keeps test molecules out",
+TEST_CASE("data sets: every built set loads and matches its manifest - built stereo keeps test molecules out",
           "[shipped]") {
   std::size_t checked = 0;
   for (const std::string family : {"qm9", "drugs"}) {

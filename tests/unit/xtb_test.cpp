@@ -42,7 +42,7 @@ TEST_CASE("libxtb single points agree with the xtb program on GEOM conformers (1
   CHECK(compared == 20);
 }
 
-TEST_CASE("libxtb: calls from two threads at once give the serial results; bad conformers are reported", "[xtb]") {
+TEST_CASE("libxtb: calls from two threads at once give the serial results - bad conformers are reported", "[xtb]") {
   const auto& e = geom().molecules[5].data;
   ensemble<double> few(e.id, e.graph);
   for (std::size_t c = 0; c < std::min<std::size_t>(4, e.size()); ++c) few.add(e.conformers[c]);

@@ -61,6 +61,7 @@ class distance_score_network {
   using mat = row_matrix<Scalar>;
   static std::string kind() { return "distance-gine"; }
   using vec = std::vector<Scalar>;
+  using params = parameter_vector<Scalar>;
 
   explicit distance_score_network(distance_network_config cfg = {}) : cfg_(cfg) {
     if (cfg.hidden < 2 || cfg.layers < 1)
@@ -78,8 +79,8 @@ class distance_score_network {
   const parameter_layout& layout() const noexcept { return layout_; }
   std::size_t num_parameters() const noexcept { return layout_.size(); }
 
-  vec initial_parameters(std::uint64_t seed) const {
-    vec p(layout_.size(), Scalar(0));
+  params initial_parameters(std::uint64_t seed) const {
+    params p(layout_.size(), Scalar(0));
     atom_emb_.init(layout_, p, seed);
     edge_emb_.init(layout_, p, seed);
     dist_.init(layout_, p, seed);
@@ -102,7 +103,7 @@ class distance_score_network {
   };
 
   /// Scores of the (perturbed) distances @p d of batch @p b at per-edge noise @p sigma.
-  void forward(const vec& p, const graph_batch& b, const vec& d, const vec& sigma, cache& c, vec& score) const {
+  void forward(const params& p, const graph_batch& b, const vec& d, const vec& sigma, cache& c, vec& score) const {
     const auto ne = static_cast<Eigen::Index>(b.num_edges());
     if (d.size() != b.num_edges() || sigma.size() != b.num_edges() || p.size() != layout_.size())
       throw shape_mismatch("distance_score_network::forward(): " + std::to_string(d.size()) + " distances, " +
@@ -146,7 +147,7 @@ class distance_score_network {
 
   /// Accumulates d(loss)/d(parameters) into @p grad given d(loss)/d(score);
   /// writes d(loss)/d(distances) into @p d_distance when asked.
-  void backward(const vec& p, const graph_batch& b, const cache& c, const vec& d_score, vec& grad,
+  void backward(const params& p, const graph_batch& b, const cache& c, const vec& d_score, params& grad,
                 vec* d_distance = nullptr) const {
     const auto ne = static_cast<Eigen::Index>(b.num_edges());
     const auto H = static_cast<Eigen::Index>(cfg_.hidden);

@@ -21,19 +21,19 @@ class linear {
   linear(parameter_layout& layout, const std::string& name, std::size_t in, std::size_t out)
       : in_(in), out_(out), w_(layout.add(name + ".weight", out, in)), b_(layout.add(name + ".bias", 1, out)) {}
 
-  void init(const parameter_layout& layout, std::vector<Scalar>& p, std::uint64_t seed) const {
+  void init(const parameter_layout& layout, parameter_vector<Scalar>& p, std::uint64_t seed) const {
     xavier_uniform(p, layout.block(w_), seed, static_cast<std::uint32_t>(w_));
     view(p, layout.block(b_)).setZero();
   }
-  void forward(const parameter_layout& layout, const std::vector<Scalar>& p, const mat& x, mat& y) const {
+  void forward(const parameter_layout& layout, const parameter_vector<Scalar>& p, const mat& x, mat& y) const {
     check(x.cols() == static_cast<Eigen::Index>(in_), x.cols());
     y.resize(x.rows(), static_cast<Eigen::Index>(out_));
     B::gemm_nt(Scalar(1), x, view(p, layout.block(w_)), Scalar(0), y);
     y.rowwise() += view(p, layout.block(b_)).row(0);
   }
   /// Accumulates dW, db into @p g; writes dx when asked.
-  void backward(const parameter_layout& layout, const std::vector<Scalar>& p, const mat& x, const mat& dy, mat* dx,
-                std::vector<Scalar>& g) const {
+  void backward(const parameter_layout& layout, const parameter_vector<Scalar>& p, const mat& x, const mat& dy, mat* dx,
+                parameter_vector<Scalar>& g) const {
     auto gw = view(g, layout.block(w_));
     B::gemm_tn(Scalar(1), dy, x, Scalar(1), gw);
     view(g, layout.block(b_)).row(0) += dy.colwise().sum();
@@ -71,10 +71,10 @@ class mlp {
     for (std::size_t k = 0; k + 1 < widths.size(); ++k)
       layers_.emplace_back(layout, name + "." + std::to_string(k), widths[k], widths[k + 1]);
   }
-  void init(const parameter_layout& layout, std::vector<Scalar>& p, std::uint64_t seed) const {
+  void init(const parameter_layout& layout, parameter_vector<Scalar>& p, std::uint64_t seed) const {
     for (const auto& l : layers_) l.init(layout, p, seed);
   }
-  void forward(const parameter_layout& layout, const std::vector<Scalar>& p, const mat& x, cache& c) const {
+  void forward(const parameter_layout& layout, const parameter_vector<Scalar>& p, const mat& x, cache& c) const {
     c.act.resize(layers_.size() + 1);
     c.act[0] = x;
     for (std::size_t k = 0; k < layers_.size(); ++k) {
@@ -83,8 +83,8 @@ class mlp {
     }
   }
   const mat& output(const cache& c) const { return c.act.back(); }
-  void backward(const parameter_layout& layout, const std::vector<Scalar>& p, const cache& c, mat dy, mat* dx,
-                std::vector<Scalar>& g) const {
+  void backward(const parameter_layout& layout, const parameter_vector<Scalar>& p, const cache& c, mat dy, mat* dx,
+                parameter_vector<Scalar>& g) const {
     mat tmp;
     for (std::size_t k = layers_.size(); k-- > 0;) {
       // ReLU' from the stored output: relu(z) > 0 exactly when z > 0.
@@ -115,10 +115,10 @@ class embedding {
   embedding() = default;
   embedding(parameter_layout& layout, const std::string& name, std::size_t rows, std::size_t dim)
       : rows_(rows), dim_(dim), t_(layout.add(name, rows, dim)) {}
-  void init(const parameter_layout& layout, std::vector<Scalar>& p, std::uint64_t seed) const {
+  void init(const parameter_layout& layout, parameter_vector<Scalar>& p, std::uint64_t seed) const {
     normal_init(p, layout.block(t_), 1.0, seed, static_cast<std::uint32_t>(t_));
   }
-  void forward(const parameter_layout& layout, const std::vector<Scalar>& p, const std::vector<std::uint32_t>& idx,
+  void forward(const parameter_layout& layout, const parameter_vector<Scalar>& p, const std::vector<std::uint32_t>& idx,
                mat& y) const {
     const auto t = view(p, layout.block(t_));
     y.resize(static_cast<Eigen::Index>(idx.size()), static_cast<Eigen::Index>(dim_));
@@ -130,7 +130,7 @@ class embedding {
     }
   }
   void backward(const parameter_layout& layout, const std::vector<std::uint32_t>& idx, const mat& dy,
-                std::vector<Scalar>& g) const {
+                parameter_vector<Scalar>& g) const {
     auto gt = view(g, layout.block(t_));
     for (std::size_t r = 0; r < idx.size(); ++r) gt.row(idx[r]) += dy.row(static_cast<Eigen::Index>(r));
   }
@@ -159,10 +159,10 @@ class gine_conv {
   gine_conv() = default;
   gine_conv(parameter_layout& layout, const std::string& name, std::size_t dim, bool final_relu)
       : net_(layout, name, {dim, dim, dim}, final_relu) {}
-  void init(const parameter_layout& layout, std::vector<Scalar>& p, std::uint64_t seed) const {
+  void init(const parameter_layout& layout, parameter_vector<Scalar>& p, std::uint64_t seed) const {
     net_.init(layout, p, seed);
   }
-  void forward(const parameter_layout& layout, const std::vector<Scalar>& p, const edge_list& g, const mat& h,
+  void forward(const parameter_layout& layout, const parameter_vector<Scalar>& p, const edge_list& g, const mat& h,
                const mat& e, cache& c, mat& out) const {
     mat u = h;
     c.pre_to_i.resize(e.rows(), e.cols());
@@ -178,8 +178,8 @@ class gine_conv {
     out = net_.output(c.net);
   }
   /// Writes dh and de (both overwritten) from dout.
-  void backward(const parameter_layout& layout, const std::vector<Scalar>& p, const edge_list& g, const cache& c,
-                const mat& dout, mat& dh, mat& de, std::vector<Scalar>& grad) const {
+  void backward(const parameter_layout& layout, const parameter_vector<Scalar>& p, const edge_list& g, const cache& c,
+                const mat& dout, mat& dh, mat& de, parameter_vector<Scalar>& grad) const {
     mat du;
     net_.backward(layout, p, c.net, dout, &du, grad);
     dh = du;

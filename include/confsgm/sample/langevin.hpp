@@ -57,7 +57,7 @@ template <class Network>
 class network_pair_score {
  public:
   using scalar = typename Network::scalar_type;
-  network_pair_score(const Network& net, const std::vector<scalar>& params) : net_(net), params_(params) {}
+  network_pair_score(const Network& net, const model::parameter_vector<scalar>& params) : net_(net), params_(params) {}
   void operator()(const model::graph_batch& b, const std::vector<scalar>& d, const std::vector<scalar>& sigma,
                   std::vector<scalar>& out) const {
     typename Network::cache c;
@@ -66,7 +66,7 @@ class network_pair_score {
 
  private:
   const Network& net_;
-  const std::vector<scalar>& params_;
+  const model::parameter_vector<scalar>& params_;
 };
 
 /// Runs Algorithm 1 for @p n conformers of one molecule. @p model(batch, d, sigma, out) gives

@@ -115,6 +115,7 @@ class dsm_trainer {
   using scalar = typename Network::scalar_type;
   using space = typename Network::space_type;
   using vec = std::vector<scalar>;
+  using params = model::parameter_vector<scalar>;
   static_assert(StateSpace<space>, "the network's space_type must model StateSpace");
   static_assert(std::is_floating_point_v<scalar>, "the network's scalar_type must be float or double");
 
@@ -129,8 +130,8 @@ class dsm_trainer {
   }
 
   const Network& network() const noexcept { return net_; }
-  const vec& parameters() const noexcept { return params_; }
-  vec& parameters() noexcept { return params_; }
+  const params& parameters() const noexcept { return params_; }
+  params& parameters() noexcept { return params_; }
   std::uint64_t step() const noexcept { return step_; }
   std::size_t epoch() const noexcept { return epoch_; }
   double learning_rate() const noexcept { return lr_; }
@@ -139,9 +140,9 @@ class dsm_trainer {
 
   /// Loss and gradient of one batch (molecule indices @p mols) at step @p step.
   double batch_gradient(const training_set<space>& data, const std::vector<std::size_t>& mols, std::uint64_t step,
-                        vec& grad, bool perturb = true, std::optional<std::size_t> level = std::nullopt) const {
+                        params& grad, bool perturb = true, std::optional<std::size_t> level = std::nullopt) const {
     const std::size_t n_micro = (mols.size() + opts_.micro_batch - 1) / opts_.micro_batch;
-    std::vector<vec> slot(n_micro);
+    std::vector<params> slot(n_micro);
     std::vector<double> loss(n_micro, 0.0);
     const double weight = 1.0 / static_cast<double>(mols.size());
     parallel_for(n_micro, opts_.threads, [&](std::size_t mb) {
@@ -192,7 +193,7 @@ class dsm_trainer {
   double validation_loss(const training_set<space>& data) const {
     if (data.size() == 0) return std::numeric_limits<double>::quiet_NaN();
     double total = 0;
-    vec grad;
+    params grad;
     for (std::size_t start = 0; start < data.size(); start += opts_.batch_molecules) {
       std::vector<std::size_t> mols;
       for (std::size_t m = start; m < std::min(data.size(), start + opts_.batch_molecules); ++m) mols.push_back(m);
@@ -218,7 +219,7 @@ class dsm_trainer {
     const auto t0 = std::chrono::steady_clock::now();
     const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     const std::size_t per_epoch = (train.size() + opts_.batch_molecules - 1) / opts_.batch_molecules;
-    vec grad;
+    params grad;
     while (epoch_ < opts_.epochs) {
       const auto order = epoch_order(train.size(), epoch_);
       for (; batch_in_epoch_ < per_epoch; ++batch_in_epoch_) {
@@ -292,7 +293,7 @@ class dsm_trainer {
     c.header["epoch"] = std::to_string(epoch_);
     c.header["step"] = std::to_string(step_);
     c.header["validation_loss"] = exact(best_val_);
-    c.parameters = params_;
+    c.parameters.assign(params_.begin(), params_.end());
     save_checkpoint(path, c);
   }
 
@@ -308,9 +309,9 @@ class dsm_trainer {
     c.header["bad_epochs"] = std::to_string(bad_epochs_);
     c.header["batch_molecules"] = std::to_string(opts_.batch_molecules);
     c.header["micro_batch"] = std::to_string(opts_.micro_batch);
-    c.parameters = params_;
-    c.adam_m = m_;
-    c.adam_v = v_;
+    c.parameters.assign(params_.begin(), params_.end());
+    c.adam_m.assign(m_.begin(), m_.end());
+    c.adam_v.assign(v_.begin(), v_.end());
     save_checkpoint(path, c);
   }
 
@@ -332,9 +333,9 @@ class dsm_trainer {
                            std::to_string(value) + " (resuming must keep the batch layout)");
     if (c.adam_m.empty())
       throw io_error(path, std::nullopt, std::nullopt, "weights-only model file: no optimiser state to resume from");
-    params_ = c.parameters;
-    m_ = c.adam_m;
-    v_ = c.adam_v;
+    params_.assign(c.parameters.begin(), c.parameters.end());
+    m_.assign(c.adam_m.begin(), c.adam_m.end());
+    v_.assign(c.adam_v.begin(), c.adam_v.end());
     step_ = std::stoull(c.at("step", path));
     epoch_ = std::stoull(c.at("epoch", path));
     batch_in_epoch_ = std::stoull(c.at("batch_in_epoch", path));
@@ -352,7 +353,7 @@ class dsm_trainer {
   }
 
   /// Clips the global norm, takes one Adam step; returns the norm before clipping.
-  double adam_update(vec& g) {
+  double adam_update(params& g) {
     double sq = 0;
     for (const auto x : g) sq += double(x) * double(x);
     const double norm = std::sqrt(sq);
@@ -374,7 +375,7 @@ class dsm_trainer {
   Schedule schedule_;
   Pert pert_;
   trainer_options opts_;
-  vec params_, m_, v_;
+  params params_, m_, v_;
   std::uint64_t step_ = 0;
   std::size_t epoch_ = 0, batch_in_epoch_ = 0, bad_epochs_ = 0;
   double epoch_loss_ = 0, lr_ = 1e-3, best_val_ = std::numeric_limits<double>::infinity();
