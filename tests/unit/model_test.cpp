@@ -55,21 +55,7 @@ std::vector<double> numeric_gradient(V& x, F&& f, double h = 1e-6) {
 
 double weighted_sum(const dmat& y, const dmat& w) { return y.cwiseProduct(w).sum(); }
 
-/// A small molecule (2-butanol, explicit H) as a graph, plus a plausible geometry.
-molecule_graph butanol() {
-  molecule_graph g("butan-2-ol");
-  // heavy atoms C1 C2 C3 C4 O5, then hydrogens
-  for (unsigned z : {6u, 6u, 6u, 6u, 8u}) g.add_atom({.atomic_number = static_cast<std::uint8_t>(z)});
-  for (auto [a, b] : {std::pair{0, 1}, {1, 2}, {2, 3}, {1, 4}})
-    g.add_bond({.begin = static_cast<std::uint32_t>(a), .end = static_cast<std::uint32_t>(b)});
-  const int hs[][2] = {{0, 3}, {1, 1}, {2, 2}, {3, 3}, {4, 1}};
-  for (auto [heavy, count] : hs)
-    for (int k = 0; k < count; ++k) {
-      g.add_atom({.atomic_number = 1});
-      g.add_bond({.begin = static_cast<std::uint32_t>(heavy), .end = static_cast<std::uint32_t>(g.num_atoms() - 1)});
-    }
-  return g;
-}
+molecule_graph butanol() { return test_support::butanol_graph(); }
 
 coordinates<double> spread_points(std::size_t n, std::uint32_t key) {
   std::mt19937_64 rng(key);

@@ -34,4 +34,19 @@ inline confsgm::molecule_graph carbon_graph(std::size_t n, std::initializer_list
   return g;
 }
 
+/// Butan-2-ol with explicit hydrogens: heavy atoms C1 C2 C3 C4 O5, then the hydrogens.
+inline confsgm::molecule_graph butanol_graph() {
+  confsgm::molecule_graph g("butan-2-ol");
+  for (unsigned z : {6u, 6u, 6u, 6u, 8u}) g.add_atom({.atomic_number = static_cast<std::uint8_t>(z)});
+  for (auto [a, b] : {std::pair{0, 1}, {1, 2}, {2, 3}, {1, 4}})
+    g.add_bond({.begin = static_cast<std::uint32_t>(a), .end = static_cast<std::uint32_t>(b)});
+  const int hs[][2] = {{0, 3}, {1, 1}, {2, 2}, {3, 3}, {4, 1}};
+  for (auto [heavy, count] : hs)
+    for (int k = 0; k < count; ++k) {
+      g.add_atom({.atomic_number = 1});
+      g.add_bond({.begin = static_cast<std::uint32_t>(heavy), .end = static_cast<std::uint32_t>(g.num_atoms() - 1)});
+    }
+  return g;
+}
+
 }  // namespace test_support

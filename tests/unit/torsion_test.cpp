@@ -85,18 +85,10 @@ namespace {
 /// Butan-2-ol with explicit hydrogens and a reasonable geometry from random
 /// bond directions (the geometry only needs to be non-degenerate).
 std::pair<molecule_graph, coordinates<double>> butanol() {
-  molecule_graph g("butan-2-ol");
-  for (unsigned z : {6u, 6u, 6u, 6u, 8u}) g.add_atom({.atomic_number = static_cast<std::uint8_t>(z)});
-  for (auto [a, b] : {std::pair{0, 1}, {1, 2}, {2, 3}, {1, 4}})
-    g.add_bond({.begin = static_cast<std::uint32_t>(a), .end = static_cast<std::uint32_t>(b)});
-  const int hs[][2] = {{0, 3}, {1, 1}, {2, 2}, {3, 3}, {4, 1}};
-  for (auto [heavy, count] : hs)
-    for (int k = 0; k < count; ++k) {
-      g.add_atom({.atomic_number = 1});
-      g.add_bond({.begin = static_cast<std::uint32_t>(heavy), .end = static_cast<std::uint32_t>(g.num_atoms() - 1)});
-    }
+  auto g = test_support::butanol_graph();
   std::mt19937_64 rng(4);
-  return {g, test_support::random_points(g.num_atoms(), rng, 1.5)};
+  auto x = test_support::random_points(g.num_atoms(), rng, 1.5);
+  return {std::move(g), std::move(x)};
 }
 }  // namespace
 
