@@ -168,16 +168,16 @@ int run_build_dataset(arguments& args) {
   for (const auto& e : fs::directory_iterator(mol_dir))
     if (e.path().extension() == ".partial") fs::remove(e.path());
 
-  std::vector<std::size_t> todo;
+  std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < list.molecules.size(); ++i)
-    if (!fs::exists(mol_dir / (list.molecules[i].id + ".status"))) todo.push_back(i);
-  const std::size_t already = list.molecules.size() - todo.size();
+    if (!fs::exists(mol_dir / (list.molecules[i].id + ".status"))) pending.push_back(i);
+  const std::size_t already = list.molecules.size() - pending.size();
   if (!quiet)
     std::cerr << "[build-dataset] " << list.molecules.size() << " molecules in " << input << ", " << already
-              << " already done in " << out_dir.string() << ", " << todo.size() << " to build with " << jobs
+              << " already done in " << out_dir.string() << ", " << pending.size() << " to build with " << jobs
               << " jobs (xtb " << xtb_version << ")\n";
 
-  progress prog("build-dataset", todo.size(), !quiet);
+  progress prog("build-dataset", pending.size(), !quiet);
   std::atomic<std::size_t> next{0}, done{0};
   std::mutex report;
   std::exception_ptr worker_error;
@@ -185,8 +185,8 @@ int run_build_dataset(arguments& args) {
     try {
       for (;;) {
         const std::size_t k = next.fetch_add(1);
-        if (k >= todo.size()) return;
-        const auto& m = list.molecules[todo[k]];
+        if (k >= pending.size()) return;
+        const auto& m = list.molecules[pending[k]];
         auto b = confsgm::data::build_geom_ensemble(m, po);
         if (b.ok) {
           confsgm::rdkit::sdf_writer w((mol_dir / (m.id + ".sdf")).string());
@@ -204,7 +204,7 @@ int run_build_dataset(arguments& args) {
     } catch (...) {
       std::lock_guard lock(report);
       if (!worker_error) worker_error = std::current_exception();
-      next = todo.size();  // stop the other workers after their current molecule
+      next = pending.size();  // stop the other workers after their current molecule
     }
   };
   std::vector<std::thread> pool;
