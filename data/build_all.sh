@@ -17,7 +17,7 @@ for set in ${SETS:-qm9_test qm9_val qm9_train drugs_test drugs_val drugs_train};
   family=${set%%_*}
   split=${set#*_}
   rc=0
-  nice -n 5 "$app" build-dataset --input "data/splits/$set.csv" --out "data/work/$set" --jobs "${JOBS:-2}" || rc=$?
+  nice -n 19 "$app" build-dataset --input "data/splits/$set.csv" --out "data/work/$set" --jobs "${JOBS:-2}" || rc=$?
   # 1 = finished with some molecules failed (listed in status.tsv); anything else is an error.
   if [[ $rc -ne 0 && $rc -ne 1 ]]; then echo "build_all: $set stopped with status $rc" >&2; exit "$rc"; fi
   mkdir -p "data/$family"

@@ -6,6 +6,12 @@
 
 #include <Eigen/Core>
 
+// confsgm parallelises over molecules; Eigen's OpenMP GEMM nested inside those
+// threads oversubscribes the cores (the CMake target defines this for you).
+#if defined(_OPENMP) && !defined(EIGEN_DONT_PARALLELIZE)
+#warning "confsgm: define EIGEN_DONT_PARALLELIZE when compiling with OpenMP (Eigen's GEMM threads nest inside confsgm's)"
+#endif
+
 #include <concepts>
 #include <string>
 
