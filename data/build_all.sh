@@ -7,6 +7,9 @@
 #   JOBS=2 (default) molecules in parallel; each xtb process uses one thread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Background work: lowest priority for this whole session (started with setsid, the
+# kernel schedules it as its own autogroup, where per-process nice values do not reach).
+echo 19 > /proc/self/autogroup 2>/dev/null || true
 bash cmake/install_deps.sh
 # A folder of its own, so rebuilding the development tree never swaps the binary under a running build.
 cmake -S . -B build-data -DCMAKE_BUILD_TYPE=Release -DCONFSGM_BUILD_TESTS=OFF -DCONFSGM_BUILD_BENCHMARKS=OFF \
