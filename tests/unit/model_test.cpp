@@ -26,32 +26,8 @@ dmat random_matrix(Eigen::Index r, Eigen::Index c, std::uint32_t key) {
   return m;
 }
 
-/// max |a - b| / max(|a|, |b|, floor) over the vector, as a relative error.
-template <class A, class B>
-double relative_error(const A& a, const B& b) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    num += (a[i] - b[i]) * (a[i] - b[i]);
-    den += a[i] * a[i] + b[i] * b[i];
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
-
-/// Central differences of f over every entry of @p x.
-template <class V, class F>
-std::vector<double> numeric_gradient(V& x, F&& f, double h = 1e-6) {
-  std::vector<double> g(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double keep = x[i];
-    x[i] = keep + h;
-    const double fp = f();
-    x[i] = keep - h;
-    const double fm = f();
-    x[i] = keep;
-    g[i] = (fp - fm) / (2 * h);
-  }
-  return g;
-}
+using test_support::numeric_gradient;
+using test_support::relative_error;
 
 double weighted_sum(const dmat& y, const dmat& w) { return y.cwiseProduct(w).sum(); }
 
@@ -235,7 +211,7 @@ TEST_CASE("finite differences: whole score network and the DSM loss, in double",
     double l = 0;
     for (std::size_t g = 0; g < 2; ++g) {
       const auto lo = b.edge_offset[g], hi = b.edge_offset[g + 1];
-      l += train::dsm_loss(score.data() + lo, target.data() + lo, hi - lo, sigma[lo], 0.5,
+      l += train::dsm_loss(score.data() + lo, target.data() + lo, hi - lo, double(sigma[lo]) * double(sigma[lo]), 0.5,
                            dscore ? dscore->data() + lo : nullptr);
     }
     return l;

@@ -6,6 +6,34 @@
 
 namespace test_support {
 
+/// max |a - b| / max(|a|, |b|, floor) over the vector, as a relative error.
+template <class A, class B>
+double relative_error(const A& a, const B& b) {
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += a[i] * a[i] + b[i] * b[i];
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+/// Central differences of f over every entry of @p x.
+template <class V, class F>
+std::vector<double> numeric_gradient(V& x, F&& f, double h = 1e-6) {
+  std::vector<double> g(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double keep = x[i];
+    x[i] = keep + h;
+    const double fp = f();
+    x[i] = keep - h;
+    const double fm = f();
+    x[i] = keep;
+    g[i] = (fp - fm) / (2 * h);
+  }
+  return g;
+}
+
+
 /// Random rotation matrix (uniform via QR of a Gaussian matrix, det fixed to +1).
 inline Eigen::Matrix3d random_rotation(std::mt19937_64& rng) {
   std::normal_distribution<double> n;

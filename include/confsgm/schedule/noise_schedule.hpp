@@ -42,6 +42,44 @@ class geometric_schedule {
   std::size_t n_;
 };
 
+/// A schedule that training may also sample continuously: sigma_at(u) for u
+/// in [0, 1) maps a uniform draw to a noise level (Torsional Diffusion draws
+/// sigma log-uniformly instead of from a fixed list). Samplers still walk the
+/// discrete levels sigma(0..size()-1).
+template <class S>
+concept ContinuousNoiseSchedule = NoiseSchedule<S> && requires(const S& s, double u) {
+  { s.sigma_at(u) } -> std::convertible_to<double>;
+};
+
+/// Torsional Diffusion (reference-spec §2.5, §2.7): training draws
+/// sigma = exp(U(ln sigma_min, ln sigma_max)); sampling uses `steps` levels
+/// sigma_i = sigma_max (sigma_min/sigma_max)^(i/steps), i = 0..steps-1 (the
+/// grid stops one step short of sigma_min, as the reference's does).
+/// Defaults: 3.14 -> 0.0314 (3.14, not pi, as in the reference), 20 steps.
+class log_uniform_schedule {
+ public:
+  explicit log_uniform_schedule(double sigma_max = 3.14, double sigma_min = 0.0314, std::size_t steps = 20)
+      : max_(sigma_max), min_(sigma_min), n_(steps) {
+    if (!(sigma_max > sigma_min) || !(sigma_min > 0) || steps < 1)
+      throw invalid_argument("log_uniform_schedule: need sigma_max > sigma_min > 0 and >= 1 step (got " +
+                             std::to_string(sigma_max) + ", " + std::to_string(sigma_min) + ", " +
+                             std::to_string(steps) + ")");
+  }
+  std::size_t size() const noexcept { return n_; }
+  double sigma(std::size_t i) const noexcept {
+    return max_ * std::pow(min_ / max_, static_cast<double>(i) / static_cast<double>(n_));
+  }
+  double sigma_at(double u) const noexcept { return std::exp(std::log(min_) + u * std::log(max_ / min_)); }
+  double sigma_max() const noexcept { return max_; }
+  double sigma_min() const noexcept { return min_; }
+  /// Diffusion coefficient of the reference's variance-exploding SDE at sigma: g = sigma sqrt(2 ln(max/min)).
+  double diffusion(double sigma) const noexcept { return sigma * std::sqrt(2.0 * std::log(max_ / min_)); }
+
+ private:
+  double max_, min_;
+  std::size_t n_;
+};
+
 /// Any user list of levels (validated: positive, strictly decreasing).
 class custom_schedule {
  public:
@@ -71,6 +109,7 @@ std::vector<double> levels_of(const S& s) {
 }
 
 static_assert(NoiseSchedule<geometric_schedule>, "geometric_schedule must model NoiseSchedule");
+static_assert(ContinuousNoiseSchedule<log_uniform_schedule>, "log_uniform_schedule must model ContinuousNoiseSchedule");
 static_assert(NoiseSchedule<custom_schedule>, "custom_schedule must model NoiseSchedule");
 
 }  // namespace confsgm

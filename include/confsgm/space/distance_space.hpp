@@ -20,7 +20,8 @@ namespace confsgm {
 
 /// A StateSpace describes a molecule once (`structure`), says how many noise
 /// variables a conformer has, how a displacement is applied to a clean state,
-/// and what the denoising-score-matching target of a displacement is.
+/// what the denoising-score-matching target of a displacement is, and how the
+/// loss weighs a noise level (lambda(sigma) of the DSM objective).
 template <class S>
 concept StateSpace = requires(const typename S::structure& st, double x, double disp, double sigma) {
   typename S::structure;
@@ -28,6 +29,7 @@ concept StateSpace = requires(const typename S::structure& st, double x, double 
   { S::noise_dim(st) } -> std::convertible_to<std::size_t>;
   { S::perturb(x, disp) } -> std::convertible_to<double>;
   { S::dsm_target(disp, sigma) } -> std::convertible_to<double>;
+  { S::loss_weight(sigma) } -> std::convertible_to<double>;
 };
 
 /// What the distance space needs to know about one molecule.
@@ -56,6 +58,8 @@ struct distance_space {
   static double perturb(double d0, double disp) noexcept { return d0 + disp; }
   /// Score of N(d0, sigma^2) at d0 + disp: -disp / sigma^2 (Eq. 3).
   static double dsm_target(double disp, double sigma) noexcept { return -disp / (sigma * sigma); }
+  /// lambda(sigma) = sigma^2 (ConfGF): every level contributes O(1).
+  static double loss_weight(double sigma) noexcept { return sigma * sigma; }
 
   /// Distances of one conformer (xyz: n_atoms x 3) on the extended edges.
   template <class Derived, class Out>

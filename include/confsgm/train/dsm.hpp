@@ -36,8 +36,18 @@ dsm_sample<Scalar> make_dsm_sample(const std::vector<Scalar>& clean, const Sched
                                    std::optional<std::size_t> fixed_level = std::nullopt) {
   dsm_sample<Scalar> s;
   const random::stream level_stream(seed, random::purpose::noise_level, step, sample_id);
-  s.level = fixed_level ? *fixed_level : level_stream.below(0, static_cast<std::uint32_t>(schedule.size()));
-  s.sigma = schedule.sigma(s.level);
+  if constexpr (ContinuousNoiseSchedule<Schedule>) {
+    if (fixed_level) {
+      s.level = *fixed_level;
+      s.sigma = schedule.sigma(s.level);
+    } else {
+      s.level = schedule.size();  // "between levels": sigma drawn continuously
+      s.sigma = schedule.sigma_at(level_stream.uniform(0));
+    }
+  } else {
+    s.level = fixed_level ? *fixed_level : level_stream.below(0, static_cast<std::uint32_t>(schedule.size()));
+    s.sigma = schedule.sigma(s.level);
+  }
   const random::stream eps(seed, random::purpose::noise, step, sample_id);
   const random::stream xi(seed, random::purpose::perturbation, step, sample_id);
   s.input.resize(clean.size());
@@ -52,12 +62,14 @@ dsm_sample<Scalar> make_dsm_sample(const std::vector<Scalar>& clean, const Sched
   return s;
 }
 
-/// Loss of one sample's scores and its gradient (scaled by @p weight, e.g. 1/batch).
+/// Loss of one sample's scores and its gradient (scaled by @p weight, e.g.
+/// 1/batch). @p level_weight is the space's lambda(sigma): sigma^2 for
+/// distances (ConfGF), 1 / E[s^2] on the torus (Torsional Diffusion).
 template <class Scalar>
-double dsm_loss(const Scalar* score, const Scalar* target, std::size_t n, double sigma, double weight,
+double dsm_loss(const Scalar* score, const Scalar* target, std::size_t n, double level_weight, double weight,
                 Scalar* d_score) {
   double loss = 0;
-  const double s2 = sigma * sigma;
+  const double s2 = level_weight;
   for (std::size_t k = 0; k < n; ++k) {
     const double r = static_cast<double>(score[k]) - static_cast<double>(target[k]);
     loss += 0.5 * s2 * r * r;

@@ -33,7 +33,14 @@ struct training_set {
   std::vector<std::string> ids;
   std::vector<typename Space::structure> structures;
   std::vector<std::vector<std::vector<double>>> clean;  ///< [molecule][conformer][variable]
+  /// Optional [molecule][conformer] structures, for spaces whose description
+  /// differs per conformer (torsions: each conformer has its own local
+  /// structure); empty = every conformer uses structures[molecule].
+  std::vector<std::vector<typename Space::structure>> conformer_structures;
   std::size_t size() const noexcept { return ids.size(); }
+  const typename Space::structure& structure_for(std::size_t m, std::size_t c) const {
+    return conformer_structures.empty() ? structures[m] : conformer_structures[m][c];
+  }
   std::size_t num_conformers() const noexcept {
     std::size_t n = 0;
     for (const auto& c : clean) n += c.size();
@@ -155,13 +162,14 @@ class dsm_trainer {
         const auto sample_id = static_cast<std::uint32_t>(k);
         const random::stream pick(opts_.seed, random::purpose::noise_level, static_cast<std::uint32_t>(step), sample_id);
         const auto& confs = data.clean[m];
-        const auto& clean = confs[pick.below(1, static_cast<std::uint32_t>(confs.size()))];
+        const auto ci = pick.below(1, static_cast<std::uint32_t>(confs.size()));
+        const auto& clean = confs[ci];
         std::vector<scalar> clean_s(clean.begin(), clean.end());
         auto s = perturb ? make_dsm_sample<space>(clean_s, schedule_, pert_, opts_.seed, static_cast<std::uint32_t>(step),
                                                   sample_id, level)
                          : make_dsm_sample<space>(clean_s, schedule_, no_perturbation{}, opts_.seed,
                                                   static_cast<std::uint32_t>(step), sample_id, level);
-        batch.add(data.structures[m]);
+        batch.add(data.structure_for(m, ci));
         input.insert(input.end(), s.input.begin(), s.input.end());
         target.insert(target.end(), s.target.begin(), s.target.end());
         sigma.insert(sigma.end(), s.input.size(), static_cast<scalar>(s.sigma));
@@ -173,8 +181,8 @@ class dsm_trainer {
       net_.forward(params_, batch, input, sigma, cache, score);
       double l = 0;
       for (std::size_t g = 0; g < members.size(); ++g) {
-        const auto b = batch.edge_offset[g], e = batch.edge_offset[g + 1];
-        l += dsm_loss(score.data() + b, target.data() + b, e - b, member_sigma[g], weight, d_score.data() + b);
+        const auto b = batch.variable_offset()[g], e = batch.variable_offset()[g + 1];
+        l += dsm_loss(score.data() + b, target.data() + b, e - b, space::loss_weight(member_sigma[g]), weight, d_score.data() + b);
       }
       loss[mb] = l;
       slot[mb].assign(params_.size(), scalar(0));
@@ -282,6 +290,12 @@ class dsm_trainer {
     std::string levels;
     for (const auto s : levels_of(schedule_)) levels += (levels.empty() ? "" : ",") + exact(s);
     h["sigmas"] = levels;
+    if constexpr (ContinuousNoiseSchedule<Schedule>) {  // training drew sigma from [min, max]
+      h["sigma_max"] = exact(schedule_.sigma_max());
+      h["sigma_min"] = exact(schedule_.sigma_min());
+    }
+    if constexpr (requires { net_.header_entries(); })  // network options beyond the common four
+      for (const auto& [k, v] : net_.header_entries()) h[k] = v;
     h["seed"] = std::to_string(opts_.seed);
     h["parameters"] = std::to_string(params_.size());
     return h;
@@ -319,12 +333,10 @@ class dsm_trainer {
   void resume(const std::string& path) {
     const auto c = load_checkpoint<scalar>(path);
     const auto mine = model_header();
-    for (const auto& key : {"model", "space", "hidden", "layers", "atom_types", "edge_types", "perturbation",
-                            "sigmas", "seed", "parameters"})
-      if (c.at(key, path) != mine.at(key))
+    for (const auto& [key, value] : mine)
+      if (c.at(key, path) != value)
         throw io_error(path, std::nullopt, std::nullopt,
-                       std::string("checkpoint was written for ") + key + " = " + c.at(key, path) +
-                           ", this trainer has " + mine.at(key));
+                       "checkpoint was written for " + key + " = " + c.at(key, path) + ", this trainer has " + value);
     for (const auto& [key, value] : {std::pair<std::string, std::size_t>{"batch_molecules", opts_.batch_molecules},
                                      {"micro_batch", opts_.micro_batch}})
       if (c.at(key, path) != std::to_string(value))

@@ -1,0 +1,344 @@
+// Torsion-space SGM: the log-uniform schedule against the reference's numbers,
+// DSM samples on the torus, finite differences through the whole torsion
+// network and loss, rotation invariance and reflection oddness, conformer
+// matching, the torus samplers against an analytic score, and the trainer's
+// determinism with the torsion network.
+#include <catch2/catch.hpp>
+
+#include <confsgm/core/conformer_matching.hpp>
+#include <confsgm/model/torsion_score_network.hpp>
+#include <confsgm/sample/torus_sampler.hpp>
+#include <confsgm/train/trainer.hpp>
+
+#include "support.hpp"
+
+using namespace confsgm;
+using namespace confsgm::model;
+using test_support::numeric_gradient;
+using test_support::relative_error;
+
+namespace {
+
+torsion_structure butanol_structure(std::uint32_t key = 4) {
+  const auto g = test_support::butanol_graph();
+  std::mt19937_64 rng(key);
+  // A loose random geometry is enough for invariance and gradient checks; keep atoms apart.
+  auto x = test_support::random_points(g.num_atoms(), rng, 1.6);
+  return torsion_space::describe(g, x);
+}
+
+torsion_network_config small_config() {
+  torsion_network_config c;
+  c.hidden = 6;
+  c.layers = 2;
+  c.radial = 4;
+  c.cutoff = 6.0;
+  return c;
+}
+
+template <class Net>
+void jitter_output_layer(const Net& net, parameter_vector<double>& p) {
+  for (const auto& blk : net.layout().blocks())
+    if (blk.name == "pair_mlp.2.weight") {
+      const random::stream j(12, random::purpose::user);
+      for (std::size_t k = 0; k < blk.size(); ++k) p[blk.offset + k] = 0.5 * j.normal(static_cast<std::uint32_t>(k));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("log-uniform schedule: the reference's 20 sampling levels and SDE step sizes", "[torsion][model]") {
+  const log_uniform_schedule s;
+  REQUIRE(s.size() == 20);
+  const double printed[] = {3.14,    2.49419, 1.98121, 1.57373, 1.25006, 0.99296, 0.78873, 0.62651, 0.49766, 0.3953,
+                            0.314,   0.24942, 0.19812, 0.15737, 0.12501, 0.0993,  0.07887, 0.06265, 0.04977, 0.03953};
+  for (std::size_t i = 0; i < 20; ++i) CHECK(s.sigma(i) == Approx(printed[i]).margin(5e-6));
+  CHECK(s.diffusion(1.0) == Approx(3.03485).margin(5e-6));
+  CHECK(sample::sde_variance_step(s, 0) == Approx(4.5405).margin(5e-5));
+  CHECK(sample::sde_variance_step(s, 19) == Approx(7.2e-4).margin(5e-6));
+  CHECK(s.sigma_at(0.0) == Approx(0.0314));
+  CHECK(s.sigma_at(1.0) == Approx(3.14));
+  CHECK_THROWS_AS(log_uniform_schedule(0.1, 0.2, 20), invalid_argument);
+}
+
+TEST_CASE("torsion DSM samples: wrapped inputs, wrapped-normal targets, IP(0) bit-identical to none",
+          "[torsion][model]") {
+  const log_uniform_schedule sch;
+  const std::vector<double> clean = {3.0, -3.1, 0.2, 1.0};
+  const auto a = train::make_dsm_sample<torsion_space>(clean, sch, no_perturbation{}, 5, 17, 3);
+  const auto b = train::make_dsm_sample<torsion_space>(clean, sch, input_perturbation{0.0}, 5, 17, 3);
+  const auto c = train::make_dsm_sample<torsion_space>(clean, sch, input_perturbation{0.3}, 5, 17, 3);
+  CHECK(a.input == b.input);
+  CHECK(a.target == b.target);
+  CHECK(a.sigma >= 0.0314);
+  CHECK(a.sigma <= 3.14);
+  CHECK(c.target == a.target);  // IP moves the input, never the target
+  CHECK(c.input != a.input);
+  for (std::size_t k = 0; k < clean.size(); ++k) {
+    CHECK(a.input[k] >= -torus::pi);
+    CHECK(a.input[k] < torus::pi);
+    const double disp = torus::wrap(a.input[k] - clean[k]);
+    CHECK(a.target[k] == Approx(torus::score(disp, a.sigma)).margin(1e-12));
+  }
+  // The continuous draw covers [sigma_min, sigma_max] log-uniformly: median near the geometric mean.
+  std::vector<double> sig;
+  for (std::uint32_t st = 0; st < 2001; ++st)
+    sig.push_back(train::make_dsm_sample<torsion_space>(clean, sch, no_perturbation{}, 5, st, 0).sigma);
+  std::nth_element(sig.begin(), sig.begin() + 1000, sig.end());
+  CHECK(std::log(sig[1000]) == Approx(std::log(std::sqrt(3.14 * 0.0314))).margin(0.15));
+  CHECK(torsion_space::loss_weight(0.05) == Approx(0.05 * 0.05).epsilon(1e-9));
+  CHECK(torsion_space::loss_weight(2.0) == Approx(1.0 / torus::score_norm(2.0)).epsilon(1e-8));
+}
+
+TEST_CASE("torsion space: coordinates from dihedrals reproduce the dihedrals exactly", "[torsion]") {
+  const auto s = butanol_structure();
+  REQUIRE(s.torsions.size() == 4);
+  const std::vector<double> theta = {0.4, -2.9, 3.0, 1.2};
+  const auto x = torsion_space::coordinates_of(s, theta);
+  const auto back = torsion_space::torsions_of(s, x);
+  for (std::size_t t = 0; t < theta.size(); ++t) CHECK(torus::wrap(back[t] - theta[t]) == Approx(0.0).margin(1e-9));
+  CHECK_THROWS_AS(torsion_space::coordinates_of(s, {0.1}), shape_mismatch);
+}
+
+TEST_CASE("finite differences: whole torsion network and the DSM loss, in double", "[torsion][fd]") {
+  torsion_score_network<double> net(small_config());
+  auto p = net.initial_parameters(11);
+  jitter_output_layer(net, p);
+  const auto s1 = butanol_structure(4), s2 = butanol_structure(9);
+  torsion_batch b;
+  b.add(s1);
+  b.add(s2);
+  std::vector<double> theta = {0.4, -2.9, 3.0, 1.2, -0.5, 0.1, 2.2, -1.4};
+  std::vector<double> sigma = {0.2, 0.2, 0.2, 0.2, 1.7, 1.7, 1.7, 1.7};
+  std::vector<double> target(theta.size());
+  for (std::size_t k = 0; k < target.size(); ++k) target[k] = torus::score(0.3 * double(k) - 1.0, sigma[k]);
+  auto loss = [&](std::vector<double>* dscore) {
+    torsion_score_network<double>::cache c;
+    std::vector<double> score;
+    net.forward(p, b, theta, sigma, c, score);
+    if (dscore) dscore->resize(score.size());
+    double l = 0;
+    for (std::size_t g = 0; g < 2; ++g) {
+      const auto lo = b.torsion_offset[g], hi = b.torsion_offset[g + 1];
+      l += train::dsm_loss(score.data() + lo, target.data() + lo, hi - lo, torsion_space::loss_weight(sigma[lo]), 0.5,
+                           dscore ? dscore->data() + lo : nullptr);
+    }
+    return l;
+  };
+  std::vector<double> dscore;
+  parameter_vector<double> grad(p.size(), 0.0);
+  loss(&dscore);
+  torsion_score_network<double>::cache c;
+  std::vector<double> score;
+  net.forward(p, b, theta, sigma, c, score);
+  net.backward(p, b, c, dscore, grad);
+  const auto nump = numeric_gradient(p, [&] { return loss(nullptr); });
+  CHECK(relative_error(grad, nump) < 1e-6);
+  for (const auto& blk : net.layout().blocks()) {
+    double sum = 0;
+    for (std::size_t k = 0; k < blk.size(); ++k) sum += std::abs(grad[blk.offset + k]);
+    INFO(blk.name);
+    CHECK(sum > 0);
+  }
+  CHECK_THROWS_AS(net.forward(p, b, std::vector<double>(3, 0.0), sigma, c, score), shape_mismatch);
+}
+
+TEST_CASE("torsion network: rotating the molecule leaves every score unchanged - a reflection negates them",
+          "[torsion][model]") {
+  torsion_score_network<double> net(small_config());
+  auto p = net.initial_parameters(3);
+  jitter_output_layer(net, p);
+  const auto g = test_support::butanol_graph();
+  std::mt19937_64 rng(21);
+  const auto x = test_support::random_points(g.num_atoms(), rng, 1.6);
+  const auto s = torsion_space::describe(g, x);
+  const std::vector<double> theta = {0.4, -2.9, 3.0, 1.2};
+  const auto scores = [&](const torsion_structure& st, const std::vector<double>& th) {
+    torsion_batch b;
+    b.add(st);
+    torsion_score_network<double>::cache c;
+    std::vector<double> out;
+    net.forward(p, b, th, std::vector<double>(th.size(), 0.5), c, out);
+    return out;
+  };
+  const auto s0 = scores(s, theta);
+  double largest = 0;
+  for (double v : s0) largest = std::max(largest, std::abs(v));
+  REQUIRE(largest > 1e-3);  // the check below must not pass on zeros
+
+  const Eigen::Matrix3d R = test_support::random_rotation(rng);
+  coordinates<double> xr = (x * R.transpose()).rowwise() + Eigen::RowVector3d(1.0, -2.0, 0.5);
+  const auto sr = torsion_space::describe(g, xr);
+  const auto s1 = scores(sr, theta);
+  for (std::size_t t = 0; t < theta.size(); ++t) CHECK(s1[t] == Approx(s0[t]).margin(1e-9));
+
+  // Mirror image: coordinates reflected, every dihedral negated.
+  coordinates<double> xm = x;
+  xm.col(0) *= -1.0;
+  const auto sm = torsion_space::describe(g, xm);
+  std::vector<double> neg;
+  for (double v : theta) neg.push_back(-v);
+  const auto s2 = scores(sm, neg);
+  for (std::size_t t = 0; t < theta.size(); ++t) CHECK(s2[t] == Approx(-s0[t]).margin(1e-9));
+}
+
+TEST_CASE("conformer matching: recovers a conformer built on the same local structure", "[torsion]") {
+  const auto g = test_support::butanol_graph();
+  std::mt19937_64 rng(8);
+  const auto x = test_support::random_points(g.num_atoms(), rng, 1.6);
+  const auto s = torsion_space::describe(g, x);
+  const std::vector<double> truth = {1.0, -2.0, 0.5, 2.8};
+  coordinates<double> ref = torsion_space::coordinates_of(s, truth);
+  const Eigen::Matrix3d R = test_support::random_rotation(rng);
+  ref = ((ref * R.transpose()).rowwise() + Eigen::RowVector3d(3, 1, -2)).eval();
+  const auto m = match_torsions(s, ref);
+  CHECK(m.rmsd < 1e-6);
+  for (std::size_t t = 0; t < truth.size(); ++t) CHECK(torus::wrap(m.torsions[t] - truth[t]) == Approx(0).margin(1e-6));
+
+  // A different local structure (bond lengths and angles jittered): matching never ends above its start.
+  auto y = x;
+  std::normal_distribution<double> jitter(0.0, 0.15);
+  for (Eigen::Index k = 0; k < y.size(); ++k) y.data()[k] += jitter(rng);
+  const auto s2 = torsion_space::describe(g, y);
+  const auto m2 = match_torsions(s2, ref);
+  CHECK(m2.rmsd <= m2.start_rmsd + 1e-12);
+  CHECK(m2.rmsd > 0);
+  CHECK(m2.heavy_rmsd > 0);
+  CHECK_THROWS_AS(match_torsions(s2, coordinates<double>(3, 3)), shape_mismatch);
+}
+
+namespace {
+/// Exact score of the noised data distribution when every torsion is WN(mu_t, tau^2):
+/// noised by WN(0, sigma^2), it is WN(mu_t, tau^2 + sigma^2).
+struct analytic_torsion_score {
+  std::vector<double> mu;
+  double tau;
+  void operator()(const torsion_batch& b, const std::vector<double>& theta, const std::vector<double>& sigma,
+                  std::vector<double>& out) const {
+    out.resize(theta.size());
+    for (std::size_t g = 0; g < b.num_graphs(); ++g)
+      for (std::size_t k = b.torsion_offset[g]; k < b.torsion_offset[g + 1]; ++k) {
+        const auto t = k - b.torsion_offset[g];
+        out[k] = torus::score(theta[k] - mu[t], std::sqrt(tau * tau + sigma[k] * sigma[k]));
+      }
+  }
+};
+}  // namespace
+
+TEST_CASE("torus samplers: with the exact score, SDE, ODE and Langevin recover a known wrapped normal",
+          "[torsion][sampler]") {
+  const auto s = butanol_structure();
+  const analytic_torsion_score model{{1.0, -2.5, 3.0, 0.0}, 0.3};
+  const std::size_t n = 1500;
+  std::vector<const torsion_structure*> samples(n, &s);
+  for (const auto method : {sample::torus_method::reverse_sde, sample::torus_method::probability_flow_ode,
+                            sample::torus_method::annealed_langevin}) {
+    INFO(sample::to_string(method));
+    sample::torus_sampler_options o;
+    o.method = method;
+    o.seed = 7;
+    o.steps_per_level = 20;
+    o.step_size = 2e-4;
+    // The reference's 20 steps are coarse; 200 levels make discretisation error small against the tolerance.
+    const log_uniform_schedule sch(3.14, 0.0314, 200);
+    const auto r = sample::sample_torsions<double>(model, sch, samples, o);
+    REQUIRE(r.diverged == 0);
+    for (std::size_t t = 0; t < 4; ++t) {
+      double sx = 0, sy = 0, v = 0;
+      for (const auto& th : r.torsions) {
+        sx += std::cos(th[t] - model.mu[t]);
+        sy += std::sin(th[t] - model.mu[t]);
+        v += torus::wrap(th[t] - model.mu[t]) * torus::wrap(th[t] - model.mu[t]);
+      }
+      v /= n;
+      const double tau2 = model.tau * model.tau;
+      // Mean direction within 4 standard errors of the circular mean (sd ~ tau / sqrt(n)).
+      CHECK(std::abs(std::atan2(sy, sx)) < 4 * model.tau / std::sqrt(double(n)));
+      // Variance: sampling sd of the mean square is tau^2 sqrt(2/n); the discretised samplers
+      // add up to ~the last sigma^2 (0.0315^2) of spread; allow 5 sd plus that.
+      CHECK(std::abs(v - tau2) < 5 * tau2 * std::sqrt(2.0 / n) + 2e-3);
+    }
+  }
+}
+
+TEST_CASE("torus samplers: same seed gives the same angles with 1 and 2 threads - start states and levels",
+          "[torsion][sampler]") {
+  const auto s = butanol_structure();
+  torsion_score_network<float> net(small_config());
+  auto p = net.initial_parameters(5);
+  for (const auto& blk : net.layout().blocks())
+    if (blk.name == "pair_mlp.2.weight") view(p, blk).setConstant(0.3f);
+  const sample::network_torsion_score<torsion_score_network<float>> model(net, p);
+  std::vector<const torsion_structure*> samples(6, &s);
+  sample::torus_sampler_options o;
+  o.chunk = 2;
+  o.threads = 1;
+  const auto a = sample::sample_torsions<float>(model, log_uniform_schedule(), samples, o);
+  o.threads = 2;
+  const auto b = sample::sample_torsions<float>(model, log_uniform_schedule(), samples, o);
+  CHECK(a.torsions == b.torsions);
+  CHECK(a.network_evaluations == 6 * 20);
+  // Zero-noise sampler from a given state at the last level: one deterministic drift step.
+  o.noise_scale = 0;
+  o.first_level = 19;
+  const std::vector<std::vector<double>> start(6, std::vector<double>{0.1, 0.2, 0.3, 0.4});
+  const auto c = sample::sample_torsions<float>(model, log_uniform_schedule(), samples, o, nullptr, &start);
+  for (std::size_t t = 0; t < 4; ++t) CHECK(c.torsions[0][t] == Approx(c.torsions[5][t]).margin(1e-6));
+  CHECK(c.torsions[0] != start[0]);
+  o.first_level = 20;
+  CHECK_THROWS_AS(sample::sample_torsions<float>(model, log_uniform_schedule(), samples, o), invalid_argument);
+}
+
+namespace {
+train::training_set<torsion_space> torsion_toy_set(std::size_t n) {
+  train::training_set<torsion_space> t;
+  for (std::size_t m = 0; m < n; ++m) {
+    const auto s = butanol_structure(static_cast<std::uint32_t>(100 + m));
+    t.ids.push_back("mol" + std::to_string(m));
+    t.clean.push_back({{1.0, -2.5, 3.0, 0.0}, {1.1, -2.4, 2.9, 0.2}});
+    t.structures.push_back(s);
+    t.conformer_structures.push_back({s, butanol_structure(static_cast<std::uint32_t>(500 + m))});
+  }
+  return t;
+}
+}  // namespace
+
+TEST_CASE("trainer with the torsion network: identical weights with 1 and 2 threads - the loss goes down",
+          "[torsion][train]") {
+  const auto data = torsion_toy_set(12);
+  using trainer = train::dsm_trainer<torsion_score_network<float>, log_uniform_schedule, input_perturbation>;
+  train::trainer_options o;
+  o.batch_molecules = 6;
+  o.micro_batch = 2;
+  o.epochs = 2;
+  o.threads = 1;
+  torsion_network_config cfg;
+  cfg.hidden = 16;
+  cfg.layers = 2;
+  trainer a(torsion_score_network<float>(cfg), log_uniform_schedule(), input_perturbation(0.1), o);
+  o.threads = 2;
+  trainer b(torsion_score_network<float>(cfg), log_uniform_schedule(), input_perturbation(0.1), o);
+  a.fit(data);
+  b.fit(data);
+  REQUIRE(a.step() == 4);
+  CHECK(a.parameters() == b.parameters());
+  // One molecule, one local structure, one conformer: the score field is learnable in a few hundred steps.
+  const auto single = [] {
+    auto t = torsion_toy_set(12);
+    t.conformer_structures.clear();
+    for (std::size_t m = 0; m < t.size(); ++m) {
+      t.structures[m] = t.structures[0];
+      t.clean[m] = {t.clean[0][0]};
+    }
+    return t;
+  }();
+  o.epochs = 150;
+  o.learning_rate = 3e-3;
+  train::dsm_trainer<torsion_score_network<float>, log_uniform_schedule, no_perturbation> c(
+      torsion_score_network<float>(cfg), log_uniform_schedule(), no_perturbation{}, o);
+  const double before = c.validation_loss(single);
+  c.fit(single);
+  CHECK(c.validation_loss(single) < 0.8 * before);
+  CHECK(c.model_header().at("model") == "torsion-pair-torque");
+  CHECK(c.model_header().at("sigma_min") == train::exact(0.0314));
+}
