@@ -10,6 +10,7 @@
 
 #include "cli.hpp"
 #include "confgf.hpp"
+#include "torsional.hpp"
 
 namespace app {
 
@@ -46,14 +47,24 @@ int run_generate(arguments& args) {
   lo.step_size = args.number("step-size", 2.4e-6);
   lo.clip = args.number("clip", 1000.0);
   lo.init_std = args.number("init-std", 1.0);
+  confsgm::sample::torus_sampler_options to;
+  const auto sampler = args.str("sampler", "sde");
+  const auto steps = static_cast<std::size_t>(args.integer("steps", 20));
+  to.steps_per_level = static_cast<std::size_t>(args.integer("langevin-steps", 10));
+  to.step_size = args.number("langevin-step-size", 2e-4);
+  const bool reuse_local = args.flag("reuse-local");
   args.reject_unknown();
-  if (method != "etkdg" && method != "confgf")
-    throw usage_error("--method '" + method + "' is not available; this build offers: etkdg, confgf");
-  if (method == "confgf" && model_path.empty())
-    throw usage_error("--method confgf needs --model FILE (a model written by confsgm train)");
+  if (method != "etkdg" && method != "confgf" && method != "torsional")
+    throw usage_error("--method '" + method + "' is not available; this build offers: etkdg, confgf, torsional");
+  if ((method == "confgf" || method == "torsional") && model_path.empty())
+    throw usage_error("--method " + method + " needs --model FILE (a model written by confsgm train)");
+  to.method = confsgm::sample::parse_torus_method(sampler);
+  if (steps == 0) throw usage_error("--steps must be > 0");
   if (lo.steps_per_level == 0 || !(lo.step_size > 0)) throw usage_error("--steps-per-level and --step-size must be > 0");
   std::optional<confgf_model> confgf;
   if (method == "confgf") confgf = load_confgf_model(model_path);
+  std::optional<torsional_model> torsional;
+  if (method == "torsional") torsional = load_torsional_model(model_path);
   if (seed <= 0 || seed > 2147483647) throw usage_error("--seed must be in 1..2147483647 (RDKit seeds conformer i with seed*(i+1))");
   if (threads < 0) throw usage_error("--threads must be >= 0");
   if (num < 0) throw usage_error("--num must be >= 0");
@@ -145,6 +156,48 @@ int run_generate(arguments& args) {
         ++failed_molecules;
         continue;
       }
+    } else if (torsional) {
+      // ETKDG local structures, dihedrals from the torus sampler (reverse SDE by default, 20 steps).
+      try {
+        const auto local = local_structures(m, reuse_local ? 1 : n, eo.seed + static_cast<std::uint32_t>(k),
+                                            torsional->rule);
+        if (local.empty()) throw confsgm::error("ETKDG produced no local structure with the input's stereo");
+        std::vector<const confsgm::torsion_structure*> samples;
+        for (std::size_t c = 0; c < n; ++c) samples.push_back(&local[c % local.size()]);
+        to.seed = eo.seed;
+        to.threads = eo.threads;
+        to.stream_offset = static_cast<std::uint32_t>(k) << 16;
+        const confsgm::log_uniform_schedule sched(torsional->sigma_max, torsional->sigma_min, steps);
+        const confsgm::sample::network_torsion_score<torsional_network> score(torsional->network,
+                                                                             torsional->parameters);
+        const auto r = confsgm::sample::sample_torsions<float>(score, sched, samples, to);
+        res.requested = n;
+        res.mol = m.mol;
+        res.conformers = confsgm::ensemble<double>(m.id, m.graph);
+        const auto expected = confsgm::rdkit::specified_stereo(m.graph);
+        RDKit::RWMol probe(*m.mol);
+        for (std::size_t c = 0; c < n; ++c) {
+          if (r.status[c] != "ok") {
+            std::cerr << "error: " << m.id << " conformer " << c << ": " << r.status[c] << "; not written\n";
+            continue;
+          }
+          const auto xyz = confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]);
+          confsgm::conformer_info info;
+          info.title = m.id + "_conf" + std::to_string(c);
+          probe.clearConformers();
+          confsgm::rdkit::set_coordinates(probe, xyz);
+          const auto problem =
+              confsgm::rdkit::stereo_mismatch(expected, confsgm::rdkit::stereo_from_3d(probe), m.graph);
+          if (!problem.empty()) info.status = "stereo mismatch: " + problem;
+          res.conformers.add(xyz, std::move(info));
+        }
+        res.embedded = res.conformers.size();
+        if (r.diverged) failed_conformers += r.diverged;
+      } catch (const std::exception& e) {
+        std::cerr << "error: " << m.id << ": torsional sampling failed: " << e.what() << "\n";
+        ++failed_molecules;
+        continue;
+      }
     } else {
       try {
         res = confsgm::rdkit::generate_etkdg(m, n, eo);
@@ -178,7 +231,7 @@ int run_generate(arguments& args) {
       std::vector<std::pair<std::string, std::string>> props = {
           {"mol_id", m.id},
           {"conf_index", std::to_string(c)},
-          {"method", confgf ? "confgf" : eo.mmff ? "etkdg+mmff" : "etkdg"},
+          {"method", confgf ? "confgf" : torsional ? "torsional-" + sampler : eo.mmff ? "etkdg+mmff" : "etkdg"},
           {"seed", std::to_string(eo.seed)},
           {"smiles", m.smiles},
       };

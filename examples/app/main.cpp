@@ -35,9 +35,16 @@ generate: conformer ensembles for every molecule of FILE
   --output OUT.sdf    multi-conformer SDF; SD properties per conformer: mol_id,
                       conf_index, method, seed, smiles, energy (when known),
                       rank, status ("ok" or the stereo problem found)
-  --method M          etkdg (default, RDKit ETKDGv3) or confgf (distance-space
-                      score model + annealed Langevin, paper Algorithm 1)
-  --model FILE        model file for --method confgf (written by confsgm train)
+  --method M          etkdg (default, RDKit ETKDGv3), confgf (distance-space
+                      score model + annealed Langevin, paper Algorithm 1) or
+                      torsional (torsion-space model on ETKDG local structures)
+  --model FILE        model file for --method confgf / torsional (confsgm train)
+  --sampler S         torsional: sde (default, reverse SDE), ode (probability
+                      flow) or langevin (annealed Langevin on the torus)
+  --steps N           torsional: noise levels walked (default 20, reference)
+  --langevin-steps T --langevin-step-size A   torsional langevin (10, 2e-4)
+  --reuse-local       torsional: one ETKDG local structure per molecule
+                      (default: one per conformer, as the reference)
   --steps-per-level T Langevin steps per noise level (default 100, ConfGF)
   --step-size A       smallest step a; alpha_t = a sigma_t^2/sigma_L^2 (2.4e-6)
   --clip C            per-atom score norm cap (default 1000)
@@ -93,7 +100,10 @@ Boltzmann weights), resumable: rerun the same command after a kill
   --limit N           only the first N molecules of LIST
   --quiet             no progress lines on stderr
 
-train: denoising score matching of the distance-space model (paper Alg. 3)
+train: denoising score matching (paper Alg. 3) of the distance-space model, or
+of the torsion-space model (--space torsion: conformer matching onto ETKDG
+local structures first; MODEL.matching.tsv lists the matching RMSDs)
+  --space S           distance (default) or torsion
   --train FILE        multi-conformer SDF (.sdf or .sdf.gz), e.g. data/qm9/train.sdf.gz
   --val FILE          validation SDF (plain DSM loss; picks the best epoch)
   --out MODEL         best-validation weights; MODEL.ckpt = latest checkpoint,
@@ -101,13 +111,16 @@ train: denoising score matching of the distance-space model (paper Alg. 3)
   --perturbation P    none (default), ip (paper Eq. 4: input sigma(eps+lambda xi),
                       target from eps) or td-ip (TD-IP code: + lambda xi absolute)
   --lambda L          perturbation weight (default 0.1)
-  --hidden H --layers L   network width and depth (default 128, 4)
+  --hidden H --layers L   network width and depth (default 128, 4; torsion 64, 4)
+  --rotatable R       torsion: stereo-safe (default, single bonds) or reference
+  --cutoff R          torsion: pair cutoff in A (default 5)
   --epochs N          default 100; --max-minutes M stops earlier (resumable)
   --batch B           molecules per step (default 32); --micro-batch 8
   --lr X              Adam learning rate (default 1e-3); --clip-grad 100
   --patience N        epochs without improvement before lr x 0.6 (default 10)
   --conformers-per-molecule K   lowest-energy conformers used (default 5)
   --sigma-max 10 --sigma-min 0.01 --levels 50   geometric noise schedule
+                      (torsion: sigma log-uniform in [0.0314, 3.14])
   --seed S            default 2021; same seed = same weights, any --threads
   --resume            continue from MODEL.ckpt (or --checkpoint FILE)
   --checkpoint-every N  steps between checkpoints (default 200)
@@ -154,7 +167,7 @@ int main(int argc, char** argv) {
         return app::ok;
       }
     if (cmd == "generate") {
-      app::arguments args(argc, argv, 2, {"mmff", "random-coords", "allow-fragments", "quiet"});
+      app::arguments args(argc, argv, 2, {"mmff", "random-coords", "allow-fragments", "quiet", "reuse-local"});
       return app::run_generate(args);
     }
     if (cmd == "evaluate") {

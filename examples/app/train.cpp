@@ -9,20 +9,45 @@
 
 #include "cli.hpp"
 #include "confgf.hpp"
+#include "torsional.hpp"
 
 namespace app {
 
 namespace {
 
-std::vector<confsgm::ensemble<double>> read_ensembles(const std::string& path, const std::string& what) {
+std::vector<confsgm::rdkit::sdf_molecule> read_molecules(const std::string& path, const std::string& what) {
   auto r = confsgm::rdkit::read_sdf(path);
   for (const auto& e : r.errors) std::cerr << "error: " << e.what() << "\n";
   for (const auto& e : r.dropped) std::cerr << "note: " << e.what() << "\n";
   if (r.molecules.empty())
     throw confsgm::io_error(path, std::nullopt, std::nullopt, "no usable molecule in the " + what + " set");
+  return std::move(r.molecules);
+}
+
+std::vector<confsgm::ensemble<double>> read_ensembles(const std::string& path, const std::string& what) {
   std::vector<confsgm::ensemble<double>> out;
-  for (auto& m : r.molecules) out.push_back(std::move(m.data));
+  for (auto& m : read_molecules(path, what)) out.push_back(std::move(m.data));
   return out;
+}
+
+/// Conformer matching for the torsion model, with its RMSD distribution reported.
+confsgm::train::training_set<confsgm::torsion_space> torsion_set(const std::string& path, const std::string& what,
+                                                                  std::size_t per_mol, std::uint32_t seed,
+                                                                  confsgm::rotatable_rule rule, unsigned threads,
+                                                                  const std::string& report) {
+  auto d = torsion_training_data(read_molecules(path, what), per_mol, seed, rule, threads);
+  for (const auto& n : d.notes) std::cerr << "note: " << n << "\n";
+  if (d.set.size() == 0)
+    throw confsgm::io_error(path, std::nullopt, std::nullopt, "no molecule of the " + what + " set has a rotatable bond");
+  std::vector<double> r;
+  for (const auto& m : d.matching) r.push_back(m.heavy_rmsd);
+  std::sort(r.begin(), r.end());
+  const auto q = [&](double f) { return r[std::min(r.size() - 1, static_cast<std::size_t>(f * r.size()))]; };
+  std::cerr << "[train] conformer matching (" << what << "): " << r.size() << " conformers of " << d.set.size()
+            << " molecules; heavy-atom RMSD to the reference median " << q(0.5) << " A, 90th percentile " << q(0.9)
+            << " A, max " << r.back() << " A (" << d.notes.size() << " molecules left out)\n";
+  if (!report.empty()) write_matching(report, d.matching);
+  return std::move(d.set);
 }
 
 /// Prints progress and appends the loss curve to a CSV file.
@@ -62,18 +87,18 @@ class cli_observer : public confsgm::train::training_observer {
   std::ofstream log_;
 };
 
-template <confsgm::Perturbation P>
-int train_with(P pert, const confsgm::model::distance_network_config& cfg, const confsgm::train::trainer_options& o,
-               const confsgm::train::training_set<confsgm::distance_space>& train,
-               const confsgm::train::training_set<confsgm::distance_space>& val, bool resume, cli_observer& obs,
-               const confsgm::geometric_schedule& schedule) {
-  confsgm::train::dsm_trainer<confgf_network, confsgm::geometric_schedule, P> t(confgf_network(cfg), schedule, pert, o);
+template <class Network, class Schedule, confsgm::Perturbation P>
+int train_with(Network net, Schedule schedule, P pert, const confsgm::train::trainer_options& o,
+               const confsgm::train::training_set<typename Network::space_type>& train,
+               const confsgm::train::training_set<typename Network::space_type>& val, bool resume, cli_observer& obs) {
+  confsgm::train::dsm_trainer<Network, Schedule, P> t(std::move(net), schedule, pert, o);
   if (resume) {
     t.resume(o.checkpoint_path);
     std::cerr << "[train] resumed from " << o.checkpoint_path << " at step " << t.step() << ", epoch " << t.epoch()
               << "\n";
   }
-  std::cerr << "[train] " << train.size() << " training molecules (" << train.num_conformers() << " conformers), "
+  std::cerr << "[train] " << train.size() << " training molecules (" << train.num_conformers() << " conformers, "
+            << Network::space_type::name() << " space), "
             << val.size() << " validation molecules; " << t.network().num_parameters() << " parameters; perturbation "
             << pert.name() << "\n";
   t.fit(train, val.size() ? &val : nullptr, &obs);
@@ -84,15 +109,31 @@ int train_with(P pert, const confsgm::model::distance_network_config& cfg, const
 
 }  // namespace
 
+template <class Network, class Schedule>
+int train_perturbation(const std::string& pert_name, double lambda, Network net, Schedule schedule,
+                       const confsgm::train::trainer_options& o,
+                       const confsgm::train::training_set<typename Network::space_type>& train,
+                       const confsgm::train::training_set<typename Network::space_type>& val, bool resume,
+                       cli_observer& obs) {
+  if (pert_name == "none") return train_with(std::move(net), schedule, confsgm::no_perturbation{}, o, train, val, resume, obs);
+  if (pert_name == "ip")
+    return train_with(std::move(net), schedule, confsgm::input_perturbation{lambda}, o, train, val, resume, obs);
+  return train_with(std::move(net), schedule, confsgm::absolute_perturbation{lambda}, o, train, val, resume, obs);
+}
+
 int run_train(arguments& args) {
   const auto train_path = args.required("train");
   const auto val_path = args.str("val");
   const auto out = args.required("out");
   const auto pert_name = args.str("perturbation", "none");
+  const auto space = args.str("space", "distance");
+  const bool torsion = space == "torsion";
   const double lambda = args.number("lambda", 0.1);
   confsgm::model::distance_network_config cfg;
-  cfg.hidden = static_cast<std::size_t>(args.integer("hidden", 128));
+  cfg.hidden = static_cast<std::size_t>(args.integer("hidden", torsion ? 64 : 128));
   cfg.layers = static_cast<std::size_t>(args.integer("layers", 4));
+  const auto rule_arg = args.str("rotatable", "stereo-safe");
+  const double cutoff = args.number("cutoff", 5.0);
   confsgm::train::trainer_options o;
   o.seed = static_cast<std::uint64_t>(args.integer("seed", 2021));
   o.epochs = static_cast<std::size_t>(args.integer("epochs", 100));
@@ -108,12 +149,15 @@ int run_train(arguments& args) {
   o.best_model_path = out;
   const auto log = args.str("log", out + ".log.csv");
   const auto per_mol = static_cast<std::size_t>(args.integer("conformers-per-molecule", 5));
-  const double sigma_max = args.number("sigma-max", 10.0), sigma_min = args.number("sigma-min", 0.01);
+  const double sigma_max = args.number("sigma-max", torsion ? 3.14 : 10.0);
+  const double sigma_min = args.number("sigma-min", torsion ? 0.0314 : 0.01);
   const auto levels = static_cast<std::size_t>(args.integer("levels", 50));
   const bool resume = args.flag("resume");
   const bool quiet = args.flag("quiet");
   const auto log_every = static_cast<std::size_t>(args.integer("log-every", 50));
   args.reject_unknown();
+  if (space != "distance" && space != "torsion") throw usage_error("--space must be distance or torsion, got '" + space + "'");
+  const auto rule = parse_rule(rule_arg);
   if (pert_name != "none" && pert_name != "ip" && pert_name != "td-ip")
     throw usage_error("--perturbation must be none, ip (paper Eq. 4) or td-ip (TD-IP code), got '" + pert_name + "'");
   if (cfg.hidden < 2 || cfg.layers < 1) throw usage_error("--hidden must be >= 2 and --layers >= 1");
@@ -122,14 +166,27 @@ int run_train(arguments& args) {
   if (resume && !std::filesystem::exists(o.checkpoint_path))
     throw usage_error("--resume given but the checkpoint " + o.checkpoint_path + " does not exist");
 
+  cli_observer obs(log, quiet, log_every, resume);
+  if (torsion) {
+    // Conformer matching is seeded by --seed, so a resumed run rebuilds the same training data.
+    o.extra_header["rotatable_rule"] = rule_name(rule);
+    o.extra_header["conformers_per_molecule"] = std::to_string(per_mol);
+    const auto mseed = static_cast<std::uint32_t>(o.seed % 2147483647u);
+    const auto train = torsion_set(train_path, "training", per_mol, mseed, rule, o.threads, out + ".matching.tsv");
+    confsgm::train::training_set<confsgm::torsion_space> val;
+    if (!val_path.empty()) val = torsion_set(val_path, "validation", per_mol, mseed + 17u, rule, o.threads, "");
+    confsgm::model::torsion_network_config tc;
+    tc.hidden = cfg.hidden;
+    tc.layers = cfg.layers;
+    tc.cutoff = cutoff;
+    return train_perturbation(pert_name, lambda, torsional_network(tc), confsgm::log_uniform_schedule(sigma_max, sigma_min),
+                              o, train, val, resume, obs);
+  }
   const auto train = confsgm::train::distance_training_set(read_ensembles(train_path, "training"), per_mol);
   confsgm::train::training_set<confsgm::distance_space> val;
   if (!val_path.empty()) val = confsgm::train::distance_training_set(read_ensembles(val_path, "validation"), per_mol);
-  cli_observer obs(log, quiet, log_every, resume);
-  const confsgm::geometric_schedule schedule(sigma_max, sigma_min, levels);
-  if (pert_name == "none") return train_with(confsgm::no_perturbation{}, cfg, o, train, val, resume, obs, schedule);
-  if (pert_name == "ip") return train_with(confsgm::input_perturbation{lambda}, cfg, o, train, val, resume, obs, schedule);
-  return train_with(confsgm::absolute_perturbation{lambda}, cfg, o, train, val, resume, obs, schedule);
+  return train_perturbation(pert_name, lambda, confgf_network(cfg), confsgm::geometric_schedule(sigma_max, sigma_min, levels),
+                            o, train, val, resume, obs);
 }
 
 }  // namespace app

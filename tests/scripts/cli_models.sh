@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `confsgm train`, `generate --method confgf` and `properties` end to end on the
+# `confsgm train` (both spaces), `generate --method confgf|torsional` and `properties` end to end on the
 # 10 real GEOM molecules (tiny network, few steps): files written, resume
 # continues, damaged model files are named, properties of a set against itself are 0.
 # usage: cli_models.sh CONFSGM_BINARY WORK_DIR HAVE_XTB(0|1)
@@ -34,9 +34,33 @@ head -c 200 "$work/m.bin" > "$work/cut.bin"
 printf 'not a model' > "$work/foreign.bin"
 "$bin" generate --method confgf --model "$work/foreign.bin" --input "$work/in.csv" --output "$work/x.sdf" 2> "$work/e.log"
 [[ $? -eq 3 ]] && grep -q "not a confsgm model file" "$work/e.log" || die "foreign model not reported: $(cat "$work/e.log")"
+# Torsion space: conformer matching, training, resume, generation (molecules without a rotatable bond keep
+# their ETKDG conformers), no stereo change, model kinds not mixed up.
+"$bin" train --space torsion --train "$data" --val "$data" --out "$work/t.bin" --hidden 8 --layers 2 --epochs 2 \
+  --batch 4 --micro-batch 2 --threads 2 --conformers-per-molecule 2 --quiet 2> "$work/ttrain.log" \
+  || die "torsion train failed: $(tail -3 "$work/ttrain.log")"
+grep -q "conformer matching (training): 20 conformers of 10 molecules" "$work/ttrain.log" \
+  || die "matching summary missing: $(grep matching "$work/ttrain.log")"
+[[ $(wc -l < "$work/t.bin.matching.tsv") -eq 21 ]] || die "matching table should list 20 conformers"
+"$bin" train --space torsion --train "$data" --val "$data" --out "$work/t.bin" --hidden 8 --layers 2 --epochs 3 \
+  --batch 4 --micro-batch 2 --threads 1 --conformers-per-molecule 2 --resume --quiet 2> "$work/tresume.log" \
+  || die "torsion resume failed: $(tail -3 "$work/tresume.log")"
+grep -q "resumed from .* at step 6, epoch 2" "$work/tresume.log" || die "torsion resume did not start at step 6"
+printf 'mol_id,smiles,n_conformers\nethanol,CCO,2\nisobutanol,CC(C)CO,3\nbenzene,c1ccccc1,1\n' > "$work/tin.csv"
+"$bin" generate --method torsional --model "$work/t.bin" --input "$work/tin.csv" --output "$work/tg.sdf" \
+  --quiet 2> "$work/tgen.log" || die "generate torsional failed: $(cat "$work/tgen.log")"
+[[ $(grep -c '^\$\$\$\$' "$work/tg.sdf") -eq 12 ]] || die "expected 2x(2+3+1) = 12 torsional conformers"
+grep -q "torsional-sde" "$work/tg.sdf" || die "torsional method property missing"
+grep -q " 0 conformers with a stereo mismatch" "$work/tgen.log" || die "stereo changed: $(cat "$work/tgen.log")"
+for s in ode langevin; do
+  "$bin" generate --method torsional --sampler $s --reuse-local --model "$work/t.bin" --input "$work/tin.csv" \
+    --output "$work/t$s.sdf" --quiet 2> /dev/null || die "torsional --sampler $s failed"
+done
+"$bin" generate --method torsional --model "$work/m.bin" --input "$work/tin.csv" --output "$work/x.sdf" 2> "$work/e.log"
+[[ $? -eq 3 ]] && grep -q "not a torsion-space" "$work/e.log" || die "distance model accepted as torsional: $(cat "$work/e.log")"
 if [[ $have_xtb == 1 ]]; then
   "$bin" properties --ref "$data" --gen "$data" --molecules 2 --conformers 1000 --quiet > "$work/p.txt" 2> /dev/null
   grep -q "| 0.0000 | 0.0000 | 0.0000 | 0.0000 | 0.0000 |" "$work/p.txt" || die "properties of a set against itself: $(cat "$work/p.txt")"
 fi
-[[ $fail -eq 0 ]] && echo "ok: train, resume, generate --method confgf, model-file errors, properties"
+[[ $fail -eq 0 ]] && echo "ok: train, resume, generate --method confgf and torsional, model-file errors, properties"
 exit $fail

@@ -89,6 +89,7 @@ struct trainer_options {
   std::string checkpoint_path;          ///< latest state with optimiser (resume from it); empty = none
   std::size_t checkpoint_every_steps = 0;  ///< also every N steps (0 = only at epoch ends)
   std::string best_model_path;          ///< weights of the best validation epoch; empty = none
+  std::map<std::string, std::string> extra_header;  ///< written into model files (e.g. how the data were prepared)
 };
 
 struct step_report {
@@ -296,6 +297,7 @@ class dsm_trainer {
     }
     if constexpr (requires { net_.header_entries(); })  // network options beyond the common four
       for (const auto& [k, v] : net_.header_entries()) h[k] = v;
+    for (const auto& [k, v] : opts_.extra_header) h[k] = v;
     h["seed"] = std::to_string(opts_.seed);
     h["parameters"] = std::to_string(params_.size());
     return h;
