@@ -11,6 +11,7 @@ int run_generate(arguments& args);
 int run_evaluate(arguments& args);
 int run_build_dataset(arguments& args);
 int run_train(arguments& args);
+int run_bias(arguments& args);
 #if defined(CONFSGM_HAS_XTB)
 int run_properties(arguments& args);
 #endif
@@ -25,6 +26,7 @@ usage:
   confsgm build-dataset --input LIST --out DIR [options]
   confsgm train --train TRAIN.sdf[.gz] --out MODEL [options]
   confsgm properties --ref REF.sdf --gen GEN.sdf [options]
+  confsgm bias --model MODEL --data REF.sdf[.gz] [options]
   confsgm --help | --version
 
 generate: conformer ensembles for every molecule of FILE
@@ -127,6 +129,21 @@ local structures first; MODEL.matching.tsv lists the matching RMSDs)
   --log-every N       steps between progress lines (default 50)
   --threads T         0 = all cores
 
+bias: exposure bias per noise level (paper Algorithm 2) of a trained model:
+noise a reference conformer to level t, run the zero-noise sampler to the end,
+record the error; a markdown table on stdout
+  --model MODEL       distance or torsion model (the kind is read from the file)
+  --data REF.sdf      reference conformers (torsion: conformer-matched first)
+  --samples-per-level N   default 50 (stratified); --uniform-levels draws t ~ U
+                      (the paper's plan) for N x levels samples in all
+  --molecules N       only the first N molecules (default all)
+  --conformers-per-molecule K   default 5
+  --update U          torsion: sde (drift of the reverse SDE, default) or ode
+  --steps N           torsion: sampling levels (default 20)
+  --steps-per-level T --step-size A   distance: Langevin settings (100, 2.4e-6)
+  --csv OUT.csv       per-level means; --errors OUT.csv every sample's error
+  --label NAME        model name in the outputs; --seed S (2021); --threads T
+
 properties: ensemble property prediction (paper Table V) with GFN2-xTB
   --ref REF.sdf --gen GEN.sdf   molecules matched by mol_id
   --molecules N       molecules drawn with --seed (default 30)
@@ -177,6 +194,10 @@ int main(int argc, char** argv) {
     if (cmd == "train") {
       app::arguments args(argc, argv, 2, {"resume", "quiet"});
       return app::run_train(args);
+    }
+    if (cmd == "bias") {
+      app::arguments args(argc, argv, 2, {"uniform-levels", "quiet"});
+      return app::run_bias(args);
     }
     if (cmd == "properties") {
 #if defined(CONFSGM_HAS_XTB)
