@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The paper's experiment end to end for one state space and one data family:
+#   1. lambda for IP by a small grid on the validation set (criterion: mean MAT-R of 2 x n_ref conformers on the
+#      first VAL_MOLECULES validation molecules; ties go to the higher COV-R);
+#   2. for every seed: baseline and IP trained with the same seed and budget;
+#   3. exposure bias per level on the test set for both (Table I analogue, Fig. 1);
+#   4. 2 x n_ref conformers per test molecule, COV/MAT recall and precision (Tables II-IV analogue), with the
+#      ETKDG row generated with the same seed in the same run;
+#   5. tables (markdown, JSON, CSV) and plots (matplotlib) over the seeds: mean +- sd.
+# Every step is skipped when its output exists, and training resumes from its checkpoint, so a killed run
+# continues where it stopped: rerun the same command.
+#
+#   SPACE=torsion FAMILY=qm9 bash examples/experiments/paper_experiment.sh
+#   SPACE=distance FAMILY=qm9 SEEDS="1 2 3" MINUTES=30 bash examples/experiments/paper_experiment.sh
+#   QUICK=1 bash examples/experiments/paper_experiment.sh      # minutes-long smoke run of the whole pipeline
+#
+# Settings (environment): SPACE (torsion), FAMILY (qm9 | drugs), SEEDS ("1 2 3"), LAMBDAS ("0.05 0.1 0.2"),
+# MINUTES (training minutes per model, 30), EPOCHS (cap, 1000), VAL_MOLECULES (30), TEST_MOLECULES (0 = all),
+# BIAS_SAMPLES (samples per level: torsion 100, distance 10), BIAS_MOLECULES (50), STEPS_PER_LEVEL (distance
+# sampler, 100), THREADS (0 = all), OUT (results/<space>_<family>), APP (build/examples/confsgm).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+space=${SPACE:-torsion}
+family=${FAMILY:-qm9}
+quick=${QUICK:-}
+seeds=${SEEDS:-1 2 3}
+lambdas=${LAMBDAS:-0.05 0.1 0.2}
+minutes=${MINUTES:-30}
+epochs=${EPOCHS:-1000}
+val_n=${VAL_MOLECULES:-30}
+test_n=${TEST_MOLECULES:-0}
+threads=${THREADS:-0}
+steps_per_level=${STEPS_PER_LEVEL:-100}
+bias_mols=${BIAS_MOLECULES:-50}
+if [[ $space == torsion ]]; then bias_samples=${BIAS_SAMPLES:-100}; else bias_samples=${BIAS_SAMPLES:-10}; fi
+net=()
+if [[ -n $quick ]]; then  # the whole pipeline in minutes: tiny network, few molecules, short sampling
+  seeds=${SEEDS:-1 2}; lambdas=${LAMBDAS:-0.1 0.3}; minutes=${MINUTES:-0.2}; epochs=${EPOCHS:-3}
+  val_n=${VAL_MOLECULES:-5}; test_n=${TEST_MOLECULES:-6}; bias_samples=${BIAS_SAMPLES:-3}; bias_mols=${BIAS_MOLECULES:-4}
+  steps_per_level=${STEPS_PER_LEVEL:-2}; net=(--hidden 16 --layers 2)
+fi
+case $family in
+  qm9) threshold=0.5 ;;
+  drugs) threshold=1.25 ;;
+  *) echo "FAMILY must be qm9 or drugs" >&2; exit 2 ;;
+esac
+case $space in
+  torsion) method=torsional; space_args=(--space torsion) ;;
+  distance) method=confgf; space_args=(--space distance) ;;
+  *) echo "SPACE must be torsion or distance" >&2; exit 2 ;;
+esac
+train=data/$family/train.sdf.gz
+val=data/$family/val.sdf.gz
+test=data/$family/test.sdf.gz
+[[ -n $quick && ! -f $train ]] && train=$val   # smoke runs work before the training set is built
+for f in "$train" "$val" "$test"; do [[ -f $f ]] || { echo "missing $f (see docs/data.md)" >&2; exit 3; }; done
+out=${OUT:-results/${space}_${family}${quick:+_quick}}
+app=${APP:-build/examples/confsgm}
+py=${PY:-/usr/bin/python3}   # Debian's interpreter: python3-matplotlib lives there
+mkdir -p "$out"/{models,gen,eval,bias,data}
+bash cmake/install_deps.sh python3-matplotlib
+[[ -x $app && -z ${SKIP_BUILD:-} ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
+log() { echo "[experiment $(date +%H:%M:%S)] $*" >&2; }
+
+# First N molecules of an SDF (all when N = 0).
+subset() {
+  local in=$1 n=$2 dst=$3
+  [[ -f $dst ]] && return 0
+  "$py" - "$in" "$n" "$dst" <<'EOF'
+import gzip, sys
+src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+text = (gzip.open if src.endswith('.gz') else open)(src, 'rt').read()
+records = [r for r in text.split('$$$$\n') if r.strip()]
+ids, keep = [], []
+for r in records:
+    lines = r.split('\n')
+    mid = lines[lines.index('>  <mol_id>') + 1] if '>  <mol_id>' in lines else lines[0]
+    if mid not in ids:
+        if n and len(ids) >= n:
+            continue
+        ids.append(mid)
+    keep.append(r)
+open(dst + '.partial', 'w').write('$$$$\n'.join(keep) + '$$$$\n')
+import os; os.replace(dst + '.partial', dst)
+EOF
+}
+subset "$val" "$val_n" "$out/data/val_subset.sdf"
+subset "$test" "$test_n" "$out/data/test.sdf"
+test_ref=$out/data/test.sdf
+
+# Trains MODEL unless done; resumes an interrupted run.
+train_model() {
+  local model=$1 seed=$2; shift 2
+  [[ -f $model.done ]] && return 0
+  local resume=()
+  [[ -f $model.ckpt ]] && resume=(--resume)
+  log "train $(basename "$model") $*"
+  "$app" train "${space_args[@]}" --train "$train" --val "$val" --out "$model" --seed "$seed" --epochs "$epochs" \
+    --max-minutes "$minutes" --threads "$threads" --quiet "${net[@]}" "${resume[@]}" "$@"
+  touch "$model.done"
+}
+# Generates 2 x n_ref conformers for REF with MODEL (or ETKDG) and evaluates them.
+generate_eval() {
+  local label=$1 ref=$2 seed=$3 model=${4:-}
+  local gen=$out/gen/$label.sdf json=$out/eval/$label.json
+  [[ -f $json ]] && return 0
+  if [[ ! -f $gen ]]; then
+    log "generate $label"
+    if [[ -n $model ]]; then
+      "$app" generate --method "$method" --model "$model" --input "$ref" --output "$gen.partial.sdf" --seed "$seed" \
+        --threads "$threads" --steps-per-level "$steps_per_level" --quiet 2> "$out/gen/$label.log" || [[ $? -eq 1 ]]
+    else
+      "$app" generate --input "$ref" --output "$gen.partial.sdf" --seed "$seed" --threads "$threads" --quiet \
+        2> "$out/gen/$label.log" || [[ $? -eq 1 ]]
+    fi
+    mv "$gen.partial.sdf" "$gen"
+  fi
+  "$app" evaluate --ref "$ref" --gen "$gen" --threshold "$threshold" --label "$label" --json "$json.partial" \
+    --threads "$threads" --quiet > "$out/eval/$label.txt"
+  mv "$json.partial" "$json"
+}
+
+# 1. lambda grid (first seed) on the validation subset.
+first_seed=${seeds%% *}
+for lam in $lambdas; do
+  train_model "$out/models/grid_ip_l${lam}_s$first_seed.bin" "$first_seed" --perturbation ip --lambda "$lam"
+  generate_eval "grid_ip_l${lam}" "$out/data/val_subset.sdf" "$first_seed" "$out/models/grid_ip_l${lam}_s$first_seed.bin"
+done
+best_lambda=$("$py" - "$out" $lambdas <<'EOF'
+import json, sys
+out, lams = sys.argv[1], sys.argv[2:]
+rows = []
+for lam in lams:
+    a = json.load(open(f"{out}/eval/grid_ip_l{lam}.json"))["aggregate"]
+    rows.append((a["mat_r_mean"], -a["cov_r_mean"], float(lam), lam))
+with open(f"{out}/lambda_grid.md", "w") as f:
+    f.write("| lambda | MAT-R mean (A) | COV-R mean (%) |\n|---|---|---|\n")
+    for m, c, _, lam in rows:
+        f.write(f"| {lam} | {m:.4f} | {-100 * c:.2f} |\n")
+print(min(rows)[3])
+EOF
+)
+log "lambda chosen on the validation set: $best_lambda (table: $out/lambda_grid.md)"
+echo "$best_lambda" > "$out/lambda.txt"
+
+# 2-4. seeds x {baseline, IP}: train, bias, generate, evaluate; ETKDG with the same seed.
+for seed in $seeds; do
+  for kind in baseline ip; do
+    model=$out/models/${kind}_s$seed.bin
+    if [[ $kind == ip ]]; then train_model "$model" "$seed" --perturbation ip --lambda "$best_lambda"
+    else train_model "$model" "$seed" --perturbation none; fi
+    if [[ ! -f $out/bias/${kind}_s$seed.csv ]]; then
+      log "bias ${kind}_s$seed"
+      "$app" bias --model "$model" --data "$test_ref" --molecules "$bias_mols" --samples-per-level "$bias_samples" \
+        --seed "$seed" --threads "$threads" --steps-per-level "$steps_per_level" --label "$kind" \
+        --csv "$out/bias/${kind}_s$seed.csv.partial" --errors "$out/bias/${kind}_s$seed.errors.csv" \
+        > "$out/bias/${kind}_s$seed.md" 2> "$out/bias/${kind}_s$seed.log"
+      mv "$out/bias/${kind}_s$seed.csv.partial" "$out/bias/${kind}_s$seed.csv"
+    fi
+    generate_eval "${kind}_s$seed" "$test_ref" "$seed" "$model"
+  done
+  generate_eval "etkdg_s$seed" "$test_ref" "$seed"
+done
+
+# 5. tables and plots.
+"$py" examples/experiments/summarize.py "$out" "$space" "$family" "$threshold" "$best_lambda" $seeds
+log "done: $out/results.md"
