@@ -1,0 +1,148 @@
+// GPU benchmark of the distance-space model: network forward and whole
+// Langevin steps per molecule-step at growing batch sizes (QM9-size and
+// Drugs-size molecules), GFLOP/s against a plain cuBLAS SGEMM at the network's
+// dominant shape, FP32 and TF32, the update kernel's bandwidth, and the CPU
+// backend on the same machine for the same table. Plain main (no Google
+// Benchmark): the GPU machine has only CUDA. Run by benchmarks/gpu/run.sh.
+#include <confsgm/backend/cuda/langevin.cuh>
+
+#include "../../tests/unit/support.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+using namespace confsgm;
+
+namespace {
+
+/// Straight-chain alkane C_n H_(2n+2) with explicit hydrogens (no RDKit on the GPU machine).
+molecule_graph alkane(int n) {
+  molecule_graph g("C" + std::to_string(n) + "-alkane");
+  for (int i = 0; i < n; ++i) g.add_atom({.atomic_number = 6});
+  for (int i = 0; i + 1 < n; ++i) g.add_bond({.begin = std::uint32_t(i), .end = std::uint32_t(i + 1)});
+  for (int i = 0; i < n; ++i)
+    for (int h = 0; h < ((i == 0 || i == n - 1) ? 3 : 2); ++h) {
+      g.add_atom({.atomic_number = 1});
+      g.add_bond({.begin = std::uint32_t(i), .end = std::uint32_t(g.num_atoms() - 1)});
+    }
+  return g;
+}
+
+struct timer {
+  cudaEvent_t a, b;
+  timer() { cudaEventCreate(&a); cudaEventCreate(&b); }
+  void start() { cudaEventRecord(a); }
+  double stop_ms() { cudaEventRecord(b); cudaEventSynchronize(b); float ms = 0; cudaEventElapsedTime(&ms, a, b); return ms; }
+};
+
+std::ofstream csv;
+
+void row(const std::string& what, const std::string& mol, int batch, double us_per_mol_step, double extra,
+         const std::string& extra_name) {
+  std::printf("| %-34s | %-10s | %6d | %10.3f | %10.2f %s |\n", what.c_str(), mol.c_str(), batch, us_per_mol_step, extra,
+              extra_name.c_str());
+  csv << what << "," << mol << "," << batch << "," << us_per_mol_step << "," << extra << "," << extra_name << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (cuda::device_count() == 0) {
+    std::printf("no CUDA device: benchmark skipped\n");
+    return 77;
+  }
+  csv.open(argc > 1 ? argv[1] : "bench_distance_gpu.csv");
+  csv << "benchmark,molecule,batch,us_per_molecule_step,value,unit\n";
+  cudaDeviceProp prop{};
+  CONFSGM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("device: %s\n\n| benchmark | molecule | batch | us/mol-step | value |\n|---|---|---|---|---|\n", prop.name);
+  const model::distance_score_network<float> net{model::distance_network_config{}};  // H = 128, 4 layers
+  auto p = net.initial_parameters(1);
+  for (const auto& blk : net.layout().blocks())
+    if (blk.name == "edge_head.2.weight") model::view(p, blk).setConstant(0.01f);
+  const std::pair<std::string, molecule_graph> mols[] = {{"QM9-size", test_support::butanol_graph()},
+                                                         {"Drugs-size", alkane(12)}};
+  for (const auto& [name, graph] : mols) {
+    const auto s = distance_space::describe(graph);
+    for (const bool tf32 : {false, true}) {
+      cuda::distance_network_gpu gnet(net, p, tf32);
+      for (const int B : {1, 64, 1024, 4096}) {
+        if (tf32 && B != 4096) continue;
+        model::graph_batch b;
+        for (int c = 0; c < B; ++c) b.add(s);
+        const cuda::device_graph g(b);
+        std::vector<float> d(b.num_edges(), 1.5f), sg(b.num_edges(), 0.5f);
+        cuda::device_buffer<float> dd(d), ds(sg), o(d.size());
+        gnet.forward(g, dd.data(), ds.data(), o.data());  // warm-up
+        timer t;
+        const int reps = B >= 1024 ? 20 : 200;
+        t.start();
+        for (int r = 0; r < reps; ++r) gnet.forward(g, dd.data(), ds.data(), o.data());
+        const double ms = t.stop_ms() / reps;
+        const double gflops = gnet.forward_flops(g.atoms, g.edges) / (ms * 1e-3) * 1e-9;
+        row(std::string("forward") + (tf32 ? " TF32" : " FP32"), name, B, 1e3 * ms / B, gflops, "GFLOP/s");
+        // Whole Langevin steps (distances + network + chain rule, clip, update): 1 level x 50 steps.
+        sample::langevin_options lo;
+        lo.steps_per_level = 50;
+        const custom_schedule one({0.1});
+        cuda::annealed_langevin_gpu(gnet, one, s, std::size_t(B), lo);  // warm-up
+        const auto r = cuda::annealed_langevin_gpu(gnet, one, s, std::size_t(B), lo);
+        row(std::string("Langevin step") + (tf32 ? " TF32" : " FP32"), name, B, 1e6 * r.seconds / (50.0 * B),
+            5000.0 * r.seconds / 50.0 / B * 1e3, "ms per 5000-step conformer");
+      }
+    }
+    // The update kernel alone: bytes it must move per step against the card's bandwidth.
+    {
+      const int B = 4096, N = int(s.n_atoms);
+      model::graph_batch b;
+      for (int c = 0; c < B; ++c) b.add(s);
+      const cuda::device_graph g(b);
+      cuda::device_buffer<double> x(std::vector<double>(std::size_t(3) * N * B, 0.5));
+      cuda::device_buffer<float> sc(std::vector<float>(b.num_edges(), 0.1f));
+      cuda::device_buffer<int> dead(std::vector<int>(B, 0));
+      timer t;
+      t.start();
+      const int reps = 50;
+      for (int r = 0; r < reps; ++r)
+        cuda::kernels::langevin_update<<<cuda::kernels::blocks_for(std::size_t(N) * B), cuda::kernels::threads>>>(
+            x.data(), sc.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), N, B, 1e-6, 1e-3, 1000.0,
+            1, 0, 0, std::uint32_t(r), dead.data());
+      const double ms = t.stop_ms() / reps;
+      const double incidences = 2.0 * double(b.num_edges());
+      const double bytes = double(N) * B * (2 * 24 + 8) + incidences * (4 + 4 + 4 + 24);
+      row("update kernel", name, B, 1e3 * ms / B, bytes / (ms * 1e-3) * 1e-9, "GB/s (counted bytes)");
+    }
+    // A plain SGEMM at the head's first layer shape: the ceiling the forward pass is compared with.
+    {
+      const int rows = int(s.edges.size()) * 4096, k = 256, n = 128;
+      cuda::device_buffer<float> a(std::size_t(rows) * k), w(std::size_t(n) * k), c(std::size_t(rows) * n);
+      a.zero();
+      w.zero();
+      cuda::blas_handle h(false);
+      const float one = 1, zero = 0;
+      timer t;
+      t.start();
+      for (int r = 0; r < 20; ++r)
+        CONFSGM_CUDA_CHECK(cublasSgemm(h.get(), CUBLAS_OP_T, CUBLAS_OP_N, n, rows, k, &one, w.data(), k, a.data(), k,
+                                       &zero, c.data(), n));
+      const double ms = t.stop_ms() / 20;
+      row("cuBLAS SGEMM " + std::to_string(rows) + "x256x128", name, 4096, 0, 2.0 * rows * k * n / (ms * 1e-3) * 1e-9,
+          "GFLOP/s");
+    }
+    // The CPU backend on this machine's CPU, one thread, batch 32.
+    {
+      model::graph_batch b;
+      for (int c = 0; c < 32; ++c) b.add(s);
+      std::vector<float> d(b.num_edges(), 1.5f), sg(b.num_edges(), 0.5f), o;
+      model::distance_score_network<float>::cache cache;
+      net.forward(p, b, d, sg, cache, o);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int r = 0; r < 20; ++r) net.forward(p, b, d, sg, cache, o);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / 20;
+      row("CPU backend forward (1 thread)", name, 32, 1e3 * ms / 32, net.forward_flops(b.num_atoms(), b.num_edges()) /
+                                                                        (ms * 1e-3) * 1e-9, "GFLOP/s");
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,145 @@
+// confsgm/backend/cuda/langevin.cuh: annealed Langevin dynamics (paper
+// Algorithm 1, ConfGF defaults) for many conformers of one molecule with the
+// whole state on the GPU across all 50 x 100 steps. It follows the CPU sampler
+// (sample/langevin.hpp) operation for operation: coordinates in double,
+// distances cast to float for the network, the chain rule summed per atom in
+// edge order, the per-atom clip, and noise z from the same Philox stream
+// (seed, langevin, conformer, level) at the same index, so a CPU run and a GPU
+// run with the same seed draw the same numbers.
+#pragma once
+
+#include "confsgm/backend/cuda/distance_network.cuh"
+#include "confsgm/random/philox.hpp"
+#include "confsgm/sample/langevin.hpp"
+
+namespace confsgm::cuda {
+
+namespace kernels {
+
+/// d_k = |x_i - x_j| (double geometry, float for the network); sigma_k = level sigma.
+__global__ void pair_distances(float* d, float* sig, const double* x, const int* ei, const int* ej, int edges,
+                               float sigma) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k >= edges) return;
+  const double* a = x + 3 * std::size_t(ei[k]);
+  const double* b = x + 3 * std::size_t(ej[k]);
+  const double dx = a[0] - b[0], dy = a[1] - b[1], dz = a[2] - b[2];
+  d[k] = static_cast<float>(sqrt(dx * dx + dy * dy + dz * dz));
+  sig[k] = sigma;
+}
+
+/// One Langevin step for every atom of every live conformer (one thread per atom).
+__global__ void langevin_update(double* x, const float* score, const int* inc_offset, const int* inc_edge,
+                                const int* inc_other, int atoms_per_conformer, int conformers, double alpha,
+                                double noise, double clip, std::uint64_t seed, std::uint32_t stream_offset,
+                                std::uint32_t level, std::uint32_t step, int* dead) {
+  const int v = blockIdx.x * blockDim.x + threadIdx.x;
+  if (v >= atoms_per_conformer * conformers) return;
+  const int c = v / atoms_per_conformer, a = v % atoms_per_conformer;
+  if (dead[c]) return;
+  double s[3] = {0, 0, 0};
+  const double* xv = x + 3 * std::size_t(v);
+  for (int q = inc_offset[v]; q < inc_offset[v + 1]; ++q) {
+    const double* xo = x + 3 * std::size_t(inc_other[q]);
+    const double dx = xv[0] - xo[0], dy = xv[1] - xo[1], dz = xv[2] - xo[2];
+    const double d = sqrt(dx * dx + dy * dy + dz * dz);
+    if (!(d > 0)) continue;
+    const double w = static_cast<double>(score[inc_edge[q]]) / d;
+    s[0] += dx * w;
+    s[1] += dy * w;
+    s[2] += dz * w;
+  }
+  if (clip > 0) {
+    const double n = sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2]);
+    if (n > clip)
+      for (double& si : s) si *= clip / n;
+  }
+  const random::stream z(seed, random::purpose::langevin, stream_offset + static_cast<std::uint32_t>(c), level);
+  const std::uint32_t base = step * 3u * static_cast<std::uint32_t>(atoms_per_conformer) + 3u * static_cast<std::uint32_t>(a);
+  double* xw = x + 3 * std::size_t(v);
+  for (int k = 0; k < 3; ++k) xw[k] += alpha * s[k] + (noise > 0 ? noise * z.normal(base + k) : 0.0);
+}
+
+/// Marks conformers whose coordinates stopped being finite (kept frozen from then on).
+__global__ void mark_dead(const double* x, int atoms_per_conformer, int conformers, int* dead, int* dead_level,
+                          int* dead_step, int level, int step) {
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= conformers || dead[c]) return;
+  for (int k = 0; k < 3 * atoms_per_conformer; ++k)
+    if (!isfinite(x[3 * std::size_t(c) * atoms_per_conformer + k])) {
+      dead[c] = 1;
+      dead_level[c] = level;
+      dead_step[c] = step;
+      return;
+    }
+}
+
+}  // namespace kernels
+
+/// Algorithm 1 on the GPU for @p n conformers of one molecule; the same options,
+/// initial state and result as sample::annealed_langevin (threads and chunk are ignored:
+/// all conformers form one batch).
+template <NoiseSchedule Schedule>
+sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const Schedule& schedule,
+                                              const distance_structure& s, std::size_t n,
+                                              const sample::langevin_options& o = {},
+                                              const conformer_batch<double>* start = nullptr) {
+  if (o.first_level >= schedule.size())
+    throw invalid_argument("annealed_langevin_gpu(): first_level " + std::to_string(o.first_level) +
+                           " but the schedule has " + std::to_string(schedule.size()) + " levels");
+  if (start && (start->size() != n || start->num_atoms() != s.n_atoms))
+    throw shape_mismatch("annealed_langevin_gpu(): the start batch does not hold " + std::to_string(n) +
+                         " conformers of " + std::to_string(s.n_atoms) + " atoms");
+  const auto t0 = std::chrono::steady_clock::now();
+  const int N = static_cast<int>(s.n_atoms), C = static_cast<int>(n);
+  sample::langevin_result r;
+  r.conformers = conformer_batch<double>(s.n_atoms);
+  r.conformers.resize(n);
+  r.status.assign(n, "ok");
+  for (std::size_t c = 0; c < n; ++c) {  // the CPU sampler's initial state, draw for draw
+    if (start) {
+      r.conformers[c] = (*start)[c];
+      continue;
+    }
+    const random::stream init(o.seed, random::purpose::init, o.stream_offset + static_cast<std::uint32_t>(c));
+    auto x = r.conformers[c];
+    for (std::size_t k = 0; k < 3 * s.n_atoms; ++k) x(k / 3, k % 3) = o.init_std * init.normal(static_cast<std::uint32_t>(k));
+  }
+  model::graph_batch b;
+  for (std::size_t c = 0; c < n; ++c) b.add(s);
+  const device_graph g(b);
+  device_buffer<double> x(std::vector<double>(r.conformers.data(), r.conformers.data() + 3 * s.n_atoms * n));
+  device_buffer<float> d(std::size_t(g.edges)), sig(std::size_t(g.edges)), score(std::size_t(g.edges));
+  device_buffer<int> dead(std::vector<int>(n, 0)), dead_level(std::vector<int>(n, -1)), dead_step(std::vector<int>(n, -1));
+  const double sigma_last = schedule.sigma(schedule.size() - 1);
+  for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
+    const double sigma = schedule.sigma(level);
+    const double alpha = o.step_size * (sigma * sigma) / (sigma_last * sigma_last);
+    const double noise = o.noise_scale * std::sqrt(2.0 * alpha);
+    for (std::size_t step = 0; step < o.steps_per_level; ++step) {
+      kernels::pair_distances<<<kernels::blocks_for(g.edges), kernels::threads>>>(
+          d.data(), sig.data(), x.data(), g.edge_i.data(), g.edge_j.data(), g.edges, static_cast<float>(sigma));
+      net.forward(g, d.data(), sig.data(), score.data());
+      kernels::langevin_update<<<kernels::blocks_for(std::size_t(N) * C), kernels::threads>>>(
+          x.data(), score.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), N, C, alpha, noise, o.clip,
+          o.seed, o.stream_offset, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step), dead.data());
+      kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(x.data(), N, C, dead.data(), dead_level.data(),
+                                                                     dead_step.data(), static_cast<int>(level),
+                                                                     static_cast<int>(step));
+      r.network_evaluations += static_cast<double>(n);
+    }
+  }
+  CONFSGM_CUDA_CHECK_LAUNCH("annealed_langevin_gpu kernels");
+  x.download(r.conformers.data(), 3 * s.n_atoms * n);
+  const auto dl = dead_level.download(), ds = dead_step.download();
+  for (std::size_t c = 0; c < n; ++c)
+    if (dl[c] >= 0) {
+      r.status[c] = "diverged at level " + std::to_string(dl[c]) + " (sigma " + std::to_string(schedule.sigma(dl[c])) +
+                    "), step " + std::to_string(ds[c]);
+      ++r.diverged;
+    }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace confsgm::cuda

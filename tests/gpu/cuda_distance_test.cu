@@ -1,0 +1,106 @@
+// GPU backend of the distance-space model against the CPU backend: network
+// forward, one Langevin step, and a whole (short) annealed Langevin run with
+// the same seed. Exit 77 (CTest: skipped) when no CUDA device is present.
+// Tolerances follow fp32: relative error <= 1e-5 for one evaluation.
+#include <confsgm/backend/cuda/langevin.cuh>
+
+#include "../unit/support.hpp"
+
+#include <cstdio>
+
+using namespace confsgm;
+
+namespace {
+int failures = 0;
+void expect(bool ok, const char* what, double value, double limit) {
+  std::printf("%s %-58s %.3e (limit %.1e)\n", ok ? "ok  " : "FAIL", what, value, limit);
+  failures += !ok;
+}
+double max_abs(const std::vector<float>& a) {
+  double m = 0;
+  for (float v : a) m = std::max(m, double(std::abs(v)));
+  return m;
+}
+}  // namespace
+
+int main() {
+  if (cuda::device_count() == 0) {
+    std::printf("no CUDA device: GPU tests skipped\n");
+    return 77;
+  }
+  cudaDeviceProp prop{};
+  CONFSGM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("device: %s\n", prop.name);
+  try {
+    model::distance_network_config cfg;  // the defaults: H = 128, 4 layers
+    const model::distance_score_network<float> net(cfg);
+    auto p = net.initial_parameters(7);
+    for (const auto& blk : net.layout().blocks())  // a non-zero output layer, or the check passes on zeros
+      if (blk.name == "edge_head.2.weight") {
+        const random::stream j(3, random::purpose::user);
+        for (std::size_t k = 0; k < blk.size(); ++k) p[blk.offset + k] = 0.3f * float(j.normal(std::uint32_t(k)));
+      }
+    const auto g = test_support::butanol_graph();
+    const auto s = distance_space::describe(g);
+    std::mt19937_64 rng(5);
+
+    // 1. Forward: 5 conformers, per-edge sigmas across the schedule.
+    model::graph_batch b;
+    std::vector<float> d, sigma;
+    for (int c = 0; c < 5; ++c) {
+      b.add(s);
+      const auto x = test_support::random_points(s.n_atoms, rng, 1.5);
+      std::vector<double> dc(s.edges.size());
+      distance_space::distances(s, x, dc.data());
+      for (double v : dc) d.push_back(float(v));
+      sigma.insert(sigma.end(), s.edges.size(), float(std::pow(10.0, -2 + c)));
+    }
+    model::distance_score_network<float>::cache cache;
+    std::vector<float> cpu;
+    net.forward(p, b, d, sigma, cache, cpu);
+    cuda::distance_network_gpu gnet(net, p);
+    const cuda::device_graph dg(b);
+    cuda::device_buffer<float> dd(d), ds(sigma), out(d.size());
+    gnet.forward(dg, dd.data(), ds.data(), out.data());
+    const auto gpu = out.download();
+    double err = 0;
+    for (std::size_t k = 0; k < cpu.size(); ++k) err = std::max(err, double(std::abs(cpu[k] - gpu[k])));
+    expect(err / max_abs(cpu) <= 1e-5, "forward: max |cpu - gpu| / max |cpu|", err / max_abs(cpu), 1e-5);
+
+    // 2. One Langevin step from given coordinates (last level, with noise).
+    const geometric_schedule sch;
+    sample::langevin_options o;
+    o.seed = 11;
+    o.first_level = sch.size() - 1;
+    o.steps_per_level = 1;
+    conformer_batch<double> start(s.n_atoms);
+    for (int c = 0; c < 6; ++c) start.push_back(test_support::random_points(s.n_atoms, rng, 1.5));
+    const sample::network_pair_score<model::distance_score_network<float>> score(net, p);
+    const auto rc = sample::annealed_langevin<float>(score, sch, s, 6, o, nullptr, &start);
+    const auto rg = cuda::annealed_langevin_gpu(gnet, sch, s, 6, o, &start);
+    double step_err = 0, moved = 0;
+    for (std::size_t k = 0; k < 6 * 3 * s.n_atoms; ++k) {
+      step_err = std::max(step_err, std::abs(rc.conformers.data()[k] - rg.conformers.data()[k]));
+      moved = std::max(moved, std::abs(rc.conformers.data()[k] - start.data()[k]));
+    }
+    expect(step_err / moved <= 1e-5, "one Langevin step: max |dx| difference / max step", step_err / moved, 1e-5);
+
+    // 3. A whole run, same seed: 10 levels x 20 steps from the random initial state.
+    const geometric_schedule short_sch(10.0, 0.01, 10);
+    sample::langevin_options full;
+    full.seed = 42;
+    full.steps_per_level = 20;
+    full.step_size = 2.4e-6 * 25;  // fewer, larger steps than ConfGF's
+    const auto fc = sample::annealed_langevin<float>(score, short_sch, s, 8, full);
+    const auto fg = cuda::annealed_langevin_gpu(gnet, short_sch, s, 8, full);
+    double run_err = 0;
+    for (std::size_t k = 0; k < 8 * 3 * s.n_atoms; ++k)
+      run_err = std::max(run_err, std::abs(fc.conformers.data()[k] - fg.conformers.data()[k]));
+    expect(fc.diverged == fg.diverged, "whole run: same divergence count", double(fg.diverged), 0);
+    expect(run_err <= 1e-3, "whole run (200 steps): max |x_cpu - x_gpu| (Angstrom)", run_err, 1e-3);
+  } catch (const std::exception& e) {
+    std::printf("FAIL exception: %s\n", e.what());
+    return 1;
+  }
+  return failures ? 1 : 0;
+}
