@@ -56,11 +56,18 @@ for s in ode langevin; do
   "$bin" generate --method torsional --sampler $s --reuse-local --model "$work/t.bin" --input "$work/tin.csv" \
     --output "$work/t$s.sdf" --quiet 2> /dev/null || die "torsional --sampler $s failed"
 done
+# Exposure bias per level for both model kinds (table rows for every level, CSV files written).
+"$bin" bias --model "$work/t.bin" --data "$data" --molecules 2 --samples-per-level 2 --csv "$work/tb.csv" \
+  --errors "$work/tbe.csv" > "$work/tb.md" 2> "$work/tb.log" || die "bias (torsion) failed: $(cat "$work/tb.log")"
+[[ $(grep -c '^| [0-9]' "$work/tb.md") -eq 20 && $(wc -l < "$work/tb.csv") -eq 21 ]] || die "torsion bias table: $(cat "$work/tb.md")"
+"$bin" bias --model "$work/m.bin" --data "$data" --molecules 1 --samples-per-level 1 --steps-per-level 1 \
+  > "$work/db.md" 2> "$work/db.log" || die "bias (distance) failed: $(cat "$work/db.log")"
+[[ $(grep -c '^| [0-9]' "$work/db.md") -eq 50 ]] || die "distance bias table should have 50 levels"
 "$bin" generate --method torsional --model "$work/m.bin" --input "$work/tin.csv" --output "$work/x.sdf" 2> "$work/e.log"
 [[ $? -eq 3 ]] && grep -q "not a torsion-space" "$work/e.log" || die "distance model accepted as torsional: $(cat "$work/e.log")"
 if [[ $have_xtb == 1 ]]; then
   "$bin" properties --ref "$data" --gen "$data" --molecules 2 --conformers 1000 --quiet > "$work/p.txt" 2> /dev/null
   grep -q "| 0.0000 | 0.0000 | 0.0000 | 0.0000 | 0.0000 |" "$work/p.txt" || die "properties of a set against itself: $(cat "$work/p.txt")"
 fi
-[[ $fail -eq 0 ]] && echo "ok: train, resume, generate --method confgf and torsional, model-file errors, properties"
+[[ $fail -eq 0 ]] && echo "ok: train, resume, generate --method confgf and torsional, bias, model-file errors, properties"
 exit $fail
