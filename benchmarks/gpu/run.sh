@@ -13,6 +13,8 @@ mkdir -p "$out"
 git rev-parse HEAD > "$out/commit.txt" 2>/dev/null || echo unknown > "$out/commit.txt"
 cat "$out/card.txt"
 rc=0
-timeout 300 "$bin/confsgm_gpu_tests" 2>&1 | tee "$out/gpu_tests.txt" || rc=1
-timeout 240 "$bin/bench_distance_gpu" "$out/bench_distance_gpu.csv" 2>&1 | tee "$out/bench_distance_gpu.md" || rc=1
+timeout 150 "$bin/confsgm_gpu_tests" 2>&1 | tee "$out/gpu_tests.txt" || rc=1
+timeout 100 "$bin/confsgm_gpu_torsion_tests" 2>&1 | tee -a "$out/gpu_tests.txt" || rc=1
+timeout 120 "$bin/bench_distance_gpu" "$out/bench_distance_gpu.csv" 2>&1 | tee "$out/bench_distance_gpu.md" || rc=1
+timeout 100 "$bin/bench_torsion_gpu" "$out/bench_torsion_gpu.csv" 2>&1 | tee "$out/bench_torsion_gpu.md" || rc=1
 exit $rc

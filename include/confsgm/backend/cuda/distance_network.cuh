@@ -120,89 +120,126 @@ struct device_graph {
   }
 };
 
+/// Device copy of a network's flat parameter vector, addressed by block name.
+class device_parameters {
+ public:
+  device_parameters(const model::parameter_layout& layout, const model::parameter_vector<float>& p) {
+    if (p.size() != layout.size())
+      throw shape_mismatch("device_parameters: " + std::to_string(p.size()) + " parameters for a layout of " +
+                           std::to_string(layout.size()));
+    require_device();
+    data_.upload(std::vector<float>(p.begin(), p.end()));
+    for (const auto& blk : layout.blocks()) offset_[blk.name] = blk.offset;
+  }
+  const float* operator()(const std::string& name) const {
+    const auto it = offset_.find(name);
+    if (it == offset_.end()) throw invalid_argument("device_parameters: no parameter block '" + name + "'");
+    return data_.data() + it->second;
+  }
+
+ private:
+  device_buffer<float> data_;
+  std::map<std::string, std::size_t> offset_;
+};
+
+/// y (rows x out) = act(x W^T + b) (+ residual): row-major x (rows x in), W (out x in), through cuBLAS.
+inline void linear_gpu(const blas_handle& blas, const device_parameters& p, const float* x, int rows, int in,
+                       const std::string& name, float* y, int out, bool relu, const float* residual) {
+  const float one = 1.0f, zero = 0.0f;
+  CONFSGM_CUDA_CHECK(cublasSgemm(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &one, p(name + ".weight"), in, x,
+                                 in, &zero, y, out));
+  kernels::bias_act<<<kernels::blocks_for(std::size_t(rows) * out), kernels::threads>>>(y, p(name + ".bias"), rows, out,
+                                                                                       relu, residual);
+}
+
+/// The shared graph encoder (model/graph_encoder.hpp) on the GPU: final atom features and edge features.
+class graph_encoder_gpu {
+ public:
+  graph_encoder_gpu(int hidden, int layers) : h_(hidden), layers_(layers) {}
+
+  /// Runs the encoder; atoms() and edges() then point to h^L (N x H) and e (E x H).
+  void forward(const blas_handle& blas, const device_parameters& p, const device_graph& g, const float* d,
+               const float* sigma) {
+    using namespace kernels;
+    const int E = g.edges, N = g.atoms, H = h_;
+    x0_.resize(std::size_t(E) * 2);
+    t1_.resize(std::max<std::size_t>(std::size_t(E), std::size_t(N)) * H);
+    t2_.resize(std::size_t(E) * H);
+    e_.resize(std::size_t(E) * H);
+    h_a_.resize(std::size_t(N) * H);
+    h_b_.resize(std::size_t(N) * H);
+    u_.resize(std::size_t(N) * H);
+    distance_input<<<blocks_for(E), threads>>>(x0_.data(), d, sigma, E);
+    linear_gpu(blas, p, x0_.data(), E, 2, "distance_mlp.0", t1_.data(), H, true, nullptr);
+    linear_gpu(blas, p, t1_.data(), E, H, "distance_mlp.1", t2_.data(), H, false, nullptr);
+    edge_features<<<blocks_for(std::size_t(E) * H), threads>>>(e_.data(), t2_.data(), p("edge_type_embedding"),
+                                                              g.edge_type.data(), E, H);
+    gather_rows<<<blocks_for(std::size_t(N) * H), threads>>>(h_a_.data(), p("atom_embedding"), g.atom_type.data(), N, H);
+    float* h = h_a_.data();
+    float* next = h_b_.data();
+    for (int l = 0; l < layers_; ++l) {
+      const std::string name = "gine." + std::to_string(l);
+      gine_aggregate<<<blocks_for(std::size_t(N) * H), threads>>>(u_.data(), h, e_.data(), g.inc_offset.data(),
+                                                                 g.inc_edge.data(), g.inc_other.data(), N, H);
+      linear_gpu(blas, p, u_.data(), N, H, name + ".0", t1_.data(), H, true, nullptr);
+      linear_gpu(blas, p, t1_.data(), N, H, name + ".1", next, H, l + 1 < layers_, h);  // h^{l+1} = h^l + conv
+      std::swap(h, next);
+    }
+    last_ = h;
+  }
+  const float* atoms() const noexcept { return last_; }
+  const float* edges() const noexcept { return e_.data(); }
+  double flops(int atoms, int edges) const noexcept {
+    const double H = h_;
+    return 2.0 * edges * (2 * H + H * H) + layers_ * 2.0 * atoms * (2 * H * H);
+  }
+
+ private:
+  int h_, layers_;
+  const float* last_ = nullptr;
+  device_buffer<float> x0_, t1_, t2_, e_, h_a_, h_b_, u_;
+};
+
 /// The distance network's forward pass on the GPU.
 class distance_network_gpu {
  public:
   distance_network_gpu(const model::distance_score_network<float>& net, const model::parameter_vector<float>& p,
                        bool tf32 = false)
-      : h_(static_cast<int>(net.config().hidden)), layers_(static_cast<int>(net.config().layers)), blas_(tf32) {
-    if (p.size() != net.num_parameters())
-      throw shape_mismatch("distance_network_gpu: " + std::to_string(p.size()) + " parameters for a network of " +
-                           std::to_string(net.num_parameters()));
-    require_device();
-    params_.upload(std::vector<float>(p.begin(), p.end()));
-    for (const auto& blk : net.layout().blocks()) offset_[blk.name] = blk.offset;
-  }
+      : h_(static_cast<int>(net.config().hidden)), layers_(static_cast<int>(net.config().layers)), blas_(tf32),
+        params_(net.layout(), p), encoder_(h_, layers_) {}
 
   int hidden() const noexcept { return h_; }
 
   /// score (device, E floats) of distances d and noise sigma (device, E floats each) on graph g.
   void forward(const device_graph& g, const float* d, const float* sigma, float* score) {
     using namespace kernels;
-    const int E = g.edges, N = g.atoms, H = h_;
-    x0_.resize(std::size_t(E) * 2);
+    const int E = g.edges, H = h_;
+    encoder_.forward(blas_, params_, g, d, sigma);
+    q_.resize(std::size_t(E) * 2 * H);
     t1_.resize(std::size_t(E) * H);
     t2_.resize(std::size_t(E) * H);
-    e_.resize(std::size_t(E) * H);
-    h_a_.resize(std::size_t(N) * H);
-    h_b_.resize(std::size_t(N) * H);
-    u_.resize(std::size_t(N) * H);
-    q_.resize(std::size_t(E) * 2 * H);
     o_.resize(std::size_t(E));
-    distance_input<<<blocks_for(E), threads>>>(x0_.data(), d, sigma, E);
-    linear(x0_.data(), E, 2, "distance_mlp.0", t1_.data(), H, true, nullptr);
-    linear(t1_.data(), E, H, "distance_mlp.1", t2_.data(), H, false, nullptr);
-    edge_features<<<blocks_for(std::size_t(E) * H), threads>>>(e_.data(), t2_.data(), param("edge_type_embedding"),
-                                                              g.edge_type.data(), E, H);
-    gather_rows<<<blocks_for(std::size_t(N) * H), threads>>>(h_a_.data(), param("atom_embedding"), g.atom_type.data(), N,
-                                                            H);
-    float* h = h_a_.data();
-    float* next = h_b_.data();
-    t1_.resize(std::max<std::size_t>(std::size_t(E), std::size_t(N)) * H);
-    for (int l = 0; l < layers_; ++l) {
-      const std::string name = "gine." + std::to_string(l);
-      gine_aggregate<<<blocks_for(std::size_t(N) * H), threads>>>(u_.data(), h, e_.data(), g.inc_offset.data(),
-                                                                 g.inc_edge.data(), g.inc_other.data(), N, H);
-      linear(u_.data(), N, H, name + ".0", t1_.data(), H, true, nullptr);
-      linear(t1_.data(), N, H, name + ".1", next, H, l + 1 < layers_, h);  // h^{l+1} = h^l + conv
-      std::swap(h, next);
-    }
-    head_input<<<blocks_for(std::size_t(E) * 2 * H), threads>>>(q_.data(), h, e_.data(), g.edge_i.data(),
-                                                                g.edge_j.data(), E, H);
-    t1_.resize(std::size_t(E) * H);
-    linear(q_.data(), E, 2 * H, "edge_head.0", t1_.data(), H, true, nullptr);
-    linear(t1_.data(), E, H, "edge_head.1", t2_.data(), H / 2, true, nullptr);
-    linear(t2_.data(), E, H / 2, "edge_head.2", o_.data(), 1, false, nullptr);
+    head_input<<<blocks_for(std::size_t(E) * 2 * H), threads>>>(q_.data(), encoder_.atoms(), encoder_.edges(),
+                                                                g.edge_i.data(), g.edge_j.data(), E, H);
+    linear_gpu(blas_, params_, q_.data(), E, 2 * H, "edge_head.0", t1_.data(), H, true, nullptr);
+    linear_gpu(blas_, params_, t1_.data(), E, H, "edge_head.1", t2_.data(), H / 2, true, nullptr);
+    linear_gpu(blas_, params_, t2_.data(), E, H / 2, "edge_head.2", o_.data(), 1, false, nullptr);
     divide<<<blocks_for(E), threads>>>(score, o_.data(), sigma, E);
     CONFSGM_CUDA_CHECK_LAUNCH("distance_network_gpu::forward kernels");
   }
 
   /// FLOPs of the GEMMs of one forward pass (as the CPU network counts them).
   double forward_flops(int atoms, int edges) const noexcept {
-    const double H = h_, E = edges, N = atoms;
-    return 2.0 * E * (2 * H + H * H) + layers_ * 2.0 * N * (2 * H * H) + 2.0 * E * (2 * H * H + H * H / 2 + H / 2);
+    const double H = h_, E = edges;
+    return encoder_.flops(atoms, edges) + 2.0 * E * (2 * H * H + H * H / 2 + H / 2);
   }
 
  private:
-  const float* param(const std::string& name) const {
-    const auto it = offset_.find(name);
-    if (it == offset_.end()) throw invalid_argument("distance_network_gpu: no parameter block '" + name + "'");
-    return params_.data() + it->second;
-  }
-  /// y (rows x out) = act(x W^T + b) (+ residual): row-major x (rows x in), W (out x in).
-  void linear(const float* x, int rows, int in, const std::string& name, float* y, int out, bool relu,
-              const float* residual) {
-    const float one = 1.0f, zero = 0.0f;
-    CONFSGM_CUDA_CHECK(cublasSgemm(blas_.get(), CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &one, param(name + ".weight"),
-                                   in, x, in, &zero, y, out));
-    kernels::bias_act<<<kernels::blocks_for(std::size_t(rows) * out), kernels::threads>>>(
-        y, param(name + ".bias"), rows, out, relu, residual);
-  }
-
   int h_, layers_;
   blas_handle blas_;
-  device_buffer<float> params_, x0_, t1_, t2_, e_, h_a_, h_b_, u_, q_, o_;
-  std::map<std::string, std::size_t> offset_;
+  device_parameters params_;
+  graph_encoder_gpu encoder_;
+  device_buffer<float> q_, t1_, t2_, o_;
 };
 
 }  // namespace confsgm::cuda
