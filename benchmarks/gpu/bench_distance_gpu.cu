@@ -4,6 +4,7 @@
 // dominant shape, FP32 and TF32, the update kernel's bandwidth, and the CPU
 // backend on the same machine for the same table. Plain main (no Google
 // Benchmark): the GPU machine has only CUDA. Run by benchmarks/gpu/run.sh.
+#include <confsgm/backend/cuda/distance_training.cuh>
 #include <confsgm/backend/cuda/langevin.cuh>
 
 #include "../../tests/unit/support.hpp"
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <numeric>
 
 using namespace confsgm;
 
@@ -129,6 +131,31 @@ int main(int argc, char** argv) {
       const double ms = t.stop_ms() / 20;
       row("cuBLAS SGEMM " + std::to_string(rows) + "x256x128", name, 4096, 0, 2.0 * rows * k * n / (ms * 1e-3) * 1e-9,
           "GFLOP/s");
+    }
+    // DSM training steps (forward, loss, backward; the gradient back on the host) through the trainer.
+    for (const int B : {32, 256}) {
+      train::training_set<distance_space> data;
+      std::vector<double> dc(s.edges.size(), 1.5);
+      for (int m = 0; m < B; ++m) {
+        data.ids.push_back(std::to_string(m));
+        data.structures.push_back(s);
+        data.clean.push_back({dc});
+      }
+      train::trainer_options to;
+      to.batch_molecules = std::size_t(B);
+      to.micro_batch = std::size_t(B);
+      to.threads = 1;
+      train::dsm_trainer<cuda::distance_network_trainable, geometric_schedule, input_perturbation> t(
+          cuda::distance_network_trainable{}, geometric_schedule(), input_perturbation(0.1), to);
+      std::vector<std::size_t> mols{};
+      mols.resize(std::size_t(B));
+      std::iota(mols.begin(), mols.end(), std::size_t{0});
+      model::parameter_vector<float> grad;
+      t.batch_gradient(data, mols, 0, grad);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int r = 0; r < 10; ++r) t.batch_gradient(data, mols, std::uint64_t(r + 1), grad);
+      const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 10;
+      row("training step (GPU)", name, B, 1e6 * sec / B, B / sec, "molecules/s");
     }
     // The CPU backend on this machine's CPU, one thread, batch 32.
     {

@@ -134,6 +134,7 @@ int run_train(arguments& args) {
   cfg.layers = static_cast<std::size_t>(args.integer("layers", 4));
   const auto rule_arg = args.str("rotatable", "stereo-safe");
   const double cutoff = args.number("cutoff", 5.0);
+  const auto radial = static_cast<std::size_t>(args.integer("radial", 16));
   confsgm::train::trainer_options o;
   o.seed = static_cast<std::uint64_t>(args.integer("seed", 2021));
   o.epochs = static_cast<std::size_t>(args.integer("epochs", 100));
@@ -179,6 +180,7 @@ int run_train(arguments& args) {
     tc.hidden = cfg.hidden;
     tc.layers = cfg.layers;
     tc.cutoff = cutoff;
+    tc.radial = radial;
     return train_perturbation(pert_name, lambda, torsional_network(tc), confsgm::log_uniform_schedule(sigma_max, sigma_min),
                               o, train, val, resume, obs);
   }

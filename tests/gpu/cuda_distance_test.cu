@@ -2,6 +2,7 @@
 // forward, one Langevin step, and a whole (short) annealed Langevin run with
 // the same seed. Exit 77 (CTest: skipped) when no CUDA device is present.
 // Tolerances follow fp32: relative error <= 1e-5 for one evaluation.
+#include <confsgm/backend/cuda/distance_training.cuh>
 #include <confsgm/backend/cuda/langevin.cuh>
 
 #include "../unit/support.hpp"
@@ -98,6 +99,51 @@ int main() {
       run_err = std::max(run_err, std::abs(fc.conformers.data()[k] - fg.conformers.data()[k]));
     expect(fc.diverged == fg.diverged, "whole run: same divergence count", double(fg.diverged), 0);
     expect(run_err <= 1e-3, "whole run (200 steps): max |x_cpu - x_gpu| (Angstrom)", run_err, 1e-3);
+
+    // 4. Training on the GPU: gradients of a DSM batch, then three trainer steps, against the CPU.
+    train::training_set<distance_space> data;
+    for (int m = 0; m < 6; ++m) {
+      std::vector<double> dc(s.edges.size());
+      distance_space::distances(s, test_support::random_points(s.n_atoms, rng, 1.5), dc.data());
+      data.ids.push_back("m" + std::to_string(m));
+      data.structures.push_back(s);
+      data.clean.push_back({dc});
+    }
+    train::trainer_options to;
+    to.batch_molecules = 6;
+    to.micro_batch = 3;
+    to.epochs = 3;
+    to.threads = 1;
+    model::distance_network_config small;
+    small.hidden = 32;
+    small.layers = 2;
+    train::dsm_trainer<model::distance_score_network<float>, geometric_schedule, input_perturbation> tc(
+        model::distance_score_network<float>(small), geometric_schedule(), input_perturbation(0.1), to);
+    train::dsm_trainer<cuda::distance_network_trainable, geometric_schedule, input_perturbation> tg(
+        cuda::distance_network_trainable(small), geometric_schedule(), input_perturbation(0.1), to);
+    for (auto* t : {&tc.parameters(), &tg.parameters()})  // non-zero output layer on both sides
+      for (const auto& blk : tc.network().layout().blocks())
+        if (blk.name == "edge_head.2.weight")
+          for (std::size_t k = 0; k < blk.size(); ++k) (*t)[blk.offset + k] = 0.05f * float(k % 7) - 0.15f;
+    std::vector<std::size_t> mols = {0, 1, 2, 3, 4, 5};
+    model::parameter_vector<float> gc, gg;
+    const double lc = tc.batch_gradient(data, mols, 0, gc), lg = tg.batch_gradient(data, mols, 0, gg);
+    double num = 0, den = 0;
+    for (std::size_t k = 0; k < gc.size(); ++k) {
+      num += double(gc[k] - gg[k]) * double(gc[k] - gg[k]);
+      den += double(gc[k]) * double(gc[k]);
+    }
+    expect(std::abs(lc - lg) <= 1e-5 * std::abs(lc), "training: batch loss relative difference", std::abs(lc - lg) / std::abs(lc), 1e-5);
+    expect(std::sqrt(num / den) <= 1e-4, "training: gradient relative L2 difference", std::sqrt(num / den), 1e-4);
+    tc.fit(data);
+    tg.fit(data);
+    num = den = 0;
+    for (std::size_t k = 0; k < tc.parameters().size(); ++k) {
+      const double a = tc.parameters()[k], b2 = tg.parameters()[k];
+      num += (a - b2) * (a - b2);
+      den += a * a;
+    }
+    expect(std::sqrt(num / den) <= 1e-5, "training: weights after 3 Adam steps, relative L2", std::sqrt(num / den), 1e-5);
   } catch (const std::exception& e) {
     std::printf("FAIL exception: %s\n", e.what());
     return 1;
