@@ -3,6 +3,7 @@
 // (QM9-size butan-2-ol, Drugs-size dodecane), FP32 and TF32, and the CPU
 // backend on the same machine. Plain main; run by benchmarks/gpu/run.sh.
 #include <confsgm/backend/cuda/torsion_sampler.cuh>
+#include <confsgm/backend/cuda/torsion_training.cuh>
 
 #include "../../tests/unit/support.hpp"
 
@@ -76,6 +77,29 @@ int main(int argc, char** argv) {
         row(std::string("forward") + (tf32 ? " TF32" : " FP32"), name, B, 1e6 * s_per / B,
             gnet.forward_flops(db.atoms, db.graph.edges, db.pairs) / s_per * 1e-9, "GFLOP/s");
       }
+    }
+    // DSM training steps through the trainer (forward, loss, backward, gradient on the host).
+    for (const int B : {32, 256}) {
+      train::training_set<torsion_space> data;
+      for (int m = 0; m < B; ++m) {
+        data.ids.push_back(std::to_string(m));
+        data.structures.push_back(s);
+        data.clean.push_back({s.local_torsions});
+      }
+      train::trainer_options to;
+      to.batch_molecules = std::size_t(B);
+      to.micro_batch = std::size_t(B);
+      to.threads = 1;
+      train::dsm_trainer<cuda::torsion_network_trainable, log_uniform_schedule, input_perturbation> t(
+          cuda::torsion_network_trainable{}, log_uniform_schedule(), input_perturbation(0.1), to);
+      std::vector<std::size_t> mols{};
+      for (int m = 0; m < B; ++m) mols.push_back(std::size_t(m));
+      model::parameter_vector<float> grad;
+      t.batch_gradient(data, mols, 0, grad);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int r = 0; r < 10; ++r) t.batch_gradient(data, mols, std::uint64_t(r + 1), grad);
+      const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 10;
+      row("training step (GPU)", name, B, 1e6 * sec / B, B / sec, "molecules/s");
     }
     // The CPU backend on this machine, one thread, 16 samples, 20 steps.
     {

@@ -2,6 +2,7 @@
 // forward, one reverse-SDE step, whole 20-step runs of the three samplers with
 // the same seed. Exit 77 (CTest: skipped) when no CUDA device is present.
 #include <confsgm/backend/cuda/torsion_sampler.cuh>
+#include <confsgm/backend/cuda/torsion_training.cuh>
 
 #include "../unit/support.hpp"
 
@@ -99,6 +100,50 @@ int main() {
       expect(max_wrapped_diff(fc.torsions, fg.torsions) <= 1e-3, what.c_str(), max_wrapped_diff(fc.torsions, fg.torsions),
              1e-3);
     }
+
+    // 4. Training on the GPU: batch gradients and three Adam steps against the CPU.
+    train::training_set<torsion_space> data;
+    for (std::size_t m = 0; m < 6; ++m) {
+      data.ids.push_back("m" + std::to_string(m));
+      data.structures.push_back(structs[m % 3]);
+      data.clean.push_back({{1.0, -2.5, 3.0, 0.0}, {0.5 - 0.1 * double(m), 2.0, -1.0, 0.7}});
+    }
+    train::trainer_options to;
+    to.batch_molecules = 6;
+    to.micro_batch = 3;
+    to.epochs = 3;
+    to.threads = 1;
+    model::torsion_network_config small;
+    small.hidden = 16;
+    small.layers = 2;
+    train::dsm_trainer<model::torsion_score_network<float>, log_uniform_schedule, input_perturbation> tc(
+        model::torsion_score_network<float>(small), log_uniform_schedule(), input_perturbation(0.1), to);
+    train::dsm_trainer<cuda::torsion_network_trainable, log_uniform_schedule, input_perturbation> tg(
+        cuda::torsion_network_trainable(small), log_uniform_schedule(), input_perturbation(0.1), to);
+    for (auto* t : {&tc.parameters(), &tg.parameters()})
+      for (const auto& blk : tc.network().layout().blocks())
+        if (blk.name == "pair_mlp.2.weight")
+          for (std::size_t k = 0; k < blk.size(); ++k) (*t)[blk.offset + k] = 0.05f * float(k % 7) - 0.15f;
+    std::vector<std::size_t> mols = {0, 1, 2, 3, 4, 5};
+    model::parameter_vector<float> gc, gg;
+    const double lc = tc.batch_gradient(data, mols, 0, gc), lg = tg.batch_gradient(data, mols, 0, gg);
+    double num = 0, den = 0;
+    for (std::size_t k = 0; k < gc.size(); ++k) {
+      num += double(gc[k] - gg[k]) * double(gc[k] - gg[k]);
+      den += double(gc[k]) * double(gc[k]);
+    }
+    expect(std::abs(lc - lg) <= 1e-5 * std::abs(lc), "training: batch loss relative difference",
+           std::abs(lc - lg) / std::abs(lc), 1e-5);
+    expect(std::sqrt(num / den) <= 1e-4, "training: gradient relative L2 difference", std::sqrt(num / den), 1e-4);
+    tc.fit(data);
+    tg.fit(data);
+    num = den = 0;
+    for (std::size_t k = 0; k < tc.parameters().size(); ++k) {
+      const double a = tc.parameters()[k], b2 = tg.parameters()[k];
+      num += (a - b2) * (a - b2);
+      den += a * a;
+    }
+    expect(std::sqrt(num / den) <= 1e-5, "training: weights after 3 Adam steps, relative L2", std::sqrt(num / den), 1e-5);
   } catch (const std::exception& e) {
     std::printf("FAIL exception: %s\n", e.what());
     return 1;

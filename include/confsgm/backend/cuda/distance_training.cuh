@@ -124,62 +124,45 @@ inline void rows_of(const std::vector<std::uint32_t>& idx, std::size_t table_row
   for (std::size_t k = 0; k < idx.size(); ++k) items[static_cast<std::size_t>(fill[idx[k]]++)] = static_cast<int>(k);
 }
 
-/// The distance network, trainable on the GPU, with the CPU network's interface.
-class distance_network_trainable {
+/// y = act(x W^T + b) backward from dy (masked in place when the layer had a ReLU): accumulates dW, db
+/// into the gradient blocks of @p gp, writes dx when asked.
+inline void linear_backward_gpu(const blas_handle& blas, const device_parameters& P,
+                                const std::map<std::string, float*>& gp, const float* x, int rows, int in,
+                                const std::string& name, float* dy, int out, const float* act_out, bool relu,
+                                float* dx) {
+  using namespace kernels;
+  if (relu) relu_mask<<<blocks_for(std::size_t(rows) * out), threads>>>(dy, act_out, std::size_t(rows) * out);
+  const float one = 1.0f, zero = 0.0f;
+  CONFSGM_CUDA_CHECK(cublasSgemm(blas.get(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, rows, &one, x, in, dy, out, &one,
+                                 gp.at(name + ".weight"), in));
+  column_sums<<<blocks_for(out), threads>>>(gp.at(name + ".bias"), dy, rows, out);
+  if (dx)
+    CONFSGM_CUDA_CHECK(cublasSgemm(blas.get(), CUBLAS_OP_N, CUBLAS_OP_N, in, rows, out, &one, P(name + ".weight"), in,
+                                   dy, out, &zero, dx, in));
+}
+
+/// The shared graph encoder with its activations kept for a backward pass (training on the GPU).
+class graph_encoder_trainable {
  public:
-  using scalar_type = float;
-  using space_type = distance_space;
-  using batch_type = model::graph_batch;
-  using vec = std::vector<float>;
-  using params = model::parameter_vector<float>;
-  static std::string kind() { return model::distance_score_network<float>::kind(); }  // same model files
-
-  explicit distance_network_trainable(model::distance_network_config cfg = {}, bool tf32 = false)
-      : cpu_(cfg), tf32_(tf32) {
-    require_device();
-  }
-  const model::distance_network_config& config() const noexcept { return cpu_.config(); }
-  const model::parameter_layout& layout() const noexcept { return cpu_.layout(); }
-  std::size_t num_parameters() const noexcept { return cpu_.num_parameters(); }
-  params initial_parameters(std::uint64_t seed) const { return cpu_.initial_parameters(seed); }
-  double forward_flops(std::size_t atoms, std::size_t edges) const noexcept { return cpu_.forward_flops(atoms, edges); }
-
-  /// Device state of one forward pass, kept for its backward pass.
   struct cache {
-    std::unique_ptr<blas_handle> blas;
-    std::unique_ptr<device_parameters> p;
-    std::unique_ptr<device_graph> g;
-    device_buffer<float> d, sigma, x0, dist1, dist2, type_feat, e, q, head1, head2, o;
-    std::vector<device_buffer<float>> h, u, conv1;  ///< per layer: input h^l, MLP input u, hidden activation
-    std::vector<device_buffer<float>> conv_out;     ///< per layer: MLP output (after its ReLU, if any)
+    device_buffer<float> x0, dist1, dist2, type_feat, e;
+    std::vector<device_buffer<float>> h, u, conv1, conv_out;  ///< h[0..L]; per layer: MLP input, hidden, output
   };
+  graph_encoder_trainable(int hidden, int layers, std::size_t atom_types, std::size_t edge_types)
+      : h_(hidden), layers_(layers), atom_types_(atom_types), edge_types_(edge_types) {}
 
-  void forward(const params& p, const model::graph_batch& b, const vec& d, const vec& sigma, cache& c, vec& score) const {
+  void forward(const blas_handle& blas, const device_parameters& P, const device_graph& g, const float* d,
+               const float* sigma, cache& c) const {
     using namespace kernels;
-    if (d.size() != b.num_edges() || sigma.size() != b.num_edges() || p.size() != num_parameters())
-      throw shape_mismatch("distance_network_trainable::forward(): " + std::to_string(d.size()) + " distances, " +
-                           std::to_string(sigma.size()) + " sigmas, " + std::to_string(p.size()) + " parameters for " +
-                           std::to_string(b.num_edges()) + " edges");
-    for (const auto t : b.atom_type)
-      if (t >= config().atom_types) throw invalid_argument("distance_network_trainable: atom type " + std::to_string(t) + " outside the embedding");
-    for (const auto t : b.edge_type)
-      if (t >= config().edge_types) throw invalid_argument("distance_network_trainable: edge type " + std::to_string(t) + " outside the embedding");
-    if (!c.blas) c.blas = std::make_unique<blas_handle>(tf32_);
-    c.p = std::make_unique<device_parameters>(layout(), p);
-    c.g = std::make_unique<device_graph>(b);
-    const auto& P = *c.p;
-    const auto& g = *c.g;
-    const int E = g.edges, N = g.atoms, H = static_cast<int>(config().hidden), L = static_cast<int>(config().layers);
-    c.d.upload(d);
-    c.sigma.upload(sigma);
+    const int E = g.edges, N = g.atoms, H = h_, L = layers_;
     c.x0.resize(std::size_t(E) * 2);
     c.dist1.resize(std::size_t(E) * H);
     c.dist2.resize(std::size_t(E) * H);
     c.type_feat.resize(std::size_t(E) * H);
     c.e.resize(std::size_t(E) * H);
-    distance_input<<<blocks_for(E), threads>>>(c.x0.data(), c.d.data(), c.sigma.data(), E);
-    linear_gpu(*c.blas, P, c.x0.data(), E, 2, "distance_mlp.0", c.dist1.data(), H, true, nullptr);
-    linear_gpu(*c.blas, P, c.dist1.data(), E, H, "distance_mlp.1", c.dist2.data(), H, false, nullptr);
+    distance_input<<<blocks_for(E), threads>>>(c.x0.data(), d, sigma, E);
+    linear_gpu(blas, P, c.x0.data(), E, 2, "distance_mlp.0", c.dist1.data(), H, true, nullptr);
+    linear_gpu(blas, P, c.dist1.data(), E, H, "distance_mlp.1", c.dist2.data(), H, false, nullptr);
     gather_type_rows<<<blocks_for(std::size_t(E) * H), threads>>>(c.type_feat.data(), P("edge_type_embedding"),
                                                                   g.edge_type.data(), E, H);
     hadamard<<<blocks_for(std::size_t(E) * H), threads>>>(c.e.data(), c.dist2.data(), c.type_feat.data(),
@@ -199,19 +182,121 @@ class distance_network_trainable {
       gine_aggregate<<<blocks_for(std::size_t(N) * H), threads>>>(c.u[l].data(), c.h[l].data(), c.e.data(),
                                                                  g.inc_offset.data(), g.inc_edge.data(),
                                                                  g.inc_other.data(), N, H);
-      linear_gpu(*c.blas, P, c.u[l].data(), N, H, name + ".0", c.conv1[l].data(), H, true, nullptr);
-      linear_gpu(*c.blas, P, c.conv1[l].data(), N, H, name + ".1", c.conv_out[l].data(), H, l + 1 < L, nullptr);
-      // h^{l+1} = h^l + conv_out
+      linear_gpu(blas, P, c.u[l].data(), N, H, name + ".0", c.conv1[l].data(), H, true, nullptr);
+      linear_gpu(blas, P, c.conv1[l].data(), N, H, name + ".1", c.conv_out[l].data(), H, l + 1 < L, nullptr);
+      // h^{l+1} = h^l + conv_out, as the CPU adds them (the ReLU mask needs conv_out itself).
       CONFSGM_CUDA_CHECK(cudaMemcpy(c.h[l + 1].data(), c.h[l].data(), sizeof(float) * N * H, cudaMemcpyDeviceToDevice));
       const float one = 1.0f;
-      CONFSGM_CUDA_CHECK(cublasSaxpy(c.blas->get(), N * H, &one, c.conv_out[l].data(), 1, c.h[l + 1].data(), 1));
+      CONFSGM_CUDA_CHECK(cublasSaxpy(blas.get(), N * H, &one, c.conv_out[l].data(), 1, c.h[l + 1].data(), 1));
     }
+  }
+  const float* atoms(const cache& c) const { return c.h.back().data(); }
+  const float* edges(const cache& c) const { return c.e.data(); }
+
+  /// Parameter gradients from dh (N x H) and de (E x H), both consumed.
+  void backward(const blas_handle& blas, const device_parameters& P, const std::map<std::string, float*>& gp,
+                const device_graph& g, const std::vector<std::uint32_t>& atom_type,
+                const std::vector<std::uint32_t>& edge_type, const cache& c, device_buffer<float>& dh,
+                device_buffer<float>& de) const {
+    using namespace kernels;
+    const int E = g.edges, N = g.atoms, H = h_, L = layers_;
+    device_buffer<float> du{std::size_t(N) * H}, dc1{std::size_t(N) * H}, dout{std::size_t(N) * H};
+    for (int l = L - 1; l >= 0; --l) {
+      const std::string name = "gine." + std::to_string(l);
+      CONFSGM_CUDA_CHECK(cudaMemcpy(dout.data(), dh.data(), sizeof(float) * N * H, cudaMemcpyDeviceToDevice));
+      linear_backward_gpu(blas, P, gp, c.conv1[l].data(), N, H, name + ".1", dout.data(), H, c.conv_out[l].data(),
+                          l + 1 < L, dc1.data());
+      linear_backward_gpu(blas, P, gp, c.u[l].data(), N, H, name + ".0", dc1.data(), H, c.conv1[l].data(), true,
+                          du.data());
+      gine_backward_edges<<<blocks_for(std::size_t(E) * H), threads>>>(de.data(), du.data(), c.h[l].data(), c.e.data(),
+                                                                      g.edge_i.data(), g.edge_j.data(),
+                                                                      g.inc_offset.data(), E, H);
+      gine_backward_atoms<<<blocks_for(std::size_t(N) * H), threads>>>(dh.data(), du.data(), c.h[l].data(), c.e.data(),
+                                                                      g.inc_offset.data(), g.inc_edge.data(),
+                                                                      g.inc_other.data(), N, H);
+    }
+    std::vector<int> off, items;
+    rows_of(atom_type, atom_types_, off, items);
+    device_buffer<int> aoff(off), aitems(items);
+    embedding_backward<<<blocks_for(atom_types_ * std::size_t(H)), threads>>>(gp.at("atom_embedding"), dh.data(),
+                                                                             aoff.data(), aitems.data(),
+                                                                             int(atom_types_), H);
+    rows_of(edge_type, edge_types_, off, items);
+    device_buffer<int> eoff(off), eitems(items);
+    device_buffer<float> dtype{std::size_t(E) * H}, ddist{std::size_t(E) * H}, dd1{std::size_t(E) * H};
+    hadamard<<<blocks_for(std::size_t(E) * H), threads>>>(dtype.data(), de.data(), c.dist2.data(), std::size_t(E) * H);
+    hadamard<<<blocks_for(std::size_t(E) * H), threads>>>(ddist.data(), de.data(), c.type_feat.data(), std::size_t(E) * H);
+    embedding_backward<<<blocks_for(edge_types_ * std::size_t(H)), threads>>>(gp.at("edge_type_embedding"), dtype.data(),
+                                                                             eoff.data(), eitems.data(),
+                                                                             int(edge_types_), H);
+    linear_backward_gpu(blas, P, gp, c.dist1.data(), E, H, "distance_mlp.1", ddist.data(), H, nullptr, false, dd1.data());
+    linear_backward_gpu(blas, P, gp, c.x0.data(), E, 2, "distance_mlp.0", dd1.data(), H, c.dist1.data(), true, nullptr);
+  }
+
+ private:
+  int h_, layers_;
+  std::size_t atom_types_, edge_types_;
+};
+
+/// Gradient blocks of a device gradient vector, by parameter name.
+inline std::map<std::string, float*> gradient_blocks(const model::parameter_layout& layout, device_buffer<float>& G) {
+  std::map<std::string, float*> gp;
+  for (const auto& blk : layout.blocks()) gp[blk.name] = G.data() + blk.offset;
+  return gp;
+}
+
+/// The distance network, trainable on the GPU, with the CPU network's interface.
+class distance_network_trainable {
+ public:
+  using scalar_type = float;
+  using space_type = distance_space;
+  using batch_type = model::graph_batch;
+  using vec = std::vector<float>;
+  using params = model::parameter_vector<float>;
+  static std::string kind() { return model::distance_score_network<float>::kind(); }  // same model files
+
+  explicit distance_network_trainable(model::distance_network_config cfg = {}, bool tf32 = false)
+      : cpu_(cfg), tf32_(tf32),
+        encoder_(static_cast<int>(cfg.hidden), static_cast<int>(cfg.layers), cfg.atom_types, cfg.edge_types) {
+    require_device();
+  }
+  const model::distance_network_config& config() const noexcept { return cpu_.config(); }
+  const model::parameter_layout& layout() const noexcept { return cpu_.layout(); }
+  std::size_t num_parameters() const noexcept { return cpu_.num_parameters(); }
+  params initial_parameters(std::uint64_t seed) const { return cpu_.initial_parameters(seed); }
+  double forward_flops(std::size_t atoms, std::size_t edges) const noexcept { return cpu_.forward_flops(atoms, edges); }
+
+  /// Device state of one forward pass, kept for its backward pass.
+  struct cache {
+    std::unique_ptr<blas_handle> blas;
+    std::unique_ptr<device_parameters> p;
+    std::unique_ptr<device_graph> g;
+    graph_encoder_trainable::cache enc;
+    device_buffer<float> d, sigma, q, head1, head2, o;
+  };
+
+  void forward(const params& p, const model::graph_batch& b, const vec& d, const vec& sigma, cache& c, vec& score) const {
+    using namespace kernels;
+    if (d.size() != b.num_edges() || sigma.size() != b.num_edges() || p.size() != num_parameters())
+      throw shape_mismatch("distance_network_trainable::forward(): " + std::to_string(d.size()) + " distances, " +
+                           std::to_string(sigma.size()) + " sigmas, " + std::to_string(p.size()) + " parameters for " +
+                           std::to_string(b.num_edges()) + " edges");
+    check_types(b.atom_type, b.edge_type);
+    if (!c.blas) c.blas = std::make_unique<blas_handle>(tf32_);
+    c.p = std::make_unique<device_parameters>(layout(), p);
+    c.g = std::make_unique<device_graph>(b);
+    const auto& P = *c.p;
+    const auto& g = *c.g;
+    const int E = g.edges, H = static_cast<int>(config().hidden);
+    c.d.upload(d);
+    c.sigma.upload(sigma);
+    encoder_.forward(*c.blas, P, g, c.d.data(), c.sigma.data(), c.enc);
     c.q.resize(std::size_t(E) * 2 * H);
     c.head1.resize(std::size_t(E) * H);
     c.head2.resize(std::size_t(E) * (H / 2));
     c.o.resize(std::size_t(E));
-    head_input<<<blocks_for(std::size_t(E) * 2 * H), threads>>>(c.q.data(), c.h[L].data(), c.e.data(), g.edge_i.data(),
-                                                                g.edge_j.data(), E, H);
+    head_input<<<blocks_for(std::size_t(E) * 2 * H), threads>>>(c.q.data(), encoder_.atoms(c.enc), encoder_.edges(c.enc),
+                                                                g.edge_i.data(), g.edge_j.data(), E, H);
     linear_gpu(*c.blas, P, c.q.data(), E, 2 * H, "edge_head.0", c.head1.data(), H, true, nullptr);
     linear_gpu(*c.blas, P, c.head1.data(), E, H, "edge_head.1", c.head2.data(), H / 2, true, nullptr);
     linear_gpu(*c.blas, P, c.head2.data(), E, H / 2, "edge_head.2", c.o.data(), 1, false, nullptr);
@@ -223,78 +308,48 @@ class distance_network_trainable {
   }
 
   /// Accumulates d(loss)/d(parameters) into @p grad given d(loss)/d(score).
-  void backward(const params& p, const model::graph_batch& b, const cache& c, const vec& d_score, params& grad,
+  void backward(const params&, const model::graph_batch& b, const cache& c, const vec& d_score, params& grad,
                 vec* d_distance = nullptr) const {
     using namespace kernels;
     if (d_distance) throw invalid_argument("distance_network_trainable::backward(): input gradients are CPU-only");
-    if (!c.g || d_score.size() != b.num_edges()) throw shape_mismatch("distance_network_trainable::backward(): no matching forward pass");
+    if (!c.g || d_score.size() != b.num_edges())
+      throw shape_mismatch("distance_network_trainable::backward(): no matching forward pass");
     if (grad.size() != num_parameters()) grad.assign(num_parameters(), 0.0f);
-    (void)p;
     const auto& P = *c.p;
     const auto& g = *c.g;
     const auto& blas = *c.blas;
-    const int E = g.edges, N = g.atoms, H = static_cast<int>(config().hidden), L = static_cast<int>(config().layers);
+    const int E = g.edges, N = g.atoms, H = static_cast<int>(config().hidden);
     device_buffer<float> G{std::size_t(num_parameters())};
     G.zero();
-    std::map<std::string, float*> gp;
-    for (const auto& blk : layout().blocks()) gp[blk.name] = G.data() + blk.offset;
-    // The CPU layers, mirrored: y = act(x W^T + b) backward from dy (dy is masked in place).
-    const auto linear_back = [&](const float* x, int rows, int in, const std::string& name, float* dy, int out,
-                                 const float* act_out, bool relu, float* dx) {
-      if (relu) relu_mask<<<blocks_for(std::size_t(rows) * out), threads>>>(dy, act_out, std::size_t(rows) * out);
-      const float one = 1.0f, zero = 0.0f;
-      CONFSGM_CUDA_CHECK(cublasSgemm(blas.get(), CUBLAS_OP_N, CUBLAS_OP_T, in, out, rows, &one, x, in, dy, out, &one,
-                                     gp.at(name + ".weight"), in));
-      column_sums<<<blocks_for(out), threads>>>(gp.at(name + ".bias"), dy, rows, out);
-      if (dx)
-        CONFSGM_CUDA_CHECK(cublasSgemm(blas.get(), CUBLAS_OP_N, CUBLAS_OP_N, in, rows, out, &one, P(name + ".weight"),
-                                       in, dy, out, &zero, dx, in));
-    };
+    const auto gp = gradient_blocks(layout(), G);
     device_buffer<float> ds{d_score}, dO{std::size_t(E)}, d2{std::size_t(E) * (H / 2)}, d1{std::size_t(E) * H},
-        dq{std::size_t(E) * 2 * H}, dh{std::size_t(N) * H}, de{std::size_t(E) * H}, du{std::size_t(N) * H},
-        dc1{std::size_t(N) * H}, dout{std::size_t(N) * H};
+        dq{std::size_t(E) * 2 * H}, dh{std::size_t(N) * H}, de{std::size_t(E) * H};
     scale_by_inverse<<<blocks_for(E), threads>>>(dO.data(), ds.data(), c.sigma.data(), E);
-    linear_back(c.head2.data(), E, H / 2, "edge_head.2", dO.data(), 1, nullptr, false, d2.data());
-    linear_back(c.head1.data(), E, H, "edge_head.1", d2.data(), H / 2, c.head2.data(), true, d1.data());
-    linear_back(c.q.data(), E, 2 * H, "edge_head.0", d1.data(), H, c.head1.data(), true, dq.data());
+    linear_backward_gpu(blas, P, gp, c.head2.data(), E, H / 2, "edge_head.2", dO.data(), 1, nullptr, false, d2.data());
+    linear_backward_gpu(blas, P, gp, c.head1.data(), E, H, "edge_head.1", d2.data(), H / 2, c.head2.data(), true,
+                        d1.data());
+    linear_backward_gpu(blas, P, gp, c.q.data(), E, 2 * H, "edge_head.0", d1.data(), H, c.head1.data(), true, dq.data());
     head_input_backward<<<blocks_for(std::size_t(std::max(N, E)) * H), threads>>>(
-        dh.data(), de.data(), dq.data(), c.h[L].data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), N, E, H);
-    for (int l = L - 1; l >= 0; --l) {
-      const std::string name = "gine." + std::to_string(l);
-      // d(conv_out) = dh (residual branch); the MLP's backward gives du.
-      CONFSGM_CUDA_CHECK(cudaMemcpy(dout.data(), dh.data(), sizeof(float) * N * H, cudaMemcpyDeviceToDevice));
-      linear_back(c.conv1[l].data(), N, H, name + ".1", dout.data(), H, c.conv_out[l].data(), l + 1 < L, dc1.data());
-      linear_back(c.u[l].data(), N, H, name + ".0", dc1.data(), H, c.conv1[l].data(), true, du.data());
-      gine_backward_edges<<<blocks_for(std::size_t(E) * H), threads>>>(de.data(), du.data(), c.h[l].data(), c.e.data(),
-                                                                      g.edge_i.data(), g.edge_j.data(),
-                                                                      g.inc_offset.data(), E, H);
-      gine_backward_atoms<<<blocks_for(std::size_t(N) * H), threads>>>(dh.data(), du.data(), c.h[l].data(), c.e.data(),
-                                                                      g.inc_offset.data(), g.inc_edge.data(),
-                                                                      g.inc_other.data(), N, H);
-    }
-    // Embeddings: atom table from dh, edge-type table from de * dist_feat; distance MLP from de * type_feat.
-    std::vector<int> off, items;
-    rows_of(b.atom_type, config().atom_types, off, items);
-    device_buffer<int> aoff(off), aitems(items);
-    embedding_backward<<<blocks_for(config().atom_types * std::size_t(H)), threads>>>(
-        gp.at("atom_embedding"), dh.data(), aoff.data(), aitems.data(), int(config().atom_types), H);
-    rows_of(b.edge_type, config().edge_types, off, items);
-    device_buffer<int> eoff(off), eitems(items);
-    device_buffer<float> dtype{std::size_t(E) * H}, ddist{std::size_t(E) * H}, dd1{std::size_t(E) * H};
-    hadamard<<<blocks_for(std::size_t(E) * H), threads>>>(dtype.data(), de.data(), c.dist2.data(), std::size_t(E) * H);
-    hadamard<<<blocks_for(std::size_t(E) * H), threads>>>(ddist.data(), de.data(), c.type_feat.data(), std::size_t(E) * H);
-    embedding_backward<<<blocks_for(config().edge_types * std::size_t(H)), threads>>>(
-        gp.at("edge_type_embedding"), dtype.data(), eoff.data(), eitems.data(), int(config().edge_types), H);
-    linear_back(c.dist1.data(), E, H, "distance_mlp.1", ddist.data(), H, nullptr, false, dd1.data());
-    linear_back(c.x0.data(), E, 2, "distance_mlp.0", dd1.data(), H, c.dist1.data(), true, nullptr);
+        dh.data(), de.data(), dq.data(), encoder_.atoms(c.enc), g.inc_offset.data(), g.inc_edge.data(),
+        g.inc_other.data(), N, E, H);
+    encoder_.backward(blas, P, gp, g, b.atom_type, b.edge_type, c.enc, dh, de);
     CONFSGM_CUDA_CHECK_LAUNCH("distance_network_trainable::backward kernels");
     const auto host = G.download();
     for (std::size_t k = 0; k < host.size(); ++k) grad[k] += host[k];
   }
 
  private:
+  void check_types(const std::vector<std::uint32_t>& atom_type, const std::vector<std::uint32_t>& edge_type) const {
+    for (const auto t : atom_type)
+      if (t >= config().atom_types)
+        throw invalid_argument("distance_network_trainable: atom type " + std::to_string(t) + " outside the embedding");
+    for (const auto t : edge_type)
+      if (t >= config().edge_types)
+        throw invalid_argument("distance_network_trainable: edge type " + std::to_string(t) + " outside the embedding");
+  }
   model::distance_score_network<float> cpu_;
   bool tf32_;
+  graph_encoder_trainable encoder_;
 };
 
 }  // namespace confsgm::cuda
