@@ -10,6 +10,7 @@
 
 #include "cli.hpp"
 #include "confgf.hpp"
+#include "shipped_models.hpp"
 #include "torsional.hpp"
 
 namespace app {
@@ -56,15 +57,16 @@ int run_generate(arguments& args) {
   args.reject_unknown();
   if (method != "etkdg" && method != "confgf" && method != "torsional")
     throw usage_error("--method '" + method + "' is not available; this build offers: etkdg, confgf, torsional");
-  if ((method == "confgf" || method == "torsional") && model_path.empty())
-    throw usage_error("--method " + method + " needs --model FILE (a model written by confsgm train)");
+  std::string model_file;  // --model FILE or a shipped model's name; the shipped IP models by default
+  if (method == "confgf") model_file = resolve_model(model_path, "qm9-distance-ip");
+  if (method == "torsional") model_file = resolve_model(model_path, "drugs-torsion-ip");
   to.method = confsgm::sample::parse_torus_method(sampler);
   if (steps == 0) throw usage_error("--steps must be > 0");
   if (lo.steps_per_level == 0 || !(lo.step_size > 0)) throw usage_error("--steps-per-level and --step-size must be > 0");
   std::optional<confgf_model> confgf;
-  if (method == "confgf") confgf = load_confgf_model(model_path);
+  if (method == "confgf") confgf = load_confgf_model(model_file);
   std::optional<torsional_model> torsional;
-  if (method == "torsional") torsional = load_torsional_model(model_path);
+  if (method == "torsional") torsional = load_torsional_model(model_file);
   if (seed <= 0 || seed > 2147483647) throw usage_error("--seed must be in 1..2147483647 (RDKit seeds conformer i with seed*(i+1))");
   if (threads < 0) throw usage_error("--threads must be >= 0");
   if (num < 0) throw usage_error("--num must be >= 0");

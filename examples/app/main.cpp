@@ -40,7 +40,9 @@ generate: conformer ensembles for every molecule of FILE
   --method M          etkdg (default, RDKit ETKDGv3), confgf (distance-space
                       score model + annealed Langevin, paper Algorithm 1) or
                       torsional (torsion-space model on ETKDG local structures)
-  --model FILE        model file for --method confgf / torsional (confsgm train)
+  --model FILE|NAME   model for --method confgf / torsional: a file written by
+                      confsgm train, or a shipped model's name (models/NAME.bin;
+                      defaults: qm9-distance-ip, drugs-torsion-ip)
   --sampler S         torsional: sde (default, reverse SDE), ode (probability
                       flow) or langevin (annealed Langevin on the torus)
   --steps N           torsional: noise levels walked (default 20, reference)
