@@ -100,20 +100,24 @@ int main(int argc, char** argv) {
       model::graph_batch b;
       for (int c = 0; c < B; ++c) b.add(s);
       const cuda::device_graph g(b);
-      cuda::device_buffer<double> x(std::vector<double>(std::size_t(3) * N * B, 0.5));
+      cuda::device_buffer<double> x(std::vector<double>(std::size_t(3) * N * B, 0.5)), sxyz(std::size_t(3) * N * B);
       cuda::device_buffer<float> sc(std::vector<float>(b.num_edges(), 0.1f));
       cuda::device_buffer<int> dead(std::vector<int>(B, 0));
       timer t;
       t.start();
       const int reps = 50;
-      for (int r = 0; r < reps; ++r)
+      for (int r = 0; r < reps; ++r) {
+        cuda::kernels::coordinate_score<<<cuda::kernels::blocks_for(std::size_t(N) * B), cuda::kernels::threads>>>(
+            sxyz.data(), x.data(), sc.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), N * B, 1000.0);
         cuda::kernels::langevin_update<<<cuda::kernels::blocks_for(std::size_t(N) * B), cuda::kernels::threads>>>(
-            x.data(), sc.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), N, B, 1e-6, 1e-3, 1000.0,
-            1, 0, 0, std::uint32_t(r), dead.data());
+            x.data(), sxyz.data(), N, B, 1e-6, 1e-3, 1, 0, 0, std::uint32_t(r), dead.data());
+      }
       const double ms = t.stop_ms() / reps;
+      // Bytes the two passes must move: per atom x (read twice, written once), S (written, read), dead flag;
+      // per incidence its offsets, edge score and the neighbour's coordinates.
       const double incidences = 2.0 * double(b.num_edges());
-      const double bytes = double(N) * B * (2 * 24 + 8) + incidences * (4 + 4 + 4 + 24);
-      row("update kernel", name, B, 1e3 * ms / B, bytes / (ms * 1e-3) * 1e-9, "GB/s (counted bytes)");
+      const double bytes = double(N) * B * (3 * 24 + 2 * 24 + 4 + 8) + incidences * (4 + 4 + 4 + 24);
+      row("chain rule + update kernels", name, B, 1e3 * ms / B, bytes / (ms * 1e-3) * 1e-9, "GB/s (counted bytes)");
     }
     // A plain SGEMM at the head's first layer shape: the ceiling the forward pass is compared with.
     {

@@ -342,3 +342,28 @@ TEST_CASE("trainer with the torsion network: identical weights with 1 and 2 thre
   CHECK(c.model_header().at("model") == "torsion-pair-torque");
   CHECK(c.model_header().at("sigma_min") == train::exact(0.0314));
 }
+
+TEST_CASE("torsion space composes with the discrete geometric schedule of Algorithm 1 as well", "[torsion][train]") {
+  const auto data = torsion_toy_set(4);
+  train::trainer_options o;
+  o.batch_molecules = 4;
+  o.micro_batch = 2;
+  o.epochs = 2;
+  torsion_network_config cfg;
+  cfg.hidden = 8;
+  cfg.layers = 1;
+  const geometric_schedule levels(3.14, 0.0314, 20);
+  train::dsm_trainer<torsion_score_network<float>, geometric_schedule, input_perturbation> t(
+      torsion_score_network<float>(cfg), levels, input_perturbation(0.1), o);
+  t.fit(data);
+  CHECK(t.step() == 2);
+  CHECK(std::isfinite(t.validation_loss(data)));
+  CHECK(t.model_header().count("sigma_min") == 0);  // discrete levels are stored as the list
+  // The torus samplers walk any NoiseSchedule; without diffusion() the SDE uses the variance drop.
+  const sample::network_torsion_score<torsion_score_network<float>> score(t.network(), t.parameters());
+  std::vector<const torsion_structure*> samples(3, &data.structures[0]);
+  const auto r = sample::sample_torsions<float>(score, levels, samples);
+  CHECK(r.diverged == 0);
+  CHECK(r.network_evaluations == 3 * 20);
+  CHECK(sample::sde_variance_step(levels, 19) == Approx(0.0314 * 0.0314));
+}

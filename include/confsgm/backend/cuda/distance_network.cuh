@@ -18,6 +18,8 @@
 namespace confsgm::cuda {
 
 namespace kernels {
+// Internal linkage: a program may include these headers from several .cu files.
+namespace {
 
 constexpr int threads = 256;
 inline int blocks_for(std::size_t n) { return static_cast<int>((n + threads - 1) / threads); }
@@ -33,7 +35,7 @@ __global__ void distance_input(float* x0, const float* d, const float* sigma, in
   const int k = blockIdx.x * blockDim.x + threadIdx.x;
   if (k >= edges) return;
   x0[2 * k] = d[k];
-  x0[2 * k + 1] = logf(sigma[k]);
+  x0[2 * k + 1] = static_cast<float>(log(static_cast<double>(sigma[k])));  // as the CPU: log in double
 }
 
 /// y = act(y + b) (+ residual), row-major rows x cols.
@@ -82,17 +84,21 @@ __global__ void divide(float* score, const float* o, const float* sigma, int edg
   if (k < edges) score[k] = o[k] / sigma[k];
 }
 
+}  // namespace
 }  // namespace kernels
 
 /// A batched graph on the device, with the per-atom incidence lists of message passing.
 struct device_graph {
   int atoms = 0, edges = 0;
+  std::uint32_t max_atom_type = 0, max_edge_type = 0;  ///< checked against a network's tables before use
   device_buffer<int> atom_type, edge_i, edge_j, edge_type, inc_offset, inc_edge, inc_other;
 
   device_graph() = default;
   explicit device_graph(const model::graph_batch& b) {
     atoms = static_cast<int>(b.num_atoms());
     edges = static_cast<int>(b.num_edges());
+    for (const auto t : b.atom_type) max_atom_type = std::max(max_atom_type, t);
+    for (const auto t : b.edge_type) max_edge_type = std::max(max_edge_type, t);
     std::vector<int> at(b.atom_type.begin(), b.atom_type.end()), ei(b.edges.i.begin(), b.edges.i.end()),
         ej(b.edges.j.begin(), b.edges.j.end()), et(b.edge_type.begin(), b.edge_type.end());
     std::vector<int> off(static_cast<std::size_t>(atoms) + 1, 0), edge, other;
@@ -153,14 +159,26 @@ inline void linear_gpu(const blas_handle& blas, const device_parameters& p, cons
 }
 
 /// The shared graph encoder (model/graph_encoder.hpp) on the GPU: final atom features and edge features.
+/// Refuses a graph whose atom or edge types lie outside a network's embedding tables.
+inline void check_types(const device_graph& g, std::size_t atom_types, std::size_t edge_types) {
+  if (g.atoms && g.max_atom_type >= atom_types)
+    throw invalid_argument("CUDA network: atom type " + std::to_string(g.max_atom_type) + " outside the embedding of " +
+                           std::to_string(atom_types));
+  if (g.edges && g.max_edge_type >= edge_types)
+    throw invalid_argument("CUDA network: edge type " + std::to_string(g.max_edge_type) + " outside the embedding of " +
+                           std::to_string(edge_types));
+}
+
 class graph_encoder_gpu {
  public:
-  graph_encoder_gpu(int hidden, int layers) : h_(hidden), layers_(layers) {}
+  graph_encoder_gpu(int hidden, int layers, std::size_t atom_types = 100, std::size_t edge_types = num_bond_types + 2)
+      : h_(hidden), layers_(layers), atom_types_(atom_types), edge_types_(edge_types) {}
 
   /// Runs the encoder; atoms() and edges() then point to h^L (N x H) and e (E x H).
   void forward(const blas_handle& blas, const device_parameters& p, const device_graph& g, const float* d,
                const float* sigma) {
     using namespace kernels;
+    check_types(g, atom_types_, edge_types_);
     const int E = g.edges, N = g.atoms, H = h_;
     x0_.resize(std::size_t(E) * 2);
     t1_.resize(std::max<std::size_t>(std::size_t(E), std::size_t(N)) * H);
@@ -196,6 +214,7 @@ class graph_encoder_gpu {
 
  private:
   int h_, layers_;
+  std::size_t atom_types_, edge_types_;
   const float* last_ = nullptr;
   device_buffer<float> x0_, t1_, t2_, e_, h_a_, h_b_, u_;
 };
@@ -206,7 +225,7 @@ class distance_network_gpu {
   distance_network_gpu(const model::distance_score_network<float>& net, const model::parameter_vector<float>& p,
                        bool tf32 = false)
       : h_(static_cast<int>(net.config().hidden)), layers_(static_cast<int>(net.config().layers)), blas_(tf32),
-        params_(net.layout(), p), encoder_(h_, layers_) {}
+        params_(net.layout(), p), encoder_(h_, layers_, net.config().atom_types, net.config().edge_types) {}
 
   int hidden() const noexcept { return h_; }
 

@@ -20,6 +20,8 @@
 namespace confsgm::cuda {
 
 namespace kernels {
+// Internal linkage: a program may include these headers from several .cu files.
+namespace {
 
 __global__ void relu_mask(float* dy, const float* act, std::size_t n) {
   const std::size_t t = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
@@ -111,6 +113,7 @@ __global__ void gather_type_rows(float* out, const float* table, const int* type
   if (t < std::size_t(rows) * h) out[t] = table[std::size_t(type[t / h]) * h + t % h];
 }
 
+}  // namespace
 }  // namespace kernels
 
 /// Items of each table row (e.g. atoms of each atomic number), in item order: the CSR of an embedding's backward.

@@ -15,6 +15,8 @@
 namespace confsgm::cuda {
 
 namespace kernels {
+// Internal linkage: a program may include these headers from several .cu files.
+namespace {
 
 /// d_k = |x_i - x_j| (double geometry, float for the network); sigma_k = level sigma.
 __global__ void pair_distances(float* d, float* sig, const double* x, const int* ei, const int* ej, int edges,
@@ -28,15 +30,12 @@ __global__ void pair_distances(float* d, float* sig, const double* x, const int*
   sig[k] = sigma;
 }
 
-/// One Langevin step for every atom of every live conformer (one thread per atom).
-__global__ void langevin_update(double* x, const float* score, const int* inc_offset, const int* inc_edge,
-                                const int* inc_other, int atoms_per_conformer, int conformers, double alpha,
-                                double noise, double clip, std::uint64_t seed, std::uint32_t stream_offset,
-                                std::uint32_t level, std::uint32_t step, int* dead) {
+/// The clipped coordinate score of every atom from the old coordinates (one thread per atom). A separate pass
+/// from the update, so no thread reads a neighbour another thread has already moved.
+__global__ void coordinate_score(double* s_out, const double* x, const float* score, const int* inc_offset,
+                                 const int* inc_edge, const int* inc_other, int atoms, double clip) {
   const int v = blockIdx.x * blockDim.x + threadIdx.x;
-  if (v >= atoms_per_conformer * conformers) return;
-  const int c = v / atoms_per_conformer, a = v % atoms_per_conformer;
-  if (dead[c]) return;
+  if (v >= atoms) return;
   double s[3] = {0, 0, 0};
   const double* xv = x + 3 * std::size_t(v);
   for (int q = inc_offset[v]; q < inc_offset[v + 1]; ++q) {
@@ -54,10 +53,22 @@ __global__ void langevin_update(double* x, const float* score, const int* inc_of
     if (n > clip)
       for (double& si : s) si *= clip / n;
   }
+  for (int k = 0; k < 3; ++k) s_out[3 * std::size_t(v) + k] = s[k];
+}
+
+/// x += alpha S + noise z for every atom of every live conformer.
+__global__ void langevin_update(double* x, const double* s, int atoms_per_conformer, int conformers, double alpha,
+                                double noise, std::uint64_t seed, std::uint32_t stream_offset, std::uint32_t level,
+                                std::uint32_t step, const int* dead) {
+  const int v = blockIdx.x * blockDim.x + threadIdx.x;
+  if (v >= atoms_per_conformer * conformers) return;
+  const int c = v / atoms_per_conformer, a = v % atoms_per_conformer;
+  if (dead[c]) return;
   const random::stream z(seed, random::purpose::langevin, stream_offset + static_cast<std::uint32_t>(c), level);
-  const std::uint32_t base = step * 3u * static_cast<std::uint32_t>(atoms_per_conformer) + 3u * static_cast<std::uint32_t>(a);
-  double* xw = x + 3 * std::size_t(v);
-  for (int k = 0; k < 3; ++k) xw[k] += alpha * s[k] + (noise > 0 ? noise * z.normal(base + k) : 0.0);
+  const std::uint32_t base =
+      step * 3u * static_cast<std::uint32_t>(atoms_per_conformer) + 3u * static_cast<std::uint32_t>(a);
+  for (int k = 0; k < 3; ++k)
+    x[3 * std::size_t(v) + k] += alpha * s[3 * std::size_t(v) + k] + (noise > 0 ? noise * z.normal(base + k) : 0.0);
 }
 
 /// Marks conformers whose coordinates stopped being finite (kept frozen from then on).
@@ -74,6 +85,7 @@ __global__ void mark_dead(const double* x, int atoms_per_conformer, int conforme
     }
 }
 
+}  // namespace
 }  // namespace kernels
 
 /// Algorithm 1 on the GPU for @p n conformers of one molecule; the same options,
@@ -105,12 +117,20 @@ sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const S
     auto x = r.conformers[c];
     for (std::size_t k = 0; k < 3 * s.n_atoms; ++k) x(k / 3, k % 3) = o.init_std * init.normal(static_cast<std::uint32_t>(k));
   }
+  if (n == 0) return r;
+  std::vector<int> dead0(n, 0);
+  for (std::size_t c = 0; c < n; ++c)
+    if (!r.conformers.is_finite(c)) {
+      r.status[c] = "non-finite start coordinates";
+      dead0[c] = 1;
+    }
   model::graph_batch b;
   for (std::size_t c = 0; c < n; ++c) b.add(s);
   const device_graph g(b);
   device_buffer<double> x(std::vector<double>(r.conformers.data(), r.conformers.data() + 3 * s.n_atoms * n));
   device_buffer<float> d(std::size_t(g.edges)), sig(std::size_t(g.edges)), score(std::size_t(g.edges));
-  device_buffer<int> dead(std::vector<int>(n, 0)), dead_level(std::vector<int>(n, -1)), dead_step(std::vector<int>(n, -1));
+  device_buffer<double> s_xyz(std::size_t(3) * s.n_atoms * n);
+  device_buffer<int> dead(dead0), dead_level(std::vector<int>(n, -1)), dead_step(std::vector<int>(n, -1));
   const double sigma_last = schedule.sigma(schedule.size() - 1);
   for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
     const double sigma = schedule.sigma(level);
@@ -120,9 +140,11 @@ sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const S
       kernels::pair_distances<<<kernels::blocks_for(g.edges), kernels::threads>>>(
           d.data(), sig.data(), x.data(), g.edge_i.data(), g.edge_j.data(), g.edges, static_cast<float>(sigma));
       net.forward(g, d.data(), sig.data(), score.data());
+      kernels::coordinate_score<<<kernels::blocks_for(std::size_t(N) * C), kernels::threads>>>(
+          s_xyz.data(), x.data(), score.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), N * C, o.clip);
       kernels::langevin_update<<<kernels::blocks_for(std::size_t(N) * C), kernels::threads>>>(
-          x.data(), score.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), N, C, alpha, noise, o.clip,
-          o.seed, o.stream_offset, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step), dead.data());
+          x.data(), s_xyz.data(), N, C, alpha, noise, o.seed, o.stream_offset, static_cast<std::uint32_t>(level),
+          static_cast<std::uint32_t>(step), dead.data());
       kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(x.data(), N, C, dead.data(), dead_level.data(),
                                                                      dead_step.data(), static_cast<int>(level),
                                                                      static_cast<int>(step));
@@ -132,12 +154,17 @@ sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const S
   CONFSGM_CUDA_CHECK_LAUNCH("annealed_langevin_gpu kernels");
   x.download(r.conformers.data(), 3 * s.n_atoms * n);
   const auto dl = dead_level.download(), ds = dead_step.download();
-  for (std::size_t c = 0; c < n; ++c)
+  for (std::size_t c = 0; c < n; ++c) {
+    if (dead0[c]) {
+      ++r.diverged;
+      continue;
+    }
     if (dl[c] >= 0) {
       r.status[c] = "diverged at level " + std::to_string(dl[c]) + " (sigma " + std::to_string(schedule.sigma(dl[c])) +
                     "), step " + std::to_string(ds[c]);
       ++r.diverged;
     }
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -17,9 +17,13 @@
 #include "confsgm/model/torsion_score_network.hpp"
 #include "confsgm/sample/torus_sampler.hpp"
 
+#include <atomic>
+
 namespace confsgm::cuda {
 
 namespace kernels {
+// Internal linkage: a program may include these headers from several .cu files.
+namespace {
 
 __device__ inline double wrap_angle(double x) {
   constexpr double pi = 3.141592653589793, two_pi = 6.283185307179586;
@@ -126,7 +130,7 @@ __global__ void torsion_torque(float* score, const float* f, const double* x, co
 /// One sampler update of every live torsion (one thread per torsion).
 __global__ void torus_update(double* theta, const float* score, const int* torsion_sample, const int* sample_torsion_offset,
                              const int* sample_key, int torsions, double drift, double noise, std::uint64_t seed,
-                             std::uint32_t stream_offset, std::uint32_t level, std::uint32_t step, int* dead) {
+                             std::uint32_t stream_offset, std::uint32_t level, std::uint32_t step, const int* dead) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= torsions) return;
   const int c = torsion_sample[t];
@@ -136,22 +140,39 @@ __global__ void torus_update(double* theta, const float* score, const int* torsi
   const random::stream z(seed, random::purpose::langevin, stream_offset + static_cast<std::uint32_t>(sample_key[c]),
                          level);
   const double zt = noise > 0 ? z.normal(step * static_cast<std::uint32_t>(T) + static_cast<std::uint32_t>(local)) : 0.0;
-  const double v = wrap_angle(theta[t] + drift * static_cast<double>(score[t]) + noise * zt);
-  theta[t] = v;
-  if (!isfinite(v)) dead[c] = 1;
+  theta[t] = wrap_angle(theta[t] + drift * static_cast<double>(score[t]) + noise * zt);
 }
 
+/// After a step: a sample with a non-finite angle is frozen from now on (a pass of its own, so every torsion of
+/// that sample took the step first, as on the CPU).
+__global__ void mark_dead_samples(const double* theta, const int* sample_torsion_offset, int samples, int* dead,
+                                  int* dead_level, int* dead_step, int level, int step) {
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= samples || dead[c]) return;
+  for (int t = sample_torsion_offset[c]; t < sample_torsion_offset[c + 1]; ++t)
+    if (!isfinite(theta[t])) {
+      dead[c] = 1;
+      dead_level[c] = level;
+      dead_step[c] = step;
+      return;
+    }
+}
+
+}  // namespace
 }  // namespace kernels
 
 /// A batch of torsion-space samples on the device (structures must have >= 1 torsion).
 struct device_torsion_batch {
   int samples = 0, atoms = 0, torsions = 0, pairs = 0;
+  std::uint64_t id = 0;  ///< distinct per batch object: keys the per-batch tables networks cache
   device_graph graph;
   device_buffer<double> local, local_theta, x;
   device_buffer<int> sample_atom_offset, sample_torsion_offset, torsion_sample, t_fixed, t_moving, side_offset, side;
   device_buffer<int> pair_i, pair_j, pair_sample, term_offset, term_pair, term_moving_atom, term_fixed_atom;
 
   explicit device_torsion_batch(const std::vector<const torsion_structure*>& ss) {
+    static std::atomic<std::uint64_t> next_id{1};
+    id = next_id++;
     model::graph_batch gb;
     std::vector<double> loc, lth;
     std::vector<int> sao{0}, sto{0}, tsample, tf, tm, soff{0}, sd, pi, pj, psample;
@@ -254,8 +275,9 @@ class torsion_network_gpu {
                                            b.sample_atom_offset.data(), b.sample_torsion_offset.data(),
                                            b.t_fixed.data(), b.t_moving.data(), b.side_offset.data(), b.side.data());
     // Per-edge and per-pair sigma, per-torsion output scale: from the per-sample sigma.
-    if (edge_sigma_host_.size() != static_cast<std::size_t>(b.graph.edges) || sigma_key_ != sample_sigma) {
+    if (batch_key_ != b.id || sigma_key_ != sample_sigma) {  // tables belong to one batch and one set of sigmas
       build_sigma_tables(b, sample_sigma);
+      batch_key_ = b.id;
       sigma_key_ = sample_sigma;
     }
     d_.resize(std::size_t(b.graph.edges));
@@ -306,7 +328,6 @@ class torsion_network_gpu {
       pls[q] = static_cast<float>(std::log(static_cast<double>(s[static_cast<std::size_t>(psample[q])])));
     for (std::size_t t = 0; t < tsample.size(); ++t)
       ts[t] = model::torsion_score_network<float>::score_scale(static_cast<double>(s[static_cast<std::size_t>(tsample[t])]));
-    edge_sigma_host_ = es;
     edge_sigma_.upload(es);
     pair_log_sigma_.upload(pls);
     torsion_scale_.upload(ts);
@@ -316,7 +337,8 @@ class torsion_network_gpu {
   blas_handle blas_;
   device_parameters params_;
   graph_encoder_gpu encoder_;
-  std::vector<float> sigma_key_, edge_sigma_host_;
+  std::uint64_t batch_key_ = 0;
+  std::vector<float> sigma_key_;
   device_buffer<float> d_, sig_scratch_, edge_sigma_, pair_log_sigma_, pin_, t1_, t2_, f_;
   device_buffer<double> torsion_scale_;
 };
@@ -354,6 +376,13 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
       for (std::size_t t = 0; t < T; ++t)
         r.torsions[c][t] = torus::two_pi * init.uniform(static_cast<std::uint32_t>(t)) - torus::pi;
     }
+    bool finite = true;
+    for (const double v : r.torsions[c]) finite &= std::isfinite(v);
+    if (!finite) {
+      r.status[c] = "non-finite dihedrals";
+      ++r.diverged;
+      continue;
+    }
     if (T) {
       members.push_back(c);
       member_structs.push_back(samples[c]);
@@ -365,7 +394,8 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   for (const auto c : members) theta_host.insert(theta_host.end(), r.torsions[c].begin(), r.torsions[c].end());
   device_buffer<double> theta(theta_host);
   device_buffer<float> score(static_cast<std::size_t>(b.torsions));
-  device_buffer<int> dead(std::vector<int>(members.size(), 0));
+  device_buffer<int> dead(std::vector<int>(members.size(), 0)), dead_level(std::vector<int>(members.size(), -1)),
+      dead_step(std::vector<int>(members.size(), -1));
   // Noise keys are the caller's sample indices, as on the CPU (samples without torsions are skipped).
   device_buffer<int> key(std::vector<int>(members.begin(), members.end()));
   const double sigma_last = schedule.sigma(schedule.size() - 1);
@@ -384,14 +414,17 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
       net.forward(b, theta.data(), sig, score.data());
       kernels::torus_update<<<kernels::blocks_for(b.torsions), kernels::threads>>>(
           theta.data(), score.data(), b.torsion_sample.data(), b.sample_torsion_offset.data(), key.data(), b.torsions,
-          drift, noise,
-          o.seed, o.stream_offset, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step), dead.data());
+          drift, noise, o.seed, o.stream_offset, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step),
+          dead.data());
+      kernels::mark_dead_samples<<<kernels::blocks_for(members.size()), kernels::threads>>>(
+          theta.data(), b.sample_torsion_offset.data(), static_cast<int>(members.size()), dead.data(), dead_level.data(),
+          dead_step.data(), static_cast<int>(level), static_cast<int>(step));
       r.network_evaluations += static_cast<double>(members.size());
     }
   }
   CONFSGM_CUDA_CHECK_LAUNCH("sample_torsions_gpu kernels");
   const auto th = theta.download();
-  const auto dd = dead.download();
+  const auto dd = dead.download(), dl = dead_level.download(), dstep = dead_step.download();
   std::size_t off = 0;
   for (std::size_t m = 0; m < members.size(); ++m) {
     auto& v = r.torsions[members[m]];
@@ -399,7 +432,9 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
               v.begin());
     off += v.size();
     if (dd[m]) {
-      r.status[members[m]] = "diverged (non-finite dihedrals)";
+      r.status[members[m]] = "diverged at level " + std::to_string(dl[m]) + " (sigma " +
+                             std::to_string(schedule.sigma(static_cast<std::size_t>(dl[m]))) + "), step " +
+                             std::to_string(dstep[m]);
       ++r.diverged;
     }
   }

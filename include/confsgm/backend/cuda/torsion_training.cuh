@@ -16,6 +16,8 @@
 namespace confsgm::cuda {
 
 namespace kernels {
+// Internal linkage: a program may include these headers from several .cu files.
+namespace {
 
 /// Term weights envelope * d(d)/d(theta) and the per-torsion coefficient scale_t / sqrt(n_t), for the backward pass.
 __global__ void torsion_terms(double* weight, double* coefficient, const double* x, const int* term_offset,
@@ -76,6 +78,7 @@ __global__ void pair_features_backward(float* dh, const float* d_in, const float
   dh[t] = acc;
 }
 
+}  // namespace
 }  // namespace kernels
 
 /// The torsion network, trainable on the GPU, with the CPU network's interface.
