@@ -1,5 +1,6 @@
 // confsgm: the reference application of the confsgm library.
 #include <confsgm/confsgm.hpp>
+#include <confsgm/util/allocator_tuning.hpp>
 
 #include <iostream>
 #include <string>
@@ -166,6 +167,7 @@ exit codes:
 }  // namespace
 
 int main(int argc, char** argv) {
+  confsgm::keep_large_allocations_on_heap();  // per-step buffers: no mmap/munmap churn
   if (argc < 2) {
     std::cerr << help_text;
     return app::usage;

@@ -24,7 +24,7 @@ class graph_encoder {
   using params = parameter_vector<Scalar>;
 
   struct cache {
-    mat x0, dist_feat, type_feat, e;
+    mat x0, dist_feat, type_feat, e, out;  ///< out: work space of the layer loop
     typename mlp<Scalar, B>::cache dist;
     std::vector<mat> h;  ///< h[0..layers]
     std::vector<typename gine_conv<Scalar, B>::cache> conv;
@@ -69,10 +69,9 @@ class graph_encoder {
     c.h.resize(layers_ + 1);
     c.conv.resize(layers_);
     atom_emb_.forward(layout, p, atom_type, c.h[0]);
-    mat out;
     for (std::size_t l = 0; l < layers_; ++l) {
-      convs_[l].forward(layout, p, edges, c.h[l], c.e, c.conv[l], out);
-      c.h[l + 1] = c.h[l] + out;
+      convs_[l].forward(layout, p, edges, c.h[l], c.e, c.conv[l], c.out);
+      c.h[l + 1] = c.h[l] + c.out;
     }
   }
 

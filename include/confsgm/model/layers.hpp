@@ -158,6 +158,7 @@ class gine_conv {
   using mat = row_matrix<Scalar>;
   struct cache {
     mat pre_to_i, pre_to_j;  ///< h_j + e and h_i + e per edge (message pre-activations)
+    mat agg, u;              ///< work space, kept so repeated calls reuse their memory
     std::vector<Scalar> inv_degree;  ///< 1 / number of neighbours, per node (1 for isolated nodes)
     typename mlp<Scalar, B>::cache net;
   };
@@ -175,7 +176,8 @@ class gine_conv {
       c.inv_degree[g.j[k]] += Scalar(1);
     }
     for (auto& d : c.inv_degree) d = d > Scalar(0) ? Scalar(1) / d : Scalar(1);
-    mat agg = mat::Zero(h.rows(), h.cols());
+    auto& agg = c.agg;
+    agg.setZero(h.rows(), h.cols());
     c.pre_to_i.resize(e.rows(), e.cols());
     c.pre_to_j.resize(e.rows(), e.cols());
     for (std::size_t k = 0; k < g.size(); ++k) {
@@ -185,7 +187,8 @@ class gine_conv {
       agg.row(g.i[k]) += c.pre_to_i.row(r).cwiseMax(Scalar(0));
       agg.row(g.j[k]) += c.pre_to_j.row(r).cwiseMax(Scalar(0));
     }
-    mat u = h;
+    auto& u = c.u;
+    u = h;
     for (Eigen::Index v = 0; v < u.rows(); ++v) u.row(v) += c.inv_degree[static_cast<std::size_t>(v)] * agg.row(v);
     net_.forward(layout, p, u, c.net);
     out = net_.output(c.net);

@@ -78,7 +78,7 @@ class network_torsion_score {
   network_torsion_score(const Network& net, const model::parameter_vector<scalar>& params) : net_(net), params_(params) {}
   void operator()(const model::torsion_batch& b, const std::vector<scalar>& theta, const std::vector<scalar>& sigma,
                   std::vector<scalar>& out) const {
-    typename Network::cache c;
+    thread_local typename Network::cache c;  // reused across calls (see network_pair_score)
     net_.forward(params_, b, theta, sigma, c, out);
   }
 
