@@ -13,6 +13,7 @@ int run_evaluate(arguments& args);
 int run_build_dataset(arguments& args);
 int run_train(arguments& args);
 int run_bias(arguments& args);
+int run_match(arguments& args);
 #if defined(CONFSGM_HAS_XTB)
 int run_properties(arguments& args);
 #endif
@@ -28,6 +29,7 @@ usage:
   confsgm train --train TRAIN.sdf[.gz] --out MODEL [options]
   confsgm properties --ref REF.sdf --gen GEN.sdf [options]
   confsgm bias --model MODEL --data REF.sdf[.gz] [options]
+  confsgm match --input REF.sdf[.gz] --output MATCHED.sdf [options]
   confsgm --help | --version
 
 generate: conformer ensembles for every molecule of FILE
@@ -118,6 +120,7 @@ local structures first; MODEL.matching.tsv lists the matching RMSDs)
   --lambda L          perturbation weight (default 0.1)
   --hidden H --layers L   network width and depth (default 128, 4; torsion 64, 4)
   --rotatable R       torsion: stereo-safe (default, single bonds) or reference
+  --matched           torsion: the inputs were written by confsgm match
   --cutoff R          torsion: pair cutoff in A (default 5)
   --epochs N          default 100; --max-minutes M stops earlier (resumable)
   --batch B           molecules per step (default 32); --micro-batch 8
@@ -131,6 +134,13 @@ local structures first; MODEL.matching.tsv lists the matching RMSDs)
   --checkpoint-every N  steps between checkpoints (default 200)
   --log-every N       steps between progress lines (default 50)
   --threads T         0 = all cores
+
+match: conformer matching once for many torsion-space trainings: each
+conformer's torsions set on its own ETKDG local structure, RMSD minimised
+  --input REF.sdf     reference ensembles; --output MATCHED.sdf (then gzip it)
+  --conformers-per-molecule K (5)  --seed S (2021)  --rotatable R  --threads T
+  --report FILE       matching RMSDs (default OUTPUT.tsv)
+  train --space torsion --matched reads the result without matching again
 
 bias: exposure bias per noise level (paper Algorithm 2) of a trained model:
 noise a reference conformer to level t, run the zero-noise sampler to the end,
@@ -196,8 +206,12 @@ int main(int argc, char** argv) {
       return app::run_evaluate(args);
     }
     if (cmd == "train") {
-      app::arguments args(argc, argv, 2, {"resume", "quiet"});
+      app::arguments args(argc, argv, 2, {"resume", "quiet", "matched"});
       return app::run_train(args);
+    }
+    if (cmd == "match") {
+      app::arguments args(argc, argv, 2, {"quiet"});
+      return app::run_match(args);
     }
     if (cmd == "bias") {
       app::arguments args(argc, argv, 2, {"uniform-levels", "quiet"});

@@ -93,8 +93,11 @@ struct torsion_data {
 
 /// Training data by conformer matching (reference-spec §2.1): the first @p per_mol
 /// conformers of each molecule, each matched onto its own ETKDG local structure.
+/// With @p already_matched the conformers are their own local structures (files
+/// written by `confsgm match`): no embedding, no matching.
 inline torsion_data torsion_training_data(const std::vector<confsgm::rdkit::sdf_molecule>& mols, std::size_t per_mol,
-                                          std::uint32_t seed, confsgm::rotatable_rule rule, unsigned threads) {
+                                          std::uint32_t seed, confsgm::rotatable_rule rule, unsigned threads,
+                                          bool already_matched = false) {
   struct slot {
     std::vector<std::vector<double>> clean;
     std::vector<confsgm::torsion_structure> structures;
@@ -114,6 +117,14 @@ inline torsion_data torsion_training_data(const std::vector<confsgm::rdkit::sdf_
       }
       if (confsgm::rotatable_bonds(e.graph, rule).empty()) {
         out.note = "no rotatable bond (" + rule_name(rule) + " rule)";
+        return;
+      }
+      if (already_matched) {
+        for (std::size_t c = 0; c < n; ++c) {
+          auto st = confsgm::torsion_space::describe(e.graph, e.conformers[c], rule);
+          out.clean.push_back(st.local_torsions);
+          out.structures.push_back(std::move(st));
+        }
         return;
       }
       confsgm::rdkit::molecule m;

@@ -34,8 +34,15 @@ std::vector<confsgm::ensemble<double>> read_ensembles(const std::string& path, c
 confsgm::train::training_set<confsgm::torsion_space> torsion_set(const std::string& path, const std::string& what,
                                                                   std::size_t per_mol, std::uint32_t seed,
                                                                   confsgm::rotatable_rule rule, unsigned threads,
-                                                                  const std::string& report) {
-  auto d = torsion_training_data(read_molecules(path, what), per_mol, seed, rule, threads);
+                                                                  const std::string& report, bool matched) {
+  auto d = torsion_training_data(read_molecules(path, what), per_mol, seed, rule, threads, matched);
+  if (matched) {
+    for (const auto& n : d.notes) std::cerr << "note: " << n << "\n";
+    if (d.set.size() == 0)
+      throw confsgm::io_error(path, std::nullopt, std::nullopt, "no molecule of the " + what + " set has a rotatable bond");
+    std::cerr << "[train] " << what << ": " << d.set.num_conformers() << " conformers taken as matched (confsgm match)\n";
+    return std::move(d.set);
+  }
   for (const auto& n : d.notes) std::cerr << "note: " << n << "\n";
   if (d.set.size() == 0)
     throw confsgm::io_error(path, std::nullopt, std::nullopt, "no molecule of the " + what + " set has a rotatable bond");
@@ -133,6 +140,7 @@ int run_train(arguments& args) {
   cfg.hidden = static_cast<std::size_t>(args.integer("hidden", torsion ? 64 : 128));
   cfg.layers = static_cast<std::size_t>(args.integer("layers", 4));
   const auto rule_arg = args.str("rotatable", "stereo-safe");
+  const bool matched = args.flag("matched");
   const double cutoff = args.number("cutoff", 5.0);
   const auto radial = static_cast<std::size_t>(args.integer("radial", 16));
   confsgm::train::trainer_options o;
@@ -173,9 +181,11 @@ int run_train(arguments& args) {
     o.extra_header["rotatable_rule"] = rule_name(rule);
     o.extra_header["conformers_per_molecule"] = std::to_string(per_mol);
     const auto mseed = static_cast<std::uint32_t>(o.seed % 2147483647u);
-    const auto train = torsion_set(train_path, "training", per_mol, mseed, rule, o.threads, out + ".matching.tsv");
+    const auto train =
+        torsion_set(train_path, "training", per_mol, mseed, rule, o.threads, out + ".matching.tsv", matched);
     confsgm::train::training_set<confsgm::torsion_space> val;
-    if (!val_path.empty()) val = torsion_set(val_path, "validation", per_mol, mseed + 17u, rule, o.threads, "");
+    if (!val_path.empty()) val = torsion_set(val_path, "validation", per_mol, mseed + 17u, rule, o.threads, "", matched);
+    o.extra_header["training_data"] = matched ? "matched by confsgm match" : "matched at training time";
     confsgm::model::torsion_network_config tc;
     tc.hidden = cfg.hidden;
     tc.layers = cfg.layers;

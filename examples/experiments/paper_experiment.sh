@@ -85,6 +85,22 @@ import os; os.replace(dst + '.partial', dst)
 EOF
 }
 subset "$val" "$val_n" "$out/data/val_subset.sdf"
+# Torsion space: conformer matching once (ETKDG local structures, seed 2021) for every training run.
+train_args=()
+if [[ $space == torsion ]]; then
+  for split in train val; do
+    src=$train; [[ $split == val ]] && src=$val
+    if [[ ! -f $out/data/$split.matched.sdf ]]; then
+      log "conformer matching ($split)"
+      "$app" match --input "$src" --output "$out/data/$split.matched.sdf.partial.sdf" --threads "$threads" \
+        --report "$out/data/$split.matching.tsv" 2> "$out/data/$split.match.log" || [[ $? -eq 1 ]]
+      mv "$out/data/$split.matched.sdf.partial.sdf" "$out/data/$split.matched.sdf"
+    fi
+  done
+  train=$out/data/train.matched.sdf
+  val=$out/data/val.matched.sdf
+  train_args=(--matched)
+fi
 subset "$test" "$test_n" "$out/data/test.sdf"
 test_ref=$out/data/test.sdf
 
@@ -95,7 +111,7 @@ train_model() {
   local resume=()
   [[ -f $model.ckpt ]] && resume=(--resume)
   log "train $(basename "$model") $*"
-  "$app" train "${space_args[@]}" --train "$train" --val "$val" --out "$model" --seed "$seed" --epochs "$epochs" \
+  "$app" train "${space_args[@]}" "${train_args[@]}" --train "$train" --val "$val" --out "$model" --seed "$seed" --epochs "$epochs" \
     --max-minutes "$minutes" --threads "$threads" --quiet "${net[@]}" "${resume[@]}" "$@"
   touch "$model.done"
 }

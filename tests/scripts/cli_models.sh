@@ -46,6 +46,13 @@ grep -q "conformer matching (training): 20 conformers of 10 molecules" "$work/tt
   --batch 4 --micro-batch 2 --threads 1 --conformers-per-molecule 2 --resume --quiet 2> "$work/tresume.log" \
   || die "torsion resume failed: $(tail -3 "$work/tresume.log")"
 grep -q "resumed from .* at step 6, epoch 2" "$work/tresume.log" || die "torsion resume did not start at step 6"
+# Matching once, training on the matched file without matching again.
+"$bin" match --input "$data" --output "$work/matched.sdf" --conformers-per-molecule 2 2> "$work/match.log" \
+  || die "match failed: $(cat "$work/match.log")"
+[[ $(grep -c '^\$\$\$\$' "$work/matched.sdf") -eq 20 && -s $work/matched.sdf.tsv ]] || die "match should write 20 conformers"
+"$bin" train --space torsion --matched --train "$work/matched.sdf" --out "$work/tm.bin" --hidden 8 --layers 2 --epochs 1 \
+  --batch 4 --micro-batch 2 --quiet 2> "$work/tm.log" || die "train --matched failed: $(cat "$work/tm.log")"
+grep -q "20 conformers taken as matched" "$work/tm.log" || die "matched input not used as is: $(cat "$work/tm.log")"
 printf 'mol_id,smiles,n_conformers\nethanol,CCO,2\nisobutanol,CC(C)CO,3\nbenzene,c1ccccc1,1\n' > "$work/tin.csv"
 "$bin" generate --method torsional --model "$work/t.bin" --input "$work/tin.csv" --output "$work/tg.sdf" \
   --quiet 2> "$work/tgen.log" || die "generate torsional failed: $(cat "$work/tgen.log")"
@@ -69,5 +76,5 @@ if [[ $have_xtb == 1 ]]; then
   "$bin" properties --ref "$data" --gen "$data" --molecules 2 --conformers 1000 --quiet > "$work/p.txt" 2> /dev/null
   grep -q "| 0.0000 | 0.0000 | 0.0000 | 0.0000 | 0.0000 |" "$work/p.txt" || die "properties of a set against itself: $(cat "$work/p.txt")"
 fi
-[[ $fail -eq 0 ]] && echo "ok: train, resume, generate --method confgf and torsional, bias, model-file errors, properties"
+[[ $fail -eq 0 ]] && echo "ok: train, resume, generate --method confgf and torsional, match, bias, model-file errors, properties"
 exit $fail
