@@ -8,6 +8,7 @@
 #include <confsgm/backend/cuda/langevin.cuh>
 
 #include "../../tests/unit/support.hpp"
+#include "bench_support.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -18,34 +19,12 @@ using namespace confsgm;
 
 namespace {
 
-/// Straight-chain alkane C_n H_(2n+2) with explicit hydrogens (no RDKit on the GPU machine).
-molecule_graph alkane(int n) {
-  molecule_graph g("C" + std::to_string(n) + "-alkane");
-  for (int i = 0; i < n; ++i) g.add_atom({.atomic_number = 6});
-  for (int i = 0; i + 1 < n; ++i) g.add_bond({.begin = std::uint32_t(i), .end = std::uint32_t(i + 1)});
-  for (int i = 0; i < n; ++i)
-    for (int h = 0; h < ((i == 0 || i == n - 1) ? 3 : 2); ++h) {
-      g.add_atom({.atomic_number = 1});
-      g.add_bond({.begin = std::uint32_t(i), .end = std::uint32_t(g.num_atoms() - 1)});
-    }
-  return g;
-}
-
 struct timer {
   cudaEvent_t a, b;
   timer() { cudaEventCreate(&a); cudaEventCreate(&b); }
   void start() { cudaEventRecord(a); }
   double stop_ms() { cudaEventRecord(b); cudaEventSynchronize(b); float ms = 0; cudaEventElapsedTime(&ms, a, b); return ms; }
 };
-
-std::ofstream csv;
-
-void row(const std::string& what, const std::string& mol, int batch, double us_per_mol_step, double extra,
-         const std::string& extra_name) {
-  std::printf("| %-34s | %-10s | %6d | %10.3f | %10.2f %s |\n", what.c_str(), mol.c_str(), batch, us_per_mol_step, extra,
-              extra_name.c_str());
-  csv << what << "," << mol << "," << batch << "," << us_per_mol_step << "," << extra << "," << extra_name << "\n";
-}
 
 }  // namespace
 
@@ -54,17 +33,17 @@ int main(int argc, char** argv) {
     std::printf("no CUDA device: benchmark skipped\n");
     return 77;
   }
-  csv.open(argc > 1 ? argv[1] : "bench_distance_gpu.csv");
-  csv << "benchmark,molecule,batch,us_per_molecule_step,value,unit\n";
   cudaDeviceProp prop{};
   CONFSGM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("device: %s\n\n| benchmark | molecule | batch | us/mol-step | value |\n|---|---|---|---|---|\n", prop.name);
+  std::printf("device: %s\n\n", prop.name);
+  gpu_bench::table out(argc > 1 ? argv[1] : "bench_distance_gpu.csv");
+  const auto row = [&](auto&&... a) { out.row(a...); };
   const model::distance_score_network<float> net{model::distance_network_config{}};  // H = 128, 4 layers
   auto p = net.initial_parameters(1);
   for (const auto& blk : net.layout().blocks())
     if (blk.name == "edge_head.2.weight") model::view(p, blk).setConstant(0.01f);
   const std::pair<std::string, molecule_graph> mols[] = {{"QM9-size", test_support::butanol_graph()},
-                                                         {"Drugs-size", alkane(12)}};
+                                                         {"Drugs-size", gpu_bench::alkane(12)}};
   for (const auto& [name, graph] : mols) {
     const auto s = distance_space::describe(graph);
     for (const bool tf32 : {false, true}) {

@@ -6,6 +6,7 @@
 #include <confsgm/backend/cuda/torsion_training.cuh>
 
 #include "../../tests/unit/support.hpp"
+#include "bench_support.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -13,40 +14,20 @@
 
 using namespace confsgm;
 
-namespace {
-molecule_graph alkane(int n) {
-  molecule_graph g("C" + std::to_string(n) + "-alkane");
-  for (int i = 0; i < n; ++i) g.add_atom({.atomic_number = 6});
-  for (int i = 0; i + 1 < n; ++i) g.add_bond({.begin = std::uint32_t(i), .end = std::uint32_t(i + 1)});
-  for (int i = 0; i < n; ++i)
-    for (int h = 0; h < ((i == 0 || i == n - 1) ? 3 : 2); ++h) {
-      g.add_atom({.atomic_number = 1});
-      g.add_bond({.begin = std::uint32_t(i), .end = std::uint32_t(g.num_atoms() - 1)});
-    }
-  return g;
-}
-std::ofstream csv;
-void row(const std::string& what, const std::string& mol, int batch, double us, double value, const std::string& unit) {
-  std::printf("| %-30s | %-10s | %6d | %10.3f | %10.2f %s |\n", what.c_str(), mol.c_str(), batch, us, value, unit.c_str());
-  csv << what << "," << mol << "," << batch << "," << us << "," << value << "," << unit << "\n";
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   if (cuda::device_count() == 0) {
     std::printf("no CUDA device: benchmark skipped\n");
     return 77;
   }
-  csv.open(argc > 1 ? argv[1] : "bench_torsion_gpu.csv");
-  csv << "benchmark,molecule,batch,us_per_molecule_step,value,unit\n";
-  std::printf("| benchmark | molecule | batch | us/mol-step | value |\n|---|---|---|---|---|\n");
+  gpu_bench::table out(argc > 1 ? argv[1] : "bench_torsion_gpu.csv");
+  const auto row = [&](auto&&... a) { out.row(a...); };
   const model::torsion_score_network<float> net{model::torsion_network_config{}};
   auto p = net.initial_parameters(1);
   for (const auto& blk : net.layout().blocks())
     if (blk.name == "pair_mlp.2.weight") model::view(p, blk).setConstant(0.01f);
   std::mt19937_64 rng(3);
   const auto qm9g = test_support::butanol_graph();
-  const auto drg = alkane(12);
+  const auto drg = gpu_bench::alkane(12);
   const std::pair<std::string, torsion_structure> mols[] = {
       {"QM9-size", torsion_space::describe(qm9g, test_support::random_points(qm9g.num_atoms(), rng, 1.8))},
       {"Drugs-size", torsion_space::describe(drg, test_support::random_points(drg.num_atoms(), rng, 3.0))}};

@@ -24,6 +24,35 @@ std::string fixed(double v, int digits) {
   s << std::fixed << std::setprecision(digits) << v;
   return s.str();
 }
+/// Sampled conformers into an ETKDG-style result: samples that did not finish are named and left out,
+/// and every written conformer's R/S and E/Z labels are compared with the input's.
+template <class Coordinates>
+confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, std::size_t n,
+                                            const std::vector<std::string>& status, Coordinates&& coordinates) {
+  confsgm::rdkit::etkdg_result res;
+  res.requested = n;
+  res.mol = m.mol;
+  res.conformers = confsgm::ensemble<double>(m.id, m.graph);
+  const auto expected = confsgm::rdkit::specified_stereo(m.graph);
+  RDKit::RWMol probe(*m.mol);
+  for (std::size_t c = 0; c < n; ++c) {
+    if (status[c] != "ok") {
+      std::cerr << "error: " << m.id << " conformer " << c << ": " << status[c] << "; not written\n";
+      continue;
+    }
+    const confsgm::coordinates<double> xyz = coordinates(c);
+    confsgm::conformer_info info;
+    info.title = m.id + "_conf" + std::to_string(c);
+    probe.clearConformers();
+    confsgm::rdkit::set_coordinates(probe, xyz);
+    const auto problem = confsgm::rdkit::stereo_mismatch(expected, confsgm::rdkit::stereo_from_3d(probe), m.graph);
+    if (!problem.empty()) info.status = "stereo mismatch: " + problem;
+    res.conformers.add(xyz, std::move(info));
+  }
+  res.embedded = res.conformers.size();
+  return res;
+}
+
 }  // namespace
 
 int run_generate(arguments& args) {
@@ -132,26 +161,7 @@ int run_generate(arguments& args) {
         lo.stream_offset = static_cast<std::uint32_t>(k) << 16;  // molecules draw different noise
         const confsgm::sample::network_pair_score<confgf_network> score(confgf->network, confgf->parameters);
         const auto r = confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, lo);
-        res.requested = n;
-        res.mol = m.mol;
-        res.conformers = confsgm::ensemble<double>(m.id, m.graph);
-        const auto expected = confsgm::rdkit::specified_stereo(m.graph);
-        RDKit::RWMol probe(*m.mol);
-        for (std::size_t c = 0; c < n; ++c) {
-          if (r.status[c] != "ok") {
-            std::cerr << "error: " << m.id << " conformer " << c << ": " << r.status[c] << "; not written\n";
-            continue;
-          }
-          confsgm::conformer_info info;
-          info.title = m.id + "_conf" + std::to_string(c);
-          probe.clearConformers();
-          confsgm::rdkit::set_coordinates(probe, r.conformers[c]);
-          const auto problem =
-              confsgm::rdkit::stereo_mismatch(expected, confsgm::rdkit::stereo_from_3d(probe), m.graph);
-          if (!problem.empty()) info.status = "stereo mismatch: " + problem;
-          res.conformers.add(r.conformers[c], std::move(info));
-        }
-        res.embedded = res.conformers.size();
+        res = sampled_result(m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); });
         if (r.diverged) failed_conformers += r.diverged;
       } catch (const std::exception& e) {
         std::cerr << "error: " << m.id << ": confgf sampling failed: " << e.what() << "\n";
@@ -173,27 +183,9 @@ int run_generate(arguments& args) {
         const confsgm::sample::network_torsion_score<torsional_network> score(torsional->network,
                                                                              torsional->parameters);
         const auto r = confsgm::sample::sample_torsions<float>(score, sched, samples, to);
-        res.requested = n;
-        res.mol = m.mol;
-        res.conformers = confsgm::ensemble<double>(m.id, m.graph);
-        const auto expected = confsgm::rdkit::specified_stereo(m.graph);
-        RDKit::RWMol probe(*m.mol);
-        for (std::size_t c = 0; c < n; ++c) {
-          if (r.status[c] != "ok") {
-            std::cerr << "error: " << m.id << " conformer " << c << ": " << r.status[c] << "; not written\n";
-            continue;
-          }
-          const auto xyz = confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]);
-          confsgm::conformer_info info;
-          info.title = m.id + "_conf" + std::to_string(c);
-          probe.clearConformers();
-          confsgm::rdkit::set_coordinates(probe, xyz);
-          const auto problem =
-              confsgm::rdkit::stereo_mismatch(expected, confsgm::rdkit::stereo_from_3d(probe), m.graph);
-          if (!problem.empty()) info.status = "stereo mismatch: " + problem;
-          res.conformers.add(xyz, std::move(info));
-        }
-        res.embedded = res.conformers.size();
+        res = sampled_result(m, n, r.status, [&](std::size_t c) {
+          return confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]);
+        });
         if (r.diverged) failed_conformers += r.diverged;
       } catch (const std::exception& e) {
         std::cerr << "error: " << m.id << ": torsional sampling failed: " << e.what() << "\n";

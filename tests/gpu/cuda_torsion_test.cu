@@ -5,17 +5,14 @@
 #include <confsgm/backend/cuda/torsion_training.cuh>
 
 #include "../unit/support.hpp"
+#include "gpu_support.hpp"
 
 #include <cstdio>
 
 using namespace confsgm;
 
 namespace {
-int failures = 0;
-void expect(bool ok, const char* what, double value, double limit) {
-  std::printf("%s %-58s %.3e (limit %.1e)\n", ok ? "ok  " : "FAIL", what, value, limit);
-  failures += !ok;
-}
+using gpu_test::expect;
 double max_wrapped_diff(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b) {
   double m = 0;
   for (std::size_t c = 0; c < a.size(); ++c)
@@ -124,31 +121,10 @@ int main() {
       for (const auto& blk : tc.network().layout().blocks())
         if (blk.name == "pair_mlp.2.weight")
           for (std::size_t k = 0; k < blk.size(); ++k) (*t)[blk.offset + k] = 0.05f * float(k % 7) - 0.15f;
-    std::vector<std::size_t> mols = {0, 1, 2, 3, 4, 5};
-    model::parameter_vector<float> gc, gg;
-    const double lc = tc.batch_gradient(data, mols, 0, gc), lg = tg.batch_gradient(data, mols, 0, gg);
-    double num = 0, den = 0;
-    for (std::size_t k = 0; k < gc.size(); ++k) {
-      num += double(gc[k] - gg[k]) * double(gc[k] - gg[k]);
-      den += double(gc[k]) * double(gc[k]);
-    }
-    expect(std::abs(lc - lg) <= 1e-5 * std::abs(lc), "training: batch loss relative difference",
-           std::abs(lc - lg) / std::abs(lc), 1e-5);
-    expect(std::sqrt(num / den) <= 1e-4, "training: gradient relative L2 difference", std::sqrt(num / den), 1e-4);
-    tc.fit(data);
-    tg.fit(data);
-    num = den = 0;
-    for (std::size_t k = 0; k < tc.parameters().size(); ++k) {
-      const double a = tc.parameters()[k], b2 = tg.parameters()[k];
-      num += (a - b2) * (a - b2);
-      den += a * a;
-    }
-    // Adam normalises each step: a parameter whose gradient is ~0 can step by ~lr on one side only, so the weights
-    // agree less tightly than the gradients.
-    expect(std::sqrt(num / den) <= 1e-3, "training: weights after 3 Adam steps, relative L2", std::sqrt(num / den), 1e-3);
+    gpu_test::compare_training(tc, tg, data, {0, 1, 2, 3, 4, 5});
   } catch (const std::exception& e) {
     std::printf("FAIL exception: %s\n", e.what());
     return 1;
   }
-  return failures ? 1 : 0;
+  return gpu_test::failures ? 1 : 0;
 }
