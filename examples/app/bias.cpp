@@ -18,14 +18,14 @@ namespace {
 
 void report(const confsgm::eval::bias_result& r, const std::string& label, const std::string& csv,
             const std::string& errors_csv) {
-  std::cout << "Exposure bias of " << label << " per level (paper Algorithm 2; mean ± sd over samples)\n\n| level | sigma | n |";
+  std::cout << "Exposure bias of " << label << " per level (paper Algorithm 2; mean ± sd over samples)\n\n| level | sigma | n | diverged |";
   for (const auto& m : r.metrics) std::cout << " " << m << " |";
-  std::cout << "\n|---|---|---|";
+  std::cout << "\n|---|---|---|---|";
   for (std::size_t m = 0; m < r.metrics.size(); ++m) std::cout << "---|";
   std::cout << "\n";
   for (std::size_t t = 0; t < r.levels.size(); ++t) {
     const auto& lv = r.levels[t];
-    std::cout << "| " << t << " | " << std::setprecision(5) << lv.sigma << " | " << lv.count << " |";
+    std::cout << "| " << t << " | " << std::setprecision(5) << lv.sigma << " | " << lv.count << " | " << lv.failed << " |";
     for (std::size_t m = 0; m < r.metrics.size(); ++m)
       std::cout << " " << std::fixed << std::setprecision(4) << lv.mean[m] << " ± " << lv.stddev[m] << std::defaultfloat
                 << " |";
@@ -34,12 +34,12 @@ void report(const confsgm::eval::bias_result& r, const std::string& label, const
   if (!csv.empty()) {
     std::ofstream f(csv);
     if (!f) throw confsgm::io_error(csv, std::nullopt, std::nullopt, "cannot open for writing");
-    f << "model,level,sigma,count";
+    f << "model,level,sigma,count,diverged";
     for (const auto& m : r.metrics) f << "," << m << "_mean," << m << "_sd";
     f << "\n" << std::setprecision(10);
     for (std::size_t t = 0; t < r.levels.size(); ++t) {
       const auto& lv = r.levels[t];
-      f << label << "," << t << "," << lv.sigma << "," << lv.count;
+      f << label << "," << t << "," << lv.sigma << "," << lv.count << "," << lv.failed;
       for (std::size_t m = 0; m < r.metrics.size(); ++m) f << "," << lv.mean[m] << "," << lv.stddev[m];
       f << "\n";
     }

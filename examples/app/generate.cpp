@@ -171,8 +171,7 @@ int run_generate(arguments& args) {
     } else if (torsional) {
       // ETKDG local structures, dihedrals from the torus sampler (reverse SDE by default, 20 steps).
       try {
-        const auto local = local_structures(m, reuse_local ? 1 : n, eo.seed + static_cast<std::uint32_t>(k),
-                                            torsional->rule);
+        const auto local = local_structures(m, reuse_local ? 1 : n, molecule_seed(eo.seed, k), torsional->rule);
         if (local.empty()) throw confsgm::error("ETKDG produced no local structure with the input's stereo");
         std::vector<const confsgm::torsion_structure*> samples;
         for (std::size_t c = 0; c < n; ++c) samples.push_back(&local[c % local.size()]);

@@ -125,7 +125,8 @@ local structures first; MODEL.matching.tsv lists the matching RMSDs)
   --epochs N          default 100; --max-minutes M stops earlier (resumable)
   --batch B           molecules per step (default 32); --micro-batch 8
   --lr X              Adam learning rate (default 1e-3); --clip-grad 100
-  --patience N        epochs without improvement before lr x 0.6 (default 10)
+  --patience N        epochs without improvement before lr x --plateau-factor
+                      (defaults: distance 10 and 0.6 as ConfGF, torsion 20 and 0.7 as TD)
   --conformers-per-molecule K   lowest-energy conformers used (default 5)
   --sigma-max 10 --sigma-min 0.01 --levels 50   geometric noise schedule
                       (torsion: sigma log-uniform in [0.0314, 3.14])

@@ -59,6 +59,11 @@ inline torsional_model load_torsional_model(const std::string& path) {
   return m;
 }
 
+/// A positive RDKit seed (1 .. 2^31 - 1) for molecule @p k of a run seeded with @p seed: RDKit takes an int.
+inline std::uint32_t molecule_seed(std::uint64_t seed, std::size_t k) {
+  return static_cast<std::uint32_t>((seed + 7u * static_cast<std::uint64_t>(k)) % 2147483646u) + 1u;
+}
+
 /// @p n ETKDG local structures of @p m (fewer if RDKit embeds fewer; stereo-wrong ones left out).
 inline std::vector<confsgm::torsion_structure> local_structures(const confsgm::rdkit::molecule& m, std::size_t n,
                                                                 std::uint32_t seed, confsgm::rotatable_rule rule,
@@ -132,7 +137,7 @@ inline torsion_data torsion_training_data(const std::vector<confsgm::rdkit::sdf_
       m.mol = sm.mol;
       m.graph = e.graph;
       // Molecule-specific seeds keep the result independent of the order threads take molecules in.
-      const auto local = local_structures(m, n, seed + static_cast<std::uint32_t>(k % 1000000) * 7u + 1u, rule);
+      const auto local = local_structures(m, n, molecule_seed(seed, k), rule);
       if (local.empty()) {
         out.note = "ETKDG produced no usable local structure";
         return;

@@ -15,7 +15,9 @@
 #   QUICK=1 bash examples/experiments/paper_experiment.sh      # minutes-long smoke run of the whole pipeline
 #
 # Settings (environment): SPACE (torsion), FAMILY (qm9 | drugs), SEEDS ("1 2 3"), LAMBDAS ("0.05 0.1 0.2"),
-# MINUTES (training minutes per model, 30), EPOCHS (cap, 1000), VAL_MOLECULES (30), TEST_MOLECULES (0 = all),
+# EPOCHS (the training budget, the same for every model: distance 100, torsion 250), MINUTES (an optional
+# wall-clock cap per model, 0 = none; a cap makes the budget depend on machine load), VAL_MOLECULES (30),
+# TEST_MOLECULES (0 = all),
 # BIAS_SAMPLES (samples per level: torsion 100, distance 10), BIAS_MOLECULES (50), STEPS_PER_LEVEL (distance
 # sampler, 100), THREADS (0 = all), OUT (results/<space>_<family>), APP (build/examples/confsgm).
 set -euo pipefail
@@ -25,8 +27,8 @@ family=${FAMILY:-qm9}
 quick=${QUICK:-}
 seeds=${SEEDS:-1 2 3}
 lambdas=${LAMBDAS:-0.05 0.1 0.2}
-minutes=${MINUTES:-30}
-epochs=${EPOCHS:-1000}
+minutes=${MINUTES:-0}
+if [[ $space == torsion ]]; then epochs=${EPOCHS:-250}; else epochs=${EPOCHS:-100}; fi
 val_n=${VAL_MOLECULES:-30}
 test_n=${TEST_MOLECULES:-0}
 threads=${THREADS:-0}
@@ -35,7 +37,7 @@ bias_mols=${BIAS_MOLECULES:-50}
 if [[ $space == torsion ]]; then bias_samples=${BIAS_SAMPLES:-100}; else bias_samples=${BIAS_SAMPLES:-10}; fi
 net=()
 if [[ -n $quick ]]; then  # the whole pipeline in minutes: tiny network, few molecules, short sampling
-  seeds=${SEEDS:-1 2}; lambdas=${LAMBDAS:-0.1 0.3}; minutes=${MINUTES:-0.2}; epochs=${EPOCHS:-3}
+  seeds=${SEEDS:-1 2}; lambdas=${LAMBDAS:-0.1 0.3}; minutes=${MINUTES:-0}; epochs=${EPOCHS:-3}
   val_n=${VAL_MOLECULES:-5}; test_n=${TEST_MOLECULES:-6}; bias_samples=${BIAS_SAMPLES:-3}; bias_mols=${BIAS_MOLECULES:-4}
   steps_per_level=${STEPS_PER_LEVEL:-2}; net=(--hidden 16 --layers 2)
 fi
@@ -59,7 +61,8 @@ app=${APP:-build/examples/confsgm}
 py=${PY:-/usr/bin/python3}   # Debian's interpreter: python3-matplotlib lives there
 mkdir -p "$out"/{models,gen,eval,bias,data}
 bash cmake/install_deps.sh python3-matplotlib
-[[ -x $app && -z ${SKIP_BUILD:-} ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
+# Always an incremental build (a stale binary would silently run old code), unless SKIP_BUILD=1 and it exists.
+[[ -n ${SKIP_BUILD:-} && -x $app ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
 log() { echo "[experiment $(date +%H:%M:%S)] $*" >&2; }
 
 # First N molecules of an SDF (all when N = 0).
@@ -85,16 +88,22 @@ import os; os.replace(dst + '.partial', dst)
 EOF
 }
 subset "$val" "$val_n" "$out/data/val_subset.sdf"
+if [[ -n $quick ]]; then  # a smoke run trains on a few molecules, whatever sets exist
+  subset "$train" 40 "$out/data/train_subset.sdf"
+  train=$out/data/train_subset.sdf
+fi
 # Torsion space: conformer matching once (ETKDG local structures, seed 2021) for every training run.
 train_args=()
 if [[ $space == torsion ]]; then
   for split in train val; do
     src=$train; [[ $split == val ]] && src=$val
-    if [[ ! -f $out/data/$split.matched.sdf ]]; then
+    # Redo the matching when its source changed (the source is recorded beside the result).
+    if [[ ! -f $out/data/$split.matched.sdf || $(cat "$out/data/$split.matched.source" 2>/dev/null) != "$src" ]]; then
       log "conformer matching ($split)"
       "$app" match --input "$src" --output "$out/data/$split.matched.sdf.partial.sdf" --threads "$threads" \
         --report "$out/data/$split.matching.tsv" 2> "$out/data/$split.match.log" || [[ $? -eq 1 ]]
       mv "$out/data/$split.matched.sdf.partial.sdf" "$out/data/$split.matched.sdf"
+      echo "$src" > "$out/data/$split.matched.source"
     fi
   done
   train=$out/data/train.matched.sdf
@@ -113,6 +122,8 @@ train_model() {
   log "train $(basename "$model") $*"
   "$app" train "${space_args[@]}" "${train_args[@]}" --train "$train" --val "$val" --out "$model" --seed "$seed" --epochs "$epochs" \
     --max-minutes "$minutes" --threads "$threads" --quiet "${net[@]}" "${resume[@]}" "$@"
+  # The model file holds the best validation epoch; a run stopped before its first epoch has none.
+  [[ -f $model ]] || { echo "train $(basename "$model"): no model written (no epoch finished); rerun to resume" >&2; exit 1; }
   touch "$model.done"
 }
 # Generates 2 x n_ref conformers for REF with MODEL (or ETKDG) and evaluates them.
@@ -132,7 +143,7 @@ generate_eval() {
     mv "$gen.partial.sdf" "$gen"
   fi
   "$app" evaluate --ref "$ref" --gen "$gen" --threshold "$threshold" --label "$label" --json "$json.partial" \
-    --threads "$threads" --quiet > "$out/eval/$label.txt"
+    --threads "$threads" --quiet > "$out/eval/$label.txt" || [[ $? -eq 1 ]]   # 1: some records rejected (listed)
   mv "$json.partial" "$json"
 }
 

@@ -30,6 +30,7 @@
 
 #include <cmath>
 #include <concepts>
+#include <limits>
 
 namespace confsgm::eval {
 
@@ -57,7 +58,8 @@ struct bias_options {
 
 struct bias_level {
   double sigma = 0;
-  std::size_t count = 0;
+  std::size_t count = 0;                          ///< samples drawn at this level
+  std::size_t failed = 0;                         ///< of those, diverged (NaN error): left out of mean and sd
   std::vector<double> mean, stddev;               ///< per metric
   std::vector<std::vector<double>> sample_errors;  ///< [metric][sample]
 };
@@ -118,14 +120,20 @@ bias_result estimate_exposure_bias(const Problem& problem, const std::vector<typ
     lv.sample_errors.assign(metrics.size(), {});
     for (const auto k : by_level[t])
       for (std::size_t m = 0; m < metrics.size(); ++m) lv.sample_errors[m].push_back(err[k][m]);
-    for (std::size_t m = 0; m < metrics.size() && lv.count; ++m) {
+    for (const auto k : by_level[t]) lv.failed += std::isnan(err[k].empty() ? NAN : err[k][0]);
+    for (std::size_t m = 0; m < metrics.size(); ++m) {
       double s = 0, s2 = 0;
-      for (const double e : lv.sample_errors[m]) {
-        s += e;
-        s2 += e * e;
-      }
-      lv.mean[m] = s / double(lv.count);
-      lv.stddev[m] = lv.count > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / double(lv.count)) / double(lv.count - 1))) : 0.0;
+      std::size_t n = 0;
+      for (const double e : lv.sample_errors[m])
+        if (!std::isnan(e)) {
+          s += e;
+          s2 += e * e;
+          ++n;
+        }
+      // No finite sample at a level: NaN, never a mean of 0 that reads as a measurement.
+      lv.mean[m] = n ? s / double(n) : std::numeric_limits<double>::quiet_NaN();
+      lv.stddev[m] = n > 1 ? std::sqrt(std::max(0.0, (s2 - s * s / double(n)) / double(n - 1)))
+                           : std::numeric_limits<double>::quiet_NaN();
     }
   }
   return r;

@@ -7,6 +7,7 @@
 //   (h, e)     = graph_encoder(Z, edge types, |x_i - x_j|, sigma)  (shared with the distance model)
 //   f_ij       = MLP_pair([h_i + h_j, h_i * h_j, rbf(d_ij), log sigma]) * envelope(d_ij)
 //   s_t        = sqrt(E[s^2](sigma)) / sqrt(n_t) * sum_{pairs across t} f_ij * d(d_ij)/d(theta_t)
+//   n_t        = max(1, sum of the envelopes of t's pairs)
 //
 // A pair (i, j) is "across" torsion t when exactly one of them rotates with t;
 // d(d_ij)/d(theta_t) = (x_m - x_f) . (a_t x (x_m - x_c)) / d_ij, with m the
@@ -15,8 +16,8 @@
 // torsional derivative of a learned pair "energy": distances and f are
 // invariant, the triple product is a pseudoscalar, hence rotations leave s_t
 // unchanged and a reflection (with the mirrored dihedrals) negates it. The
-// smooth cutoff envelope(d) = (cos(pi d / r_c) + 1) / 2 keeps s_t continuous
-// when pairs enter or leave the cutoff. Widths, cutoff and radial basis are
+// smooth cutoff envelope(d) = (cos(pi d / r_c) + 1) / 2, also inside n_t,
+// keeps s_t continuous when pairs enter or leave the cutoff. Widths, cutoff and radial basis are
 // configuration.
 #pragma once
 
@@ -121,7 +122,7 @@ class torsion_score_network {
     typename graph_encoder<Scalar, B>::cache enc;
     std::vector<std::uint32_t> pair_i, pair_j;
     std::vector<contribution> terms;
-    std::vector<double> torsion_scale;     ///< sqrt(E[s^2]) / sqrt(n_t)
+    std::vector<double> torsion_scale;     ///< sqrt(E[s^2]) / sqrt(n_t), n_t = max(1, sum of envelopes)
     mat pair_in;
     typename mlp<Scalar, B>::cache pair;
   };
@@ -189,7 +190,7 @@ class torsion_score_network {
             const double rate = (c.x.row(m) - c.x.row(f)).dot(dm) / dij;
             const auto tg = static_cast<std::uint32_t>(b.torsion_offset[g] + t);
             c.terms.push_back({pair, tg, env * rate});
-            c.torsion_scale[tg] += 1.0;
+            c.torsion_scale[tg] += env;  // n_t counts pairs by their envelope: no jump at the cutoff
             used = true;
           }
           if (!used) continue;

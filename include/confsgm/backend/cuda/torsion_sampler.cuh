@@ -110,7 +110,7 @@ __global__ void torsion_torque(float* score, const float* f, const double* x, co
   const double nrm = sqrt(ax[0] * ax[0] + ax[1] * ax[1] + ax[2] * ax[2]);
   for (double& v : ax) v /= nrm;
   double acc = 0;
-  int count = 0;
+  double count = 0;  // sum of envelopes (the CPU's n_t)
   for (int q = term_offset[t]; q < term_offset[t + 1]; ++q) {
     const double* xm = x + 3 * term_moving_atom[q];
     const double* xf = x + 3 * term_fixed_atom[q];
@@ -122,9 +122,9 @@ __global__ void torsion_torque(float* score, const float* f, const double* x, co
     const double dm[3] = {ax[1] * rm[2] - ax[2] * rm[1], ax[2] * rm[0] - ax[0] * rm[2], ax[0] * rm[1] - ax[1] * rm[0]};
     const double rate = (r[0] * dm[0] + r[1] * dm[1] + r[2] * dm[2]) / d;
     acc += static_cast<double>(f[term_pair[q]]) * (env * rate);
-    ++count;
+    count += env;
   }
-  score[t] = static_cast<float>(acc * (scale[t] / sqrt(count > 1 ? double(count) : 1.0)));
+  score[t] = static_cast<float>(acc * (scale[t] / sqrt(count > 1.0 ? count : 1.0)));
 }
 
 /// One sampler update of every live torsion (one thread per torsion).

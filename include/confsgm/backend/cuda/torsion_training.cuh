@@ -30,7 +30,7 @@ __global__ void torsion_terms(double* weight, double* coefficient, const double*
   double ax[3] = {pv[0] - fx[0], pv[1] - fx[1], pv[2] - fx[2]};
   const double nrm = sqrt(ax[0] * ax[0] + ax[1] * ax[1] + ax[2] * ax[2]);
   for (double& v : ax) v /= nrm;
-  int count = 0;
+  double count = 0;  // sum of envelopes (the CPU's n_t)
   for (int q = term_offset[t]; q < term_offset[t + 1]; ++q) {
     const double* xm = x + 3 * term_moving_atom[q];
     const double* xf = x + 3 * term_fixed_atom[q];
@@ -44,9 +44,9 @@ __global__ void torsion_terms(double* weight, double* coefficient, const double*
     const double rm[3] = {xm[0] - pv[0], xm[1] - pv[1], xm[2] - pv[2]};
     const double dm[3] = {ax[1] * rm[2] - ax[2] * rm[1], ax[2] * rm[0] - ax[0] * rm[2], ax[0] * rm[1] - ax[1] * rm[0]};
     weight[q] = env * ((r[0] * dm[0] + r[1] * dm[1] + r[2] * dm[2]) / d);
-    ++count;
+    count += env;
   }
-  coefficient[t] = scale[t] / sqrt(count > 1 ? double(count) : 1.0);
+  coefficient[t] = scale[t] / sqrt(count > 1.0 ? count : 1.0);
 }
 
 /// df_p = sum over p's terms (torsion order) of float(d_score_t * coefficient_t * weight).
