@@ -149,16 +149,17 @@ generate_eval() {
 
 # 1. lambda grid (first seed) on the validation subset.
 first_seed=${seeds%% *}
+# The grid's models are the first seed's IP models (same seed, budget and data), so the chosen one is reused below.
 for lam in $lambdas; do
-  train_model "$out/models/grid_ip_l${lam}_s$first_seed.bin" "$first_seed" --perturbation ip --lambda "$lam"
-  generate_eval "grid_ip_l${lam}" "$out/data/val_subset.sdf" "$first_seed" "$out/models/grid_ip_l${lam}_s$first_seed.bin"
+  train_model "$out/models/ip_l${lam}_s$first_seed.bin" "$first_seed" --perturbation ip --lambda "$lam"
+  generate_eval "val_ip_l${lam}" "$out/data/val_subset.sdf" "$first_seed" "$out/models/ip_l${lam}_s$first_seed.bin"
 done
 best_lambda=$("$py" - "$out" $lambdas <<'EOF'
 import json, sys
 out, lams = sys.argv[1], sys.argv[2:]
 rows = []
 for lam in lams:
-    a = json.load(open(f"{out}/eval/grid_ip_l{lam}.json"))["aggregate"]
+    a = json.load(open(f"{out}/eval/val_ip_l{lam}.json"))["aggregate"]
     rows.append((a["mat_r_mean"], -a["cov_r_mean"], float(lam), lam))
 with open(f"{out}/lambda_grid.md", "w") as f:
     f.write("| lambda | MAT-R mean (A) | COV-R mean (%) |\n|---|---|---|\n")
@@ -172,19 +173,20 @@ echo "$best_lambda" > "$out/lambda.txt"
 
 # 2-4. seeds x {baseline, IP}: train, bias, generate, evaluate; ETKDG with the same seed.
 for seed in $seeds; do
-  for kind in baseline ip; do
-    model=$out/models/${kind}_s$seed.bin
-    if [[ $kind == ip ]]; then train_model "$model" "$seed" --perturbation ip --lambda "$best_lambda"
-    else train_model "$model" "$seed" --perturbation none; fi
-    if [[ ! -f $out/bias/${kind}_s$seed.csv ]]; then
-      log "bias ${kind}_s$seed"
+  # IP outputs carry lambda in their names: extending the grid later never mixes models of two lambdas.
+  for name in baseline "ip_l$best_lambda"; do
+    model=$out/models/${name}_s$seed.bin
+    if [[ $name == baseline ]]; then train_model "$model" "$seed" --perturbation none
+    else train_model "$model" "$seed" --perturbation ip --lambda "$best_lambda"; fi
+    if [[ ! -f $out/bias/${name}_s$seed.csv ]]; then
+      log "bias ${name}_s$seed"
       "$app" bias --model "$model" --data "$test_ref" --molecules "$bias_mols" --samples-per-level "$bias_samples" \
-        --seed "$seed" --threads "$threads" --steps-per-level "$steps_per_level" --label "$kind" \
-        --csv "$out/bias/${kind}_s$seed.csv.partial" --errors "$out/bias/${kind}_s$seed.errors.csv" \
-        > "$out/bias/${kind}_s$seed.md" 2> "$out/bias/${kind}_s$seed.log"
-      mv "$out/bias/${kind}_s$seed.csv.partial" "$out/bias/${kind}_s$seed.csv"
+        --seed "$seed" --threads "$threads" --steps-per-level "$steps_per_level" --label "${name%%_l*}" \
+        --csv "$out/bias/${name}_s$seed.csv.partial" --errors "$out/bias/${name}_s$seed.errors.csv" \
+        > "$out/bias/${name}_s$seed.md" 2> "$out/bias/${name}_s$seed.log"
+      mv "$out/bias/${name}_s$seed.csv.partial" "$out/bias/${name}_s$seed.csv"
     fi
-    generate_eval "${kind}_s$seed" "$test_ref" "$seed" "$model"
+    generate_eval "${name}_s$seed" "$test_ref" "$seed" "$model"
   done
   generate_eval "etkdg_s$seed" "$test_ref" "$seed"
 done

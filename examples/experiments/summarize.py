@@ -34,9 +34,11 @@ def main():
     # COV/MAT (Tables II-IV analogue).
     keys = ["cov_r_mean", "cov_r_median", "mat_r_mean", "mat_r_median",
             "cov_p_mean", "cov_p_median", "mat_p_mean", "mat_p_median"]
+    # File stems: IP outputs carry lambda (paper_experiment.sh), so a grid extended later never mixes models.
+    stem = {"etkdg": "etkdg", "baseline": "baseline", "ip": f"ip_l{lam}"}
     rows = {}
     for method in ["etkdg", "baseline", "ip"]:
-        per_seed = [json.load(open(out / "eval" / f"{method}_s{s}.json"))["aggregate"] for s in seeds]
+        per_seed = [json.load(open(out / "eval" / f"{stem[method]}_s{s}.json"))["aggregate"] for s in seeds]
         rows[method] = {k: mean_sd([a[k] for a in per_seed]) for k in keys}
         summary["coverage"][method] = {k: {"mean": v[0], "sd": v[1]} for k, v in rows[method].items()}
     names = {"etkdg": "RDKit ETKDG", "baseline": f"{space} SGM", "ip": f"{space} SGM-IP (λ = {lam})"}
@@ -44,7 +46,7 @@ def main():
     # Exposure bias per level (Table I analogue).
     bias = {}
     for kind in ["baseline", "ip"]:
-        per_seed = [list(csv.DictReader(open(out / "bias" / f"{kind}_s{s}.csv"))) for s in seeds]
+        per_seed = [list(csv.DictReader(open(out / "bias" / f"{stem[kind]}_s{s}.csv"))) for s in seeds]
         metrics = [k[: -len("_mean")] for k in per_seed[0][0] if k.endswith("_mean")]
         levels = []
         for t in range(len(per_seed[0])):
@@ -60,6 +62,18 @@ def main():
     # its wrapped torsion error per bond.
     main_metric = "coordinate_l1_per_atom"
     extra = [m for m in metrics if m != main_metric]
+
+    # Loss curves from the training logs (MODEL.log.csv, rows of kind "epoch").
+    curves = {}
+    for kind in ["baseline", "ip"]:
+        curves[kind] = {}
+        for s in seeds:
+            log = out / "models" / f"{stem[kind]}_s{s}.bin.log.csv"
+            rows_ = list(csv.DictReader(open(log))) if log.exists() else []
+            curves[kind][s] = [{"epoch": int(r["epoch"]), "train_loss": float(r["train_loss"]),
+                                "validation_loss": float(r["validation_loss"]), "seconds": float(r["seconds"])}
+                               for r in rows_ if r["kind"] == "epoch"]
+    summary["training"] = curves
 
     with open(out / "results.md", "w") as f:
         f.write(f"# {space} space, {family}: baseline vs Input Perturbation\n\n")
@@ -92,7 +106,18 @@ def main():
                         f"{fmt(*r[f'cov_{part}_median'], 100, 2)} | {fmt(*r[f'mat_{part}_mean'])} | "
                         f"{fmt(*r[f'mat_{part}_median'])} |\n")
             f.write("\n")
-        f.write("Plots: bias_vs_sigma.png (Fig. 1a/b analogue), error_histogram.png (Fig. 1c analogue).\n")
+        f.write("## Training (per seed: epochs run, best validation loss, wall time)\n\n"
+                "| model | seed | epochs | best validation loss | at epoch | minutes |\n|---|---|---|---|---|---|\n")
+        for kind in ["baseline", "ip"]:
+            for s in seeds:
+                c = curves[kind][s]
+                if not c:
+                    continue
+                best = min(c, key=lambda e: e["validation_loss"])
+                f.write(f"| {names[kind]} | {s} | {c[-1]['epoch']} | {best['validation_loss']:.5g} | "
+                        f"{best['epoch']} | {c[-1]['seconds'] / 60:.1f} |\n")
+        f.write("\nPlots: bias_vs_sigma.png (Fig. 1a/b analogue), error_histogram.png (Fig. 1c analogue), "
+                "loss_curves.png (training and validation loss per epoch).\n")
     json.dump(summary, open(out / "results.json", "w"), indent=1)
 
     try:
@@ -119,7 +144,7 @@ def main():
     for kind, colour in [("baseline", "tab:blue"), ("ip", "tab:red")]:
         errs = []
         for s in seeds:
-            for row in csv.DictReader(open(out / "bias" / f"{kind}_s{s}.errors.csv")):
+            for row in csv.DictReader(open(out / "bias" / f"{stem[kind]}_s{s}.errors.csv")):
                 if row["metric"] == main_metric and row["error"] not in ("nan", "-nan"):
                     errs.append(float(row["error"]))
         ax.hist(errs, bins=40, alpha=0.5, color=colour, label=f"{names[kind]} (n = {len(errs)})")
@@ -129,6 +154,21 @@ def main():
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "error_histogram.png", dpi=120)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for kind, colour in [("baseline", "tab:blue"), ("ip", "tab:red")]:
+        for i, s in enumerate(seeds):
+            c = curves[kind][s]
+            label = names[kind] if i == 0 else None
+            ax.plot([e["epoch"] for e in c], [e["train_loss"] for e in c], color=colour, alpha=0.4, lw=1)
+            ax.plot([e["epoch"] for e in c], [e["validation_loss"] for e in c], color=colour, lw=1.5, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("DSM loss (thin: training, thick: validation)")
+    ax.set_title(f"Training, {space} space, {family}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "loss_curves.png", dpi=120)
 
 
 if __name__ == "__main__":
