@@ -5,7 +5,6 @@
 // and a GEOM-Drugs molecule (tests/data). Results: docs/performance.md.
 #include <benchmark/benchmark.h>
 
-#include <confsgm/util/allocator_tuning.hpp>
 
 #include <confsgm/model/distance_score_network.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
@@ -158,12 +157,3 @@ BENCHMARK(BM_sample)->ArgNames({"mol", "steps_per_level"})->Args({0, 100})->Args
     ->Unit(benchmark::kSecond)->Iterations(1);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  confsgm::keep_large_allocations_on_heap();  // as the application does (util/allocator_tuning.hpp)
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -6,7 +6,6 @@
 // training-step throughput. Results: docs/performance.md.
 #include <benchmark/benchmark.h>
 
-#include <confsgm/util/allocator_tuning.hpp>
 
 #include <confsgm/model/torsion_score_network.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
@@ -156,12 +155,3 @@ void BM_torsion_train_step(benchmark::State& state) {
 BENCHMARK(BM_torsion_train_step)->ArgNames({"threads"})->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  confsgm::keep_large_allocations_on_heap();  // as the application does (util/allocator_tuning.hpp)
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -124,14 +124,10 @@ int main(int argc, char** argv) {
         data.structures.push_back(s);
         data.clean.push_back({dc});
       }
-      train::trainer_options to;
-      to.batch_molecules = std::size_t(B);
-      to.micro_batch = std::size_t(B);
-      to.threads = 1;
+      const train::trainer_options to{.batch_molecules = std::size_t(B), .micro_batch = std::size_t(B), .threads = 1};
       train::dsm_trainer<cuda::distance_network_trainable, geometric_schedule, input_perturbation> t(
           cuda::distance_network_trainable{}, geometric_schedule(), input_perturbation(0.1), to);
-      std::vector<std::size_t> mols{};
-      mols.resize(std::size_t(B));
+      std::vector<std::size_t> mols(static_cast<std::size_t>(B));
       std::iota(mols.begin(), mols.end(), std::size_t{0});
       model::parameter_vector<float> grad;
       t.batch_gradient(data, mols, 0, grad);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <numeric>
 
 using namespace confsgm;
 
@@ -67,14 +68,11 @@ int main(int argc, char** argv) {
         data.structures.push_back(s);
         data.clean.push_back({s.local_torsions});
       }
-      train::trainer_options to;
-      to.batch_molecules = std::size_t(B);
-      to.micro_batch = std::size_t(B);
-      to.threads = 1;
+      const train::trainer_options to{.batch_molecules = std::size_t(B), .micro_batch = std::size_t(B), .threads = 1};
       train::dsm_trainer<cuda::torsion_network_trainable, log_uniform_schedule, input_perturbation> t(
           cuda::torsion_network_trainable{}, log_uniform_schedule(), input_perturbation(0.1), to);
-      std::vector<std::size_t> mols{};
-      for (int m = 0; m < B; ++m) mols.push_back(std::size_t(m));
+      std::vector<std::size_t> mols(static_cast<std::size_t>(B));
+      std::iota(mols.begin(), mols.end(), std::size_t{0});
       model::parameter_vector<float> grad;
       t.batch_gradient(data, mols, 0, grad);
       const auto t0 = std::chrono::steady_clock::now();

@@ -106,22 +106,13 @@ int main() {
       data.structures.push_back(s);
       data.clean.push_back({dc});
     }
-    train::trainer_options to;
-    to.batch_molecules = 6;
-    to.micro_batch = 3;
-    to.epochs = 3;
-    to.threads = 1;
-    model::distance_network_config small;
-    small.hidden = 32;
-    small.layers = 2;
+    const train::trainer_options to{.batch_molecules = 6, .micro_batch = 3, .epochs = 3, .threads = 1};
+    const model::distance_network_config small{.hidden = 32, .layers = 2};
     train::dsm_trainer<model::distance_score_network<float>, geometric_schedule, input_perturbation> tc(
         model::distance_score_network<float>(small), geometric_schedule(), input_perturbation(0.1), to);
     train::dsm_trainer<cuda::distance_network_trainable, geometric_schedule, input_perturbation> tg(
         cuda::distance_network_trainable(small), geometric_schedule(), input_perturbation(0.1), to);
-    for (auto* t : {&tc.parameters(), &tg.parameters()})  // non-zero output layer on both sides
-      for (const auto& blk : tc.network().layout().blocks())
-        if (blk.name == "edge_head.2.weight")
-          for (std::size_t k = 0; k < blk.size(); ++k) (*t)[blk.offset + k] = 0.05f * float(k % 7) - 0.15f;
+    gpu_test::set_output_layer(tc, tg, "edge_head.2.weight");
     gpu_test::compare_training(tc, tg, data, {0, 1, 2, 3, 4, 5});
   } catch (const std::exception& e) {
     std::printf("FAIL exception: %s\n", e.what());

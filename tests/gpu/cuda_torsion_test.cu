@@ -105,22 +105,13 @@ int main() {
       data.structures.push_back(structs[m % 3]);
       data.clean.push_back({{1.0, -2.5, 3.0, 0.0}, {0.5 - 0.1 * double(m), 2.0, -1.0, 0.7}});
     }
-    train::trainer_options to;
-    to.batch_molecules = 6;
-    to.micro_batch = 3;
-    to.epochs = 3;
-    to.threads = 1;
-    model::torsion_network_config small;
-    small.hidden = 16;
-    small.layers = 2;
+    const train::trainer_options to{.batch_molecules = 6, .micro_batch = 3, .epochs = 3, .threads = 1};
+    const model::torsion_network_config small{.hidden = 16, .layers = 2};
     train::dsm_trainer<model::torsion_score_network<float>, log_uniform_schedule, input_perturbation> tc(
         model::torsion_score_network<float>(small), log_uniform_schedule(), input_perturbation(0.1), to);
     train::dsm_trainer<cuda::torsion_network_trainable, log_uniform_schedule, input_perturbation> tg(
         cuda::torsion_network_trainable(small), log_uniform_schedule(), input_perturbation(0.1), to);
-    for (auto* t : {&tc.parameters(), &tg.parameters()})
-      for (const auto& blk : tc.network().layout().blocks())
-        if (blk.name == "pair_mlp.2.weight")
-          for (std::size_t k = 0; k < blk.size(); ++k) (*t)[blk.offset + k] = 0.05f * float(k % 7) - 0.15f;
+    gpu_test::set_output_layer(tc, tg, "pair_mlp.2.weight");
     gpu_test::compare_training(tc, tg, data, {0, 1, 2, 3, 4, 5});
   } catch (const std::exception& e) {
     std::printf("FAIL exception: %s\n", e.what());

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 namespace gpu_test {
 
@@ -24,6 +26,16 @@ double relative_l2(const A& a, const B& b) {
     den += double(a[k]) * double(a[k]);
   }
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+/// Gives both trainers the same non-zero output layer @p block. An untrained network's output layer is zero, which
+/// would hide every error in the layers before it.
+template <class CpuTrainer, class GpuTrainer>
+void set_output_layer(CpuTrainer& tc, GpuTrainer& tg, const std::string& block) {
+  for (auto* t : {&tc.parameters(), &tg.parameters()})
+    for (const auto& blk : tc.network().layout().blocks())
+      if (blk.name == block)
+        for (std::size_t k = 0; k < blk.size(); ++k) (*t)[blk.offset + k] = 0.05f * float(k % 7) - 0.15f;
 }
 
 /// The trainer check both spaces share: one batch's loss and gradient, then the weights after fit().

@@ -176,9 +176,7 @@ TEST_CASE("finite differences: GINE convolution (parameters, node and edge input
 }
 
 TEST_CASE("finite differences: whole score network and the DSM loss, in double", "[model][fd]") {
-  distance_network_config cfg;
-  cfg.hidden = 6;
-  cfg.layers = 2;
+  const distance_network_config cfg{.hidden = 6, .layers = 2};
   distance_score_network<double> net(cfg);
   auto p = net.initial_parameters(11);
   // Give the zero-initialised output layer values: at zero it blocks every other gradient.
@@ -261,9 +259,7 @@ TEST_CASE("chain rule: coordinate score is the gradient of a distance potential"
 }
 
 TEST_CASE("equivariance: rotating the input rotates the coordinate score, translation leaves it", "[model]") {
-  distance_network_config cfg;
-  cfg.hidden = 16;
-  cfg.layers = 3;
+  const distance_network_config cfg{.hidden = 16, .layers = 3};
   distance_score_network<double> net(cfg);
   const auto p = net.initial_parameters(5);
   const auto s = distance_space::describe(butanol());
@@ -412,9 +408,7 @@ train::trainer_options toy_options(unsigned threads) {
   return o;
 }
 distance_network_config toy_config() {
-  distance_network_config c;
-  c.hidden = 16;
-  c.layers = 2;
+  const distance_network_config c{.hidden = 16, .layers = 2};
   return c;
 }
 }  // namespace

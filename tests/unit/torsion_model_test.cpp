@@ -28,12 +28,7 @@ torsion_structure butanol_structure(std::uint32_t key = 4) {
 }
 
 torsion_network_config small_config() {
-  torsion_network_config c;
-  c.hidden = 6;
-  c.layers = 2;
-  c.radial = 4;
-  c.cutoff = 6.0;
-  return c;
+  return {.hidden = 6, .layers = 2, .radial = 4, .cutoff = 6.0};
 }
 
 template <class Net>
@@ -312,9 +307,7 @@ TEST_CASE("trainer with the torsion network: identical weights with 1 and 2 thre
   o.micro_batch = 2;
   o.epochs = 2;
   o.threads = 1;
-  torsion_network_config cfg;
-  cfg.hidden = 16;
-  cfg.layers = 2;
+  const torsion_network_config cfg{.hidden = 16, .layers = 2};
   trainer a(torsion_score_network<float>(cfg), log_uniform_schedule(), input_perturbation(0.1), o);
   o.threads = 2;
   trainer b(torsion_score_network<float>(cfg), log_uniform_schedule(), input_perturbation(0.1), o);
@@ -349,9 +342,7 @@ TEST_CASE("torsion space composes with the discrete geometric schedule of Algori
   o.batch_molecules = 4;
   o.micro_batch = 2;
   o.epochs = 2;
-  torsion_network_config cfg;
-  cfg.hidden = 8;
-  cfg.layers = 1;
+  const torsion_network_config cfg{.hidden = 8, .layers = 1};
   const geometric_schedule levels(3.14, 0.0314, 20);
   train::dsm_trainer<torsion_score_network<float>, geometric_schedule, input_perturbation> t(
       torsion_score_network<float>(cfg), levels, input_perturbation(0.1), o);

@@ -125,6 +125,10 @@ class torsion_score_network {
     std::vector<double> torsion_scale;     ///< sqrt(E[s^2]) / sqrt(n_t), n_t = max(1, sum of envelopes)
     mat pair_in;
     typename mlp<Scalar, B>::cache pair;
+    // Work space, kept so that repeated calls (a sampler's steps) do not allocate.
+    std::vector<double> theta_g, pair_d, pair_log_sigma, acc;
+    vec edge_d, edge_sigma;
+    std::vector<std::uint8_t> moves;
   };
 
   /// Scores of the dihedrals @p theta (flat over the batch's torsions) at per-torsion noise @p sigma.
@@ -139,8 +143,11 @@ class torsion_score_network {
     const auto H = static_cast<Eigen::Index>(cfg_.hidden);
     // Geometry in double: coordinates from the dihedrals, encoder distances.
     c.x.resize(static_cast<Eigen::Index>(b.num_atoms()), 3);
-    std::vector<double> th;
-    vec d(b.num_edges()), edge_sigma(b.num_edges());
+    auto& th = c.theta_g;
+    auto& d = c.edge_d;
+    auto& edge_sigma = c.edge_sigma;
+    d.resize(b.num_edges());
+    edge_sigma.resize(b.num_edges());
     for (std::size_t g = 0; g < b.num_graphs(); ++g) {
       const auto& s = *b.members[g];
       th.assign(theta.begin() + static_cast<std::ptrdiff_t>(b.torsion_offset[g]),
@@ -160,8 +167,11 @@ class torsion_score_network {
     c.pair_j.clear();
     c.terms.clear();
     c.torsion_scale.assign(nt, 0.0);
-    std::vector<double> pair_d, pair_logsigma;
-    std::vector<std::uint8_t> moves;
+    auto& pair_d = c.pair_d;
+    auto& pair_logsigma = c.pair_log_sigma;
+    auto& moves = c.moves;
+    pair_d.clear();
+    pair_logsigma.clear();
     for (std::size_t g = 0; g < b.num_graphs(); ++g) {
       const auto& s = *b.members[g];
       const auto a0 = b.atom_offset[g];
@@ -219,7 +229,8 @@ class torsion_score_network {
     }
     pair_.forward(layout_, p, c.pair_in, c.pair);
     const auto& f = pair_.output(c.pair);
-    std::vector<double> acc(nt, 0.0);
+    auto& acc = c.acc;
+    acc.assign(nt, 0.0);
     for (const auto& term : c.terms) acc[term.torsion] += static_cast<double>(f(term.pair, 0)) * term.weight;
     score.resize(nt);
     for (std::size_t t = 0; t < nt; ++t) score[t] = static_cast<Scalar>(acc[t] * c.torsion_scale[t]);

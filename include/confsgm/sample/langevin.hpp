@@ -15,6 +15,7 @@
 #include "confsgm/core/conformer.hpp"
 #include "confsgm/model/distance_score_network.hpp"
 #include "confsgm/random/philox.hpp"
+#include "confsgm/sample/network_score.hpp"
 #include "confsgm/schedule/noise_schedule.hpp"
 #include "confsgm/util/parallel.hpp"
 
@@ -50,25 +51,6 @@ struct langevin_result {
   std::size_t diverged = 0;
   double network_evaluations = 0;   ///< conformer-level score evaluations
   double seconds = 0;
-};
-
-/// Wraps a distance network and its parameters as a pair-score model.
-template <class Network>
-class network_pair_score {
- public:
-  using scalar = typename Network::scalar_type;
-  network_pair_score(const Network& net, const model::parameter_vector<scalar>& params) : net_(net), params_(params) {}
-  void operator()(const model::graph_batch& b, const std::vector<scalar>& d, const std::vector<scalar>& sigma,
-                  std::vector<scalar>& out) const {
-    // One cache per thread, kept across calls: a sampler evaluates the same shapes thousands of times, and
-    // fresh buffers each time cost more in page faults than the arithmetic.
-    thread_local typename Network::cache c;
-    net_.forward(params_, b, d, sigma, c, out);
-  }
-
- private:
-  const Network& net_;
-  const model::parameter_vector<scalar>& params_;
 };
 
 /// Runs Algorithm 1 for @p n conformers of one molecule. @p model(batch, d, sigma, out) gives

@@ -19,6 +19,7 @@
 
 #include "confsgm/model/torsion_score_network.hpp"
 #include "confsgm/random/philox.hpp"
+#include "confsgm/sample/network_score.hpp"
 #include "confsgm/schedule/noise_schedule.hpp"
 #include "confsgm/util/parallel.hpp"
 
@@ -70,23 +71,6 @@ struct torus_result {
   double seconds = 0;
 };
 
-/// Wraps a torsion network and its parameters as a score model.
-template <class Network>
-class network_torsion_score {
- public:
-  using scalar = typename Network::scalar_type;
-  network_torsion_score(const Network& net, const model::parameter_vector<scalar>& params) : net_(net), params_(params) {}
-  void operator()(const model::torsion_batch& b, const std::vector<scalar>& theta, const std::vector<scalar>& sigma,
-                  std::vector<scalar>& out) const {
-    thread_local typename Network::cache c;  // reused across calls (see network_pair_score)
-    net_.forward(params_, b, theta, sigma, c, out);
-  }
-
- private:
-  const Network& net_;
-  const model::parameter_vector<scalar>& params_;
-};
-
 /// g_i^2 dt of level i.
 template <NoiseSchedule Schedule>
 double sde_variance_step(const Schedule& schedule, std::size_t i) {
@@ -97,6 +81,36 @@ double sde_variance_step(const Schedule& schedule, std::size_t i) {
     const double s0 = schedule.sigma(i), s1 = i + 1 < schedule.size() ? schedule.sigma(i + 1) : 0.0;
     return s0 * s0 - s1 * s1;
   }
+}
+
+/// The samplers' initial dihedrals: @p start when given (checked against each structure), else uniform on the
+/// torus (the prior), drawn from the purpose::init stream keyed by (seed, stream_offset + sample, torsion).
+/// @p caller names the sampler in errors. Shared by the CPU and GPU samplers, so both start from the same state.
+inline std::vector<std::vector<double>> initial_torsions(const std::vector<const torsion_structure*>& samples,
+                                                         const std::vector<std::vector<double>>* start,
+                                                         std::uint64_t seed, std::uint32_t stream_offset,
+                                                         const char* caller) {
+  const std::size_t n = samples.size();
+  if (start && start->size() != n)
+    throw shape_mismatch(std::string(caller) + ": " + std::to_string(start->size()) + " start states for " +
+                         std::to_string(n) + " samples");
+  std::vector<std::vector<double>> theta(n);
+  for (std::size_t c = 0; c < n; ++c) {
+    const auto T = samples[c]->torsions.size();
+    if (start) {
+      if ((*start)[c].size() != T)
+        throw shape_mismatch(std::string(caller) + ": start state " + std::to_string(c) + " has " +
+                             std::to_string((*start)[c].size()) + " angles, '" + samples[c]->name + "' has " +
+                             std::to_string(T) + " torsions");
+      theta[c] = (*start)[c];
+    } else {
+      const random::stream init(seed, random::purpose::init, stream_offset + static_cast<std::uint32_t>(c));
+      theta[c].resize(T);
+      for (std::size_t t = 0; t < T; ++t)
+        theta[c][t] = torus::two_pi * init.uniform(static_cast<std::uint32_t>(t)) - torus::pi;
+    }
+  }
+  return theta;
 }
 
 /// Samples dihedrals for each structure of @p samples (one sample each; repeat a
@@ -112,28 +126,10 @@ torus_result sample_torsions(const TorsionScore& model, const Schedule& schedule
                            " but the schedule has " + std::to_string(schedule.size()) + " levels");
   if (o.chunk == 0) throw invalid_argument("sample_torsions(): chunk must be > 0");
   const std::size_t n = samples.size();
-  if (start && start->size() != n)
-    throw shape_mismatch("sample_torsions(): " + std::to_string(start->size()) + " start states for " +
-                         std::to_string(n) + " samples");
   const auto t0 = std::chrono::steady_clock::now();
   torus_result r;
-  r.torsions.resize(n);
+  r.torsions = initial_torsions(samples, start, o.seed, o.stream_offset, "sample_torsions()");
   r.status.assign(n, "ok");
-  for (std::size_t c = 0; c < n; ++c) {
-    const auto T = samples[c]->torsions.size();
-    if (start) {
-      if ((*start)[c].size() != T)
-        throw shape_mismatch("sample_torsions(): start state " + std::to_string(c) + " has " +
-                             std::to_string((*start)[c].size()) + " angles, '" + samples[c]->name + "' has " +
-                             std::to_string(T) + " torsions");
-      r.torsions[c] = (*start)[c];
-    } else {
-      const random::stream init(o.seed, random::purpose::init, o.stream_offset + static_cast<std::uint32_t>(c));
-      r.torsions[c].resize(T);
-      for (std::size_t t = 0; t < T; ++t)
-        r.torsions[c][t] = torus::two_pi * init.uniform(static_cast<std::uint32_t>(t)) - torus::pi;
-    }
-  }
   const double sigma_last = schedule.sigma(schedule.size() - 1);
   std::mutex obs_mutex;
   const std::size_t n_chunks = (n + o.chunk - 1) / o.chunk;

@@ -71,13 +71,17 @@ __global__ void langevin_update(double* x, const double* s, int atoms_per_confor
     x[3 * std::size_t(v) + k] += alpha * s[3 * std::size_t(v) + k] + (noise > 0 ? noise * z.normal(base + k) : 0.0);
 }
 
-/// Marks conformers whose coordinates stopped being finite (kept frozen from then on).
-__global__ void mark_dead(const double* x, int atoms_per_conformer, int conformers, int* dead, int* dead_level,
+/// Marks samples whose state stopped being finite (kept frozen from then on). A pass of its own after the update, so
+/// every value of a sample took the step first, as on the CPU. Sample c owns the values
+/// [offset[c], offset[c + 1]) when @p offset is given (torsions), else [c * stride, (c + 1) * stride) (coordinates).
+__global__ void mark_dead(const double* state, const int* offset, int stride, int samples, int* dead, int* dead_level,
                           int* dead_step, int level, int step) {
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= conformers || dead[c]) return;
-  for (int k = 0; k < 3 * atoms_per_conformer; ++k)
-    if (!isfinite(x[3 * std::size_t(c) * atoms_per_conformer + k])) {
+  if (c >= samples || dead[c]) return;
+  const std::size_t begin = offset ? std::size_t(offset[c]) : std::size_t(c) * stride;
+  const std::size_t end = offset ? std::size_t(offset[c + 1]) : begin + stride;
+  for (std::size_t k = begin; k < end; ++k)
+    if (!isfinite(state[k])) {
       dead[c] = 1;
       dead_level[c] = level;
       dead_step[c] = step;
@@ -145,7 +149,7 @@ sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const S
       kernels::langevin_update<<<kernels::blocks_for(std::size_t(N) * C), kernels::threads>>>(
           x.data(), s_xyz.data(), N, C, alpha, noise, o.seed, o.stream_offset, static_cast<std::uint32_t>(level),
           static_cast<std::uint32_t>(step), dead.data());
-      kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(x.data(), N, C, dead.data(), dead_level.data(),
+      kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(x.data(), nullptr, 3 * N, C, dead.data(), dead_level.data(),
                                                                      dead_step.data(), static_cast<int>(level),
                                                                      static_cast<int>(step));
       r.network_evaluations += static_cast<double>(n);

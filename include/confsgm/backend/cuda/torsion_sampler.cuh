@@ -97,6 +97,34 @@ __global__ void pair_features(float* out, const float* h, const double* x, const
   out[t] = v;
 }
 
+/// Torsion t's rotation frame: the pivot (its moving bond atom) and the unit axis from the fixed atom to it.
+__device__ inline void torsion_frame(const double* x, int fixed_atom, int moving_atom, const double*& pivot,
+                                     double axis[3]) {
+  pivot = x + 3 * moving_atom;
+  const double* fx = x + 3 * fixed_atom;
+  for (int k = 0; k < 3; ++k) axis[k] = pivot[k] - fx[k];
+  const double nrm = sqrt(axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2]);
+  for (int k = 0; k < 3; ++k) axis[k] /= nrm;
+}
+
+/// One (pair, torsion) term: the envelope of the pair distance and the weight envelope * d(d)/d(theta) (as the
+/// CPU's contribution::weight). False when the pair is outside the cutoff: the term then contributes nothing.
+__device__ inline bool torsion_term(const double* x, const double* pivot, const double axis[3], int moving_atom,
+                                    int fixed_atom, double cutoff, double& envelope, double& weight) {
+  const double* xm = x + 3 * moving_atom;
+  const double* xf = x + 3 * fixed_atom;
+  const double r[3] = {xm[0] - xf[0], xm[1] - xf[1], xm[2] - xf[2]};
+  const double d = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+  if (!(d < cutoff) || !(d > 0)) return false;
+  envelope = 0.5 * (cos(3.141592653589793 * d / cutoff) + 1.0);
+  const double rm[3] = {xm[0] - pivot[0], xm[1] - pivot[1], xm[2] - pivot[2]};
+  // Velocity of the moving atom per unit rotation, projected on the pair direction.
+  const double dm[3] = {axis[1] * rm[2] - axis[2] * rm[1], axis[2] * rm[0] - axis[0] * rm[2],
+                        axis[0] * rm[1] - axis[1] * rm[0]};
+  weight = envelope * ((r[0] * dm[0] + r[1] * dm[1] + r[2] * dm[2]) / d);
+  return true;
+}
+
 /// s_t = scale_t / sqrt(n_t) * sum over t's terms (pair order) of f_pair * envelope * d(d)/d(theta_t).
 __global__ void torsion_torque(float* score, const float* f, const double* x, const int* term_offset,
                                const int* term_pair, const int* term_moving_atom, const int* term_fixed_atom,
@@ -104,24 +132,15 @@ __global__ void torsion_torque(float* score, const float* f, const double* x, co
                                double cutoff) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= torsions) return;
-  const double* pv = x + 3 * t_moving[t];
-  const double* fx = x + 3 * t_fixed[t];
-  double ax[3] = {pv[0] - fx[0], pv[1] - fx[1], pv[2] - fx[2]};
-  const double nrm = sqrt(ax[0] * ax[0] + ax[1] * ax[1] + ax[2] * ax[2]);
-  for (double& v : ax) v /= nrm;
+  const double* pivot;
+  double axis[3];
+  torsion_frame(x, t_fixed[t], t_moving[t], pivot, axis);
   double acc = 0;
   double count = 0;  // sum of envelopes (the CPU's n_t)
   for (int q = term_offset[t]; q < term_offset[t + 1]; ++q) {
-    const double* xm = x + 3 * term_moving_atom[q];
-    const double* xf = x + 3 * term_fixed_atom[q];
-    const double r[3] = {xm[0] - xf[0], xm[1] - xf[1], xm[2] - xf[2]};
-    const double d = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
-    if (!(d < cutoff) || !(d > 0)) continue;
-    const double env = 0.5 * (cos(3.141592653589793 * d / cutoff) + 1.0);
-    const double rm[3] = {xm[0] - pv[0], xm[1] - pv[1], xm[2] - pv[2]};
-    const double dm[3] = {ax[1] * rm[2] - ax[2] * rm[1], ax[2] * rm[0] - ax[0] * rm[2], ax[0] * rm[1] - ax[1] * rm[0]};
-    const double rate = (r[0] * dm[0] + r[1] * dm[1] + r[2] * dm[2]) / d;
-    acc += static_cast<double>(f[term_pair[q]]) * (env * rate);
+    double env, weight;
+    if (!torsion_term(x, pivot, axis, term_moving_atom[q], term_fixed_atom[q], cutoff, env, weight)) continue;
+    acc += static_cast<double>(f[term_pair[q]]) * weight;
     count += env;
   }
   score[t] = static_cast<float>(acc * (scale[t] / sqrt(count > 1.0 ? count : 1.0)));
@@ -141,21 +160,6 @@ __global__ void torus_update(double* theta, const float* score, const int* torsi
                          level);
   const double zt = noise > 0 ? z.normal(step * static_cast<std::uint32_t>(T) + static_cast<std::uint32_t>(local)) : 0.0;
   theta[t] = wrap_angle(theta[t] + drift * static_cast<double>(score[t]) + noise * zt);
-}
-
-/// After a step: a sample with a non-finite angle is frozen from now on (a pass of its own, so every torsion of
-/// that sample took the step first, as on the CPU).
-__global__ void mark_dead_samples(const double* theta, const int* sample_torsion_offset, int samples, int* dead,
-                                  int* dead_level, int* dead_step, int level, int step) {
-  const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= samples || dead[c]) return;
-  for (int t = sample_torsion_offset[c]; t < sample_torsion_offset[c + 1]; ++t)
-    if (!isfinite(theta[t])) {
-      dead[c] = 1;
-      dead_level[c] = level;
-      dead_step[c] = step;
-      return;
-    }
 }
 
 }  // namespace
@@ -355,27 +359,14 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
     throw invalid_argument("sample_torsions_gpu(): first_level " + std::to_string(o.first_level) +
                            " but the schedule has " + std::to_string(schedule.size()) + " levels");
   const std::size_t n = samples.size();
-  if (start && start->size() != n)
-    throw shape_mismatch("sample_torsions_gpu(): " + std::to_string(start->size()) + " start states for " +
-                         std::to_string(n) + " samples");
   const auto t0 = std::chrono::steady_clock::now();
   sample::torus_result r;
-  r.torsions.resize(n);
+  r.torsions = sample::initial_torsions(samples, start, o.seed, o.stream_offset, "sample_torsions_gpu()");
   r.status.assign(n, "ok");
   std::vector<std::size_t> members;  // samples with torsions, in order
   std::vector<const torsion_structure*> member_structs;
   for (std::size_t c = 0; c < n; ++c) {
     const auto T = samples[c]->torsions.size();
-    if (start) {
-      if ((*start)[c].size() != T)
-        throw shape_mismatch("sample_torsions_gpu(): start state " + std::to_string(c) + " has the wrong length");
-      r.torsions[c] = (*start)[c];
-    } else {
-      const random::stream init(o.seed, random::purpose::init, o.stream_offset + static_cast<std::uint32_t>(c));
-      r.torsions[c].resize(T);
-      for (std::size_t t = 0; t < T; ++t)
-        r.torsions[c][t] = torus::two_pi * init.uniform(static_cast<std::uint32_t>(t)) - torus::pi;
-    }
     bool finite = true;
     for (const double v : r.torsions[c]) finite &= std::isfinite(v);
     if (!finite) {
@@ -416,8 +407,8 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
           theta.data(), score.data(), b.torsion_sample.data(), b.sample_torsion_offset.data(), key.data(), b.torsions,
           drift, noise, o.seed, o.stream_offset, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step),
           dead.data());
-      kernels::mark_dead_samples<<<kernels::blocks_for(members.size()), kernels::threads>>>(
-          theta.data(), b.sample_torsion_offset.data(), static_cast<int>(members.size()), dead.data(), dead_level.data(),
+      kernels::mark_dead<<<kernels::blocks_for(members.size()), kernels::threads>>>(
+          theta.data(), b.sample_torsion_offset.data(), 0, static_cast<int>(members.size()), dead.data(), dead_level.data(),
           dead_step.data(), static_cast<int>(level), static_cast<int>(step));
       r.network_evaluations += static_cast<double>(members.size());
     }

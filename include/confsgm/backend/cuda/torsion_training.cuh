@@ -25,25 +25,16 @@ __global__ void torsion_terms(double* weight, double* coefficient, const double*
                               const int* t_moving, const double* scale, int torsions, double cutoff) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= torsions) return;
-  const double* pv = x + 3 * t_moving[t];
-  const double* fx = x + 3 * t_fixed[t];
-  double ax[3] = {pv[0] - fx[0], pv[1] - fx[1], pv[2] - fx[2]};
-  const double nrm = sqrt(ax[0] * ax[0] + ax[1] * ax[1] + ax[2] * ax[2]);
-  for (double& v : ax) v /= nrm;
+  const double* pivot;
+  double axis[3];
+  torsion_frame(x, t_fixed[t], t_moving[t], pivot, axis);
   double count = 0;  // sum of envelopes (the CPU's n_t)
   for (int q = term_offset[t]; q < term_offset[t + 1]; ++q) {
-    const double* xm = x + 3 * term_moving_atom[q];
-    const double* xf = x + 3 * term_fixed_atom[q];
-    const double r[3] = {xm[0] - xf[0], xm[1] - xf[1], xm[2] - xf[2]};
-    const double d = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
-    if (!(d < cutoff) || !(d > 0)) {
+    double env;
+    if (!torsion_term(x, pivot, axis, term_moving_atom[q], term_fixed_atom[q], cutoff, env, weight[q])) {
       weight[q] = 0.0;
       continue;
     }
-    const double env = 0.5 * (cos(3.141592653589793 * d / cutoff) + 1.0);
-    const double rm[3] = {xm[0] - pv[0], xm[1] - pv[1], xm[2] - pv[2]};
-    const double dm[3] = {ax[1] * rm[2] - ax[2] * rm[1], ax[2] * rm[0] - ax[0] * rm[2], ax[0] * rm[1] - ax[1] * rm[0]};
-    weight[q] = env * ((r[0] * dm[0] + r[1] * dm[1] + r[2] * dm[2]) / d);
     count += env;
   }
   coefficient[t] = scale[t] / sqrt(count > 1.0 ? count : 1.0);
