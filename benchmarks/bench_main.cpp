@@ -1,4 +1,4 @@
-// main() of the confsgm benchmark programs: Google Benchmark's, after the same
+// main() of the score-model benchmark programs (bench_model, bench_torsion): Google Benchmark's, after the same
 // allocator setting the application uses, so timings match what users get.
 #include <confsgm/util/allocator_tuning.hpp>
 

@@ -5,7 +5,6 @@
 // and a GEOM-Drugs molecule (tests/data). Results: docs/performance.md.
 #include <benchmark/benchmark.h>
 
-
 #include <confsgm/model/distance_score_network.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
 #include <confsgm/rdkit/sdf.hpp>

@@ -117,3 +117,5 @@ void BM_confsgm_full_matrices(benchmark::State& state) {
 BENCHMARK(BM_confsgm_full_matrices)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
+
+BENCHMARK_MAIN();

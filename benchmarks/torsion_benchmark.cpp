@@ -6,7 +6,6 @@
 // training-step throughput. Results: docs/performance.md.
 #include <benchmark/benchmark.h>
 
-
 #include <confsgm/model/torsion_score_network.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
 #include <confsgm/rdkit/sdf.hpp>

@@ -47,3 +47,5 @@ void BM_program_singlepoint(benchmark::State& state) {
 BENCHMARK(BM_program_singlepoint)->ArgName("mol")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
+
+BENCHMARK_MAIN();

@@ -149,9 +149,9 @@ sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const S
       kernels::langevin_update<<<kernels::blocks_for(std::size_t(N) * C), kernels::threads>>>(
           x.data(), s_xyz.data(), N, C, alpha, noise, o.seed, o.stream_offset, static_cast<std::uint32_t>(level),
           static_cast<std::uint32_t>(step), dead.data());
-      kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(x.data(), nullptr, 3 * N, C, dead.data(), dead_level.data(),
-                                                                     dead_step.data(), static_cast<int>(level),
-                                                                     static_cast<int>(step));
+      kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(
+          x.data(), nullptr, 3 * N, C, dead.data(), dead_level.data(), dead_step.data(), static_cast<int>(level),
+          static_cast<int>(step));
       r.network_evaluations += static_cast<double>(n);
     }
   }
