@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "cuda_backend.hpp"
 #include "confgf.hpp"
 #include "torsional.hpp"
 
@@ -75,7 +76,9 @@ int run_bias(arguments& args) {
   const auto csv = args.str("csv");
   const auto errors_csv = args.str("errors");
   const auto label = args.str("label", model_path);
+  const auto backend = args.str("backend", "cpu");
   args.reject_unknown();
+  const bool gpu = cuda_backend::selected(backend);
   if (update != "sde" && update != "ode") throw usage_error("--update must be sde or ode, got '" + update + "'");
   if (o.samples_per_level == 0 || per_mol == 0 || steps == 0 || lo.steps_per_level == 0)
     throw usage_error("--samples-per-level, --conformers-per-molecule, --steps and --steps-per-level must be >= 1");
@@ -98,12 +101,18 @@ int run_bias(arguments& args) {
       for (std::size_t c = 0; c < d.set.clean[i].size(); ++c)
         samples.push_back({&d.set.conformer_structures[i][c], d.set.clean[i][c]});
     if (samples.empty()) throw confsgm::io_error(data_path, std::nullopt, std::nullopt, "no conformer with a rotatable bond");
-    const confsgm::sample::network_torsion_score<torsional_network> score(m.network, m.parameters);
-    const confsgm::eval::torsion_bias_problem<decltype(score), confsgm::log_uniform_schedule> problem(
-        score, confsgm::log_uniform_schedule(m.sigma_max, m.sigma_min, steps),
-        update == "sde" ? confsgm::eval::zero_noise_update::sde_drift : confsgm::eval::zero_noise_update::probability_flow);
+    const confsgm::log_uniform_schedule schedule(m.sigma_max, m.sigma_min, steps);
+    const auto zero_noise =
+        update == "sde" ? confsgm::eval::zero_noise_update::sde_drift : confsgm::eval::zero_noise_update::probability_flow;
     std::cerr << "[bias] " << samples.size() << " matched conformers of " << d.set.size() << " molecules, "
               << o.samples_per_level << " samples per level\n";
+    if (gpu) {
+      report(cuda_backend::torsion_bias(m.network, m.parameters, schedule, zero_noise, samples, o), label, csv, errors_csv);
+      return ok;
+    }
+    const confsgm::sample::network_torsion_score<torsional_network> score(m.network, m.parameters);
+    const confsgm::eval::torsion_bias_problem<decltype(score), confsgm::log_uniform_schedule> problem(score, schedule,
+                                                                                                       zero_noise);
     report(confsgm::eval::estimate_exposure_bias(problem, samples, o), label, csv, errors_csv);
     return ok;
   }
@@ -116,10 +125,14 @@ int run_bias(arguments& args) {
     for (std::size_t c = 0; c < std::min(per_mol, mol.data.size()); ++c)
       samples.push_back({&structures.back(), mol.data.conformers[c]});
   }
-  const confsgm::sample::network_pair_score<confgf_network> score(m.network, m.parameters);
-  const confsgm::eval::distance_bias_problem<decltype(score), confsgm::custom_schedule> problem(score, m.schedule, lo);
   std::cerr << "[bias] " << samples.size() << " reference conformers of " << structures.size() << " molecules, "
             << o.samples_per_level << " samples per level\n";
+  if (gpu) {
+    report(cuda_backend::distance_bias(m.network, m.parameters, m.schedule, lo, samples, o), label, csv, errors_csv);
+    return ok;
+  }
+  const confsgm::sample::network_pair_score<confgf_network> score(m.network, m.parameters);
+  const confsgm::eval::distance_bias_problem<decltype(score), confsgm::custom_schedule> problem(score, m.schedule, lo);
   report(confsgm::eval::estimate_exposure_bias(problem, samples, o), label, csv, errors_csv);
   return ok;
 }

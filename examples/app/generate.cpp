@@ -10,6 +10,7 @@
 
 #include "cli.hpp"
 #include "confgf.hpp"
+#include "cuda_backend.hpp"
 #include "shipped_models.hpp"
 #include "torsional.hpp"
 
@@ -83,9 +84,13 @@ int run_generate(arguments& args) {
   to.steps_per_level = static_cast<std::size_t>(args.integer("langevin-steps", 10));
   to.step_size = args.number("langevin-step-size", 2e-4);
   const bool reuse_local = args.flag("reuse-local");
+  const auto backend = args.str("backend", "cpu");
   args.reject_unknown();
   if (method != "etkdg" && method != "confgf" && method != "torsional")
     throw usage_error("--method '" + method + "' is not available; this build offers: etkdg, confgf, torsional");
+  if (backend == "cuda" && method == "etkdg")
+    throw usage_error("--backend cuda runs the score models (--method confgf or torsional)");
+  const bool gpu = cuda_backend::selected(backend);
   std::string model_file;  // --model FILE or a shipped model's name; the shipped IP models by default
   if (method == "confgf") model_file = resolve_model(model_path, "qm9-distance-ip");
   if (method == "torsional") model_file = resolve_model(model_path, "drugs-torsion-ip");
@@ -160,7 +165,8 @@ int run_generate(arguments& args) {
         lo.threads = eo.threads;
         lo.stream_offset = static_cast<std::uint32_t>(k) << 16;  // molecules draw different noise
         const confsgm::sample::network_pair_score<confgf_network> score(confgf->network, confgf->parameters);
-        const auto r = confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, lo);
+        const auto r = gpu ? cuda_backend::confgf_sample(confgf->network, confgf->parameters, confgf->schedule, st, n, lo)
+                           : confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, lo);
         res = sampled_result(m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); });
         if (r.diverged) failed_conformers += r.diverged;
       } catch (const std::exception& e) {
@@ -181,7 +187,8 @@ int run_generate(arguments& args) {
         const confsgm::log_uniform_schedule sched(torsional->sigma_max, torsional->sigma_min, steps);
         const confsgm::sample::network_torsion_score<torsional_network> score(torsional->network,
                                                                              torsional->parameters);
-        const auto r = confsgm::sample::sample_torsions<float>(score, sched, samples, to);
+        const auto r = gpu ? cuda_backend::torsional_sample(torsional->network, torsional->parameters, sched, samples, to)
+                           : confsgm::sample::sample_torsions<float>(score, sched, samples, to);
         res = sampled_result(m, n, r.status, [&](std::size_t c) {
           return confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]);
         });

@@ -61,6 +61,8 @@ generate: conformer ensembles for every molecule of FILE
   --multiplier X      default 2 (the literature's 2 x n_ref protocol)
   --seed S            1..2^31-1, default 42
   --threads T         0 = all cores (default); output does not depend on it
+  --backend B         cpu (default) or cuda: the score models' sampling on the
+                      GPU (builds with CUDA; same noise as the CPU, fp32 results)
   --mmff              relax with MMFF94 (energies written, rank by energy)
   --mmff-iterations N default 2000
   --prune-rms X       RDKit heavy-atom RMSD pruning threshold (default off)
@@ -135,6 +137,8 @@ local structures first; MODEL.matching.tsv lists the matching RMSDs)
   --checkpoint-every N  steps between checkpoints (default 200)
   --log-every N       steps between progress lines (default 50)
   --threads T         0 = all cores
+  --backend B         cpu (default) or cuda: forward and backward passes on the
+                      GPU, same trainer, data order and model files
 
 match: conformer matching once for many torsion-space trainings: each
 conformer's torsions set on its own ETKDG local structure, RMSD minimised
@@ -157,6 +161,7 @@ record the error; a markdown table on stdout
   --steps-per-level T --step-size A   distance: Langevin settings (100, 2.4e-6)
   --csv OUT.csv       per-level means; --errors OUT.csv every sample's error
   --label NAME        model name in the outputs; --seed S (2021); --threads T
+  --backend B         cpu (default) or cuda: the zero-noise sampler on the GPU
 
 properties: ensemble property prediction (paper Table V) with GFN2-xTB
   --ref REF.sdf --gen GEN.sdf   molecules matched by mol_id

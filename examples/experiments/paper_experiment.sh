@@ -19,7 +19,8 @@
 # wall-clock cap per model, 0 = none; a cap makes the budget depend on machine load), VAL_MOLECULES (30),
 # TEST_MOLECULES (0 = all),
 # BIAS_SAMPLES (samples per level: torsion 100, distance 10), BIAS_MOLECULES (50), STEPS_PER_LEVEL (distance
-# sampler, 100), THREADS (0 = all), OUT (results/<space>_<family>), APP (build/examples/confsgm).
+# sampler, 100), THREADS (0 = all), BACKEND (cpu | cuda: training, sampling and the bias estimator on the GPU;
+# the ETKDG row and the evaluation stay on the CPU), OUT (results/<space>_<family>), APP (build/examples/confsgm).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 space=${SPACE:-torsion}
@@ -32,6 +33,7 @@ if [[ $space == torsion ]]; then epochs=${EPOCHS:-250}; else epochs=${EPOCHS:-10
 val_n=${VAL_MOLECULES:-30}
 test_n=${TEST_MOLECULES:-0}
 threads=${THREADS:-0}
+backend=${BACKEND:-cpu}
 steps_per_level=${STEPS_PER_LEVEL:-100}
 bias_mols=${BIAS_MOLECULES:-50}
 if [[ $space == torsion ]]; then bias_samples=${BIAS_SAMPLES:-100}; else bias_samples=${BIAS_SAMPLES:-10}; fi
@@ -121,7 +123,7 @@ train_model() {
   [[ -f $model.ckpt ]] && resume=(--resume)
   log "train $(basename "$model") $*"
   "$app" train "${space_args[@]}" "${train_args[@]}" --train "$train" --val "$val" --out "$model" --seed "$seed" --epochs "$epochs" \
-    --max-minutes "$minutes" --threads "$threads" --quiet "${net[@]}" "${resume[@]}" "$@"
+    --max-minutes "$minutes" --threads "$threads" --backend "$backend" --quiet "${net[@]}" "${resume[@]}" "$@"
   # The model file holds the best validation epoch; a run stopped before its first epoch has none.
   [[ -f $model ]] || { echo "train $(basename "$model"): no model written (no epoch finished); rerun to resume" >&2; exit 1; }
   touch "$model.done"
@@ -135,7 +137,8 @@ generate_eval() {
     log "generate $label"
     if [[ -n $model ]]; then
       "$app" generate --method "$method" --model "$model" --input "$ref" --output "$gen.partial.sdf" --seed "$seed" \
-        --threads "$threads" --steps-per-level "$steps_per_level" --quiet 2> "$out/gen/$label.log" || [[ $? -eq 1 ]]
+        --threads "$threads" --steps-per-level "$steps_per_level" --backend "$backend" --quiet 2> "$out/gen/$label.log" \
+        || [[ $? -eq 1 ]]
     else
       "$app" generate --input "$ref" --output "$gen.partial.sdf" --seed "$seed" --threads "$threads" --quiet \
         2> "$out/gen/$label.log" || [[ $? -eq 1 ]]
@@ -181,7 +184,7 @@ for seed in $seeds; do
     if [[ ! -f $out/bias/${name}_s$seed.csv ]]; then
       log "bias ${name}_s$seed"
       "$app" bias --model "$model" --data "$test_ref" --molecules "$bias_mols" --samples-per-level "$bias_samples" \
-        --seed "$seed" --threads "$threads" --steps-per-level "$steps_per_level" --label "${name%%_l*}" \
+        --seed "$seed" --threads "$threads" --steps-per-level "$steps_per_level" --label "${name%%_l*}" --backend "$backend" \
         --csv "$out/bias/${name}_s$seed.csv.partial" --errors "$out/bias/${name}_s$seed.errors.csv" \
         > "$out/bias/${name}_s$seed.md" 2> "$out/bias/${name}_s$seed.log"
       mv "$out/bias/${name}_s$seed.csv.partial" "$out/bias/${name}_s$seed.csv"

@@ -1,8 +1,9 @@
 // GPU backend of the torsion-space model against the CPU backend: network
 // forward, one reverse-SDE step, whole 20-step runs of the three samplers with
-// the same seed. Exit 77 (CTest: skipped) when no CUDA device is present.
+// the same seed, the exposure-bias estimator with the device model, training. Exit 77 (CTest: skipped) when no CUDA device is present.
 #include <confsgm/backend/cuda/torsion_sampler.cuh>
 #include <confsgm/backend/cuda/torsion_training.cuh>
+#include <confsgm/eval/exposure_bias.hpp>
 
 #include "../unit/support.hpp"
 #include "gpu_support.hpp"
@@ -98,7 +99,26 @@ int main() {
              1e-3);
     }
 
-    // 4. Training on the GPU: batch gradients and three Adam steps against the CPU.
+    // 4. The exposure-bias estimator, unchanged, with the device model (cuda::torsion_model_gpu) as its model.
+    {
+      std::vector<eval::torsion_sample> truth;
+      for (std::size_t c = 0; c < structs.size(); ++c) truth.push_back({&structs[c], {0.4, -1.2, 2.5, -2.9 + 0.3 * c}});
+      eval::bias_options bo;
+      bo.samples_per_level = 2;
+      bo.seed = 5;
+      const eval::torsion_bias_problem<decltype(score), log_uniform_schedule> pc(score, sch);
+      const cuda::torsion_model_gpu device_model(net, p);
+      const eval::torsion_bias_problem<cuda::torsion_model_gpu, log_uniform_schedule> pg(device_model, sch);
+      const auto bc = eval::estimate_exposure_bias(pc, truth, bo), bg = eval::estimate_exposure_bias(pg, truth, bo);
+      double worst = 0;
+      for (std::size_t t = 0; t < bc.levels.size(); ++t)
+        for (std::size_t m = 0; m < bc.levels[t].mean.size(); ++m)
+          worst = std::max(worst, std::abs(bc.levels[t].mean[m] - bg.levels[t].mean[m]) /
+                                      std::max(1e-3, std::abs(bc.levels[t].mean[m])));
+      expect(worst <= 1e-3, "bias estimator: per-level mean error, max relative difference", worst, 1e-3);
+    }
+
+    // 5. Training on the GPU: batch gradients and three Adam steps against the CPU.
     train::training_set<torsion_space> data;
     for (std::size_t m = 0; m < 6; ++m) {
       data.ids.push_back("m" + std::to_string(m));

@@ -72,9 +72,20 @@ done
 [[ $(grep -c '^| [0-9]' "$work/db.md") -eq 50 ]] || die "distance bias table should have 50 levels"
 "$bin" generate --method torsional --model "$work/m.bin" --input "$work/tin.csv" --output "$work/x.sdf" 2> "$work/e.log"
 [[ $? -eq 3 ]] && grep -q "not a torsion-space" "$work/e.log" || die "distance model accepted as torsional: $(cat "$work/e.log")"
+# --backend: cuda runs where a device is, else a clear error with status 2; anything else is a usage error.
+"$bin" generate --method torsional --model "$work/t.bin" --input "$work/tin.csv" --output "$work/tc.sdf" --backend cuda \
+  --quiet 2> "$work/bc.log"
+rc=$?
+if [[ $rc -eq 2 ]]; then
+  grep -Eq "no CUDA device|built without CUDA" "$work/bc.log" || die "--backend cuda error unclear: $(cat "$work/bc.log")"
+else
+  [[ $rc -eq 0 && $(grep -c '^\$\$\$\$' "$work/tc.sdf") -eq 12 ]] || die "--backend cuda failed: $(cat "$work/bc.log")"
+fi
+"$bin" bias --model "$work/m.bin" --data "$data" --backend gpu > /dev/null 2> "$work/bg.log"
+[[ $? -eq 2 ]] && grep -q "must be cpu or cuda" "$work/bg.log" || die "--backend gpu accepted: $(cat "$work/bg.log")"
 if [[ $have_xtb == 1 ]]; then
   "$bin" properties --ref "$data" --gen "$data" --molecules 2 --conformers 1000 --quiet > "$work/p.txt" 2> /dev/null
   grep -q "| 0.0000 | 0.0000 | 0.0000 | 0.0000 | 0.0000 |" "$work/p.txt" || die "properties of a set against itself: $(cat "$work/p.txt")"
 fi
-[[ $fail -eq 0 ]] && echo "ok: train, resume, generate --method confgf and torsional, match, bias, model-file errors, properties"
+[[ $fail -eq 0 ]] && echo "ok: train, resume, generate --method confgf and torsional, match, bias, --backend, model-file errors, properties"
 exit $fail

@@ -14,7 +14,9 @@
 //                          coordinate sampler sees); f_S: annealed Langevin
 //                          without noise; error: superposed coordinate L1 per atom.
 // Choices the paper leaves open are options with the defaults above
-// (reference-spec §7).
+// (reference-spec §7). The model is a CPU score callable, or a backend's
+// device model that runs its own sampler (cuda::torsion_model_gpu,
+// cuda::distance_model_gpu): the estimator is the same for every backend.
 //
 // Sampling plan: the paper draws t ~ U{1..L} for N iterations; the default
 // here is stratified (the same number of samples at every level, which removes
@@ -193,7 +195,13 @@ class torsion_bias_problem {
     so.first_level = level;
     so.chunk = batch.size();
     so.threads = threads_;
-    const auto r = sample::sample_torsions<Scalar>(model_, schedule_, structures, so, nullptr, &start);
+    const auto r = [&] {
+      // A model that samples itself (a backend's device model, e.g. cuda::torsion_model_gpu) runs its own sampler.
+      if constexpr (requires { model_.sample_torsions(schedule_, structures, so, &start); })
+        return model_.sample_torsions(schedule_, structures, so, &start);
+      else
+        return sample::sample_torsions<Scalar>(model_, schedule_, structures, so, nullptr, &start);
+    }();
     std::vector<std::vector<double>> out;
     for (std::size_t k = 0; k < batch.size(); ++k) {
       const auto& s = *batch[k];
@@ -253,7 +261,13 @@ class distance_bias_problem {
       so.noise_scale = 0;
       so.first_level = level;
       so.threads = 1;
-      const auto r = sample::annealed_langevin<Scalar>(model_, schedule_, *s.structure, 1, so, nullptr, &start);
+      const auto r = [&] {
+        // A model that samples itself (e.g. cuda::distance_model_gpu) runs its own sampler.
+        if constexpr (requires { model_.annealed_langevin(schedule_, *s.structure, std::size_t{1}, so, &start); })
+          return model_.annealed_langevin(schedule_, *s.structure, std::size_t{1}, so, &start);
+        else
+          return sample::annealed_langevin<Scalar>(model_, schedule_, *s.structure, 1, so, nullptr, &start);
+      }();
       if (r.status[0] != "ok") {
         out.push_back({std::numeric_limits<double>::quiet_NaN()});
         continue;

@@ -12,6 +12,8 @@
 #include "confsgm/random/philox.hpp"
 #include "confsgm/sample/langevin.hpp"
 
+#include <mutex>
+
 namespace confsgm::cuda {
 
 namespace kernels {
@@ -172,5 +174,26 @@ sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const S
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
+
+/// A distance network on the device as the model of backend-generic algorithms (eval::distance_bias_problem):
+/// they call annealed_langevin() and the sampling runs on the GPU. One network serves one call at a time (its device
+/// buffers are shared), so concurrent callers are serialised.
+class distance_model_gpu {
+ public:
+  distance_model_gpu(const model::distance_score_network<float>& net, const model::parameter_vector<float>& p,
+                     bool tf32 = false)
+      : net_(net, p, tf32) {}
+  template <NoiseSchedule Schedule>
+  sample::langevin_result annealed_langevin(const Schedule& schedule, const distance_structure& s, std::size_t n,
+                                            const sample::langevin_options& o,
+                                            const conformer_batch<double>* start = nullptr) const {
+    const std::lock_guard<std::mutex> hold(lock_);
+    return annealed_langevin_gpu(net_, schedule, s, n, o, start);
+  }
+
+ private:
+  mutable distance_network_gpu net_;
+  mutable std::mutex lock_;
+};
 
 }  // namespace confsgm::cuda

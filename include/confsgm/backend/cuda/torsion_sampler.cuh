@@ -18,6 +18,7 @@
 #include "confsgm/sample/torus_sampler.hpp"
 
 #include <atomic>
+#include <mutex>
 
 namespace confsgm::cuda {
 
@@ -432,5 +433,25 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
+
+/// A torsion network on the device as the model of backend-generic algorithms (eval::torsion_bias_problem): they
+/// call sample_torsions() and the sampling runs on the GPU. Concurrent callers are serialised (shared device buffers).
+class torsion_model_gpu {
+ public:
+  torsion_model_gpu(const model::torsion_score_network<float>& net, const model::parameter_vector<float>& p,
+                    bool tf32 = false)
+      : net_(net, p, tf32) {}
+  template <NoiseSchedule Schedule>
+  sample::torus_result sample_torsions(const Schedule& schedule, const std::vector<const torsion_structure*>& samples,
+                                       const sample::torus_sampler_options& o,
+                                       const std::vector<std::vector<double>>* start = nullptr) const {
+    const std::lock_guard<std::mutex> hold(lock_);
+    return sample_torsions_gpu(net_, schedule, samples, o, start);
+  }
+
+ private:
+  mutable torsion_network_gpu net_;
+  mutable std::mutex lock_;
+};
 
 }  // namespace confsgm::cuda

@@ -1,0 +1,71 @@
+// `--backend cuda`: the reference application's runs on the CUDA backend
+// (declarations and contract in cuda_backend.hpp).
+#include <confsgm/backend/cuda/langevin.cuh>
+#include <confsgm/backend/cuda/torsion_sampler.cuh>
+#include <confsgm/backend/cuda/torsion_training.cuh>
+
+#include "cuda_backend.hpp"
+#include "training_run.hpp"
+
+namespace app::cuda_backend {
+
+void require() {
+  if (confsgm::cuda::device_count() == 0)
+    throw usage_error("--backend cuda: no CUDA device found (no GPU, or no driver); run without --backend cuda");
+}
+
+confsgm::sample::langevin_result confgf_sample(const distance_net& net, const params& p,
+                                               const confsgm::custom_schedule& schedule,
+                                               const confsgm::distance_structure& s, std::size_t n,
+                                               const confsgm::sample::langevin_options& o) {
+  confsgm::cuda::distance_network_gpu gpu(net, p);
+  return confsgm::cuda::annealed_langevin_gpu(gpu, schedule, s, n, o);
+}
+
+confsgm::sample::torus_result torsional_sample(const torsion_net& net, const params& p,
+                                               const confsgm::log_uniform_schedule& schedule,
+                                               const std::vector<const confsgm::torsion_structure*>& samples,
+                                               const confsgm::sample::torus_sampler_options& o) {
+  confsgm::cuda::torsion_network_gpu gpu(net, p);
+  return confsgm::cuda::sample_torsions_gpu(gpu, schedule, samples, o);
+}
+
+confsgm::eval::bias_result distance_bias(const distance_net& net, const params& p,
+                                         const confsgm::custom_schedule& schedule,
+                                         const confsgm::sample::langevin_options& o,
+                                         const std::vector<confsgm::eval::distance_sample>& samples,
+                                         const confsgm::eval::bias_options& bo) {
+  const confsgm::cuda::distance_model_gpu model(net, p);
+  const confsgm::eval::distance_bias_problem<confsgm::cuda::distance_model_gpu, confsgm::custom_schedule> problem(
+      model, schedule, o);
+  return confsgm::eval::estimate_exposure_bias(problem, samples, bo);
+}
+
+confsgm::eval::bias_result torsion_bias(const torsion_net& net, const params& p,
+                                        const confsgm::log_uniform_schedule& schedule,
+                                        confsgm::eval::zero_noise_update update,
+                                        const std::vector<confsgm::eval::torsion_sample>& samples,
+                                        const confsgm::eval::bias_options& bo) {
+  const confsgm::cuda::torsion_model_gpu model(net, p);
+  const confsgm::eval::torsion_bias_problem<confsgm::cuda::torsion_model_gpu, confsgm::log_uniform_schedule> problem(
+      model, schedule, update);
+  return confsgm::eval::estimate_exposure_bias(problem, samples, bo);
+}
+
+int train_distance(const std::string& perturbation, double lambda, const confsgm::model::distance_network_config& cfg,
+                   const confsgm::geometric_schedule& schedule, const confsgm::train::trainer_options& o,
+                   const confsgm::train::training_set<confsgm::distance_space>& train,
+                   const confsgm::train::training_set<confsgm::distance_space>& val, bool resume, cli_observer& obs) {
+  return train_perturbation(perturbation, lambda, confsgm::cuda::distance_network_trainable(cfg), schedule, o, train,
+                            val, resume, obs);
+}
+
+int train_torsion(const std::string& perturbation, double lambda, const confsgm::model::torsion_network_config& cfg,
+                  const confsgm::log_uniform_schedule& schedule, const confsgm::train::trainer_options& o,
+                  const confsgm::train::training_set<confsgm::torsion_space>& train,
+                  const confsgm::train::training_set<confsgm::torsion_space>& val, bool resume, cli_observer& obs) {
+  return train_perturbation(perturbation, lambda, confsgm::cuda::torsion_network_trainable(cfg), schedule, o, train,
+                            val, resume, obs);
+}
+
+}  // namespace app::cuda_backend

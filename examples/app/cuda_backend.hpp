@@ -1,0 +1,75 @@
+// `--backend cuda` of the reference application: the same training, sampling
+// and exposure-bias runs with the CUDA backend's networks and samplers. Plain
+// C++ declarations: the definitions are in cuda_backend.cu when the build has
+// CUDA (confsgm::cuda), else in cuda_backend_none.cpp, which says how to get it.
+#pragma once
+
+#include <confsgm/eval/exposure_bias.hpp>
+#include <confsgm/model/distance_score_network.hpp>
+#include <confsgm/model/torsion_score_network.hpp>
+#include <confsgm/sample/langevin.hpp>
+#include <confsgm/sample/torus_sampler.hpp>
+#include <confsgm/schedule/noise_schedule.hpp>
+#include <confsgm/train/trainer.hpp>
+
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+
+namespace app {
+
+class cli_observer;
+
+namespace cuda_backend {
+
+using distance_net = confsgm::model::distance_score_network<float>;
+using torsion_net = confsgm::model::torsion_score_network<float>;
+using params = confsgm::model::parameter_vector<float>;
+
+/// Throws usage_error naming why `--backend cuda` cannot run here: a build without CUDA, or no device.
+void require();
+
+/// The value of --backend: false for cpu, true for cuda once require() has passed; anything else is a usage error.
+inline bool selected(const std::string& backend) {
+  if (backend != "cpu" && backend != "cuda") throw usage_error("--backend must be cpu or cuda, got '" + backend + "'");
+  if (backend == "cuda") require();
+  return backend == "cuda";
+}
+
+/// Annealed Langevin (Algorithm 1) on the GPU: sample::annealed_langevin's options, noise and result.
+confsgm::sample::langevin_result confgf_sample(const distance_net& net, const params& p,
+                                               const confsgm::custom_schedule& schedule,
+                                               const confsgm::distance_structure& s, std::size_t n,
+                                               const confsgm::sample::langevin_options& o);
+
+/// The torus samplers on the GPU: sample::sample_torsions's options, noise and result.
+confsgm::sample::torus_result torsional_sample(const torsion_net& net, const params& p,
+                                               const confsgm::log_uniform_schedule& schedule,
+                                               const std::vector<const confsgm::torsion_structure*>& samples,
+                                               const confsgm::sample::torus_sampler_options& o);
+
+/// Algorithm 2 with the zero-noise sampler on the GPU (the estimator itself is the CPU's, unchanged).
+confsgm::eval::bias_result distance_bias(const distance_net& net, const params& p,
+                                         const confsgm::custom_schedule& schedule,
+                                         const confsgm::sample::langevin_options& o,
+                                         const std::vector<confsgm::eval::distance_sample>& samples,
+                                         const confsgm::eval::bias_options& bo);
+confsgm::eval::bias_result torsion_bias(const torsion_net& net, const params& p,
+                                        const confsgm::log_uniform_schedule& schedule,
+                                        confsgm::eval::zero_noise_update update,
+                                        const std::vector<confsgm::eval::torsion_sample>& samples,
+                                        const confsgm::eval::bias_options& bo);
+
+/// One DSM training run (train_perturbation) with the network's forward and backward passes on the GPU.
+int train_distance(const std::string& perturbation, double lambda, const confsgm::model::distance_network_config& cfg,
+                   const confsgm::geometric_schedule& schedule, const confsgm::train::trainer_options& o,
+                   const confsgm::train::training_set<confsgm::distance_space>& train,
+                   const confsgm::train::training_set<confsgm::distance_space>& val, bool resume, cli_observer& obs);
+int train_torsion(const std::string& perturbation, double lambda, const confsgm::model::torsion_network_config& cfg,
+                  const confsgm::log_uniform_schedule& schedule, const confsgm::train::trainer_options& o,
+                  const confsgm::train::training_set<confsgm::torsion_space>& train,
+                  const confsgm::train::training_set<confsgm::torsion_space>& val, bool resume, cli_observer& obs);
+
+}  // namespace cuda_backend
+}  // namespace app
