@@ -9,7 +9,24 @@
 
 namespace app::cuda_backend {
 
-void require() {
+namespace {
+/// Runs @p f, turning CUDA and cuBLAS errors into device_failure (fatal for the whole run).
+template <class F>
+auto on_device(F&& f) {
+  try {
+    return f();
+  } catch (const confsgm::cuda::cuda_error& e) {
+    throw device_failure(std::string("--backend cuda: ") + e.what());
+  }
+}
+}  // namespace
+
+void require(int host_eigen_alignment) {
+  if (host_eigen_alignment != EIGEN_MAX_ALIGN_BYTES)
+    throw confsgm::error("build error: the application's C++ objects use Eigen alignment " +
+                         std::to_string(host_eigen_alignment) + " and its CUDA objects " +
+                         std::to_string(EIGEN_MAX_ALIGN_BYTES) +
+                         "; compile both for the same CPU (CONFSGM_NATIVE passes -march=native to both)");
   if (confsgm::cuda::device_count() == 0)
     throw usage_error("--backend cuda: no CUDA device found (no GPU, or no driver); run without --backend cuda");
 }
@@ -18,16 +35,20 @@ confsgm::sample::langevin_result confgf_sample(const distance_net& net, const pa
                                                const confsgm::custom_schedule& schedule,
                                                const confsgm::distance_structure& s, std::size_t n,
                                                const confsgm::sample::langevin_options& o) {
-  confsgm::cuda::distance_network_gpu gpu(net, p);
-  return confsgm::cuda::annealed_langevin_gpu(gpu, schedule, s, n, o);
+  return on_device([&] {
+    confsgm::cuda::distance_network_gpu gpu(net, p);
+    return confsgm::cuda::annealed_langevin_gpu(gpu, schedule, s, n, o);
+  });
 }
 
 confsgm::sample::torus_result torsional_sample(const torsion_net& net, const params& p,
                                                const confsgm::log_uniform_schedule& schedule,
                                                const std::vector<const confsgm::torsion_structure*>& samples,
                                                const confsgm::sample::torus_sampler_options& o) {
-  confsgm::cuda::torsion_network_gpu gpu(net, p);
-  return confsgm::cuda::sample_torsions_gpu(gpu, schedule, samples, o);
+  return on_device([&] {
+    confsgm::cuda::torsion_network_gpu gpu(net, p);
+    return confsgm::cuda::sample_torsions_gpu(gpu, schedule, samples, o);
+  });
 }
 
 confsgm::eval::bias_result distance_bias(const distance_net& net, const params& p,
@@ -35,10 +56,12 @@ confsgm::eval::bias_result distance_bias(const distance_net& net, const params& 
                                          const confsgm::sample::langevin_options& o,
                                          const std::vector<confsgm::eval::distance_sample>& samples,
                                          const confsgm::eval::bias_options& bo) {
-  const confsgm::cuda::distance_model_gpu model(net, p);
-  const confsgm::eval::distance_bias_problem<confsgm::cuda::distance_model_gpu, confsgm::custom_schedule> problem(
-      model, schedule, o);
-  return confsgm::eval::estimate_exposure_bias(problem, samples, bo);
+  return on_device([&] {
+    const confsgm::cuda::distance_model_gpu model(net, p);
+    const confsgm::eval::distance_bias_problem<confsgm::cuda::distance_model_gpu, confsgm::custom_schedule> problem(
+        model, schedule, o);
+    return confsgm::eval::estimate_exposure_bias(problem, samples, bo);
+  });
 }
 
 confsgm::eval::bias_result torsion_bias(const torsion_net& net, const params& p,
@@ -46,26 +69,32 @@ confsgm::eval::bias_result torsion_bias(const torsion_net& net, const params& p,
                                         confsgm::eval::zero_noise_update update,
                                         const std::vector<confsgm::eval::torsion_sample>& samples,
                                         const confsgm::eval::bias_options& bo) {
-  const confsgm::cuda::torsion_model_gpu model(net, p);
-  const confsgm::eval::torsion_bias_problem<confsgm::cuda::torsion_model_gpu, confsgm::log_uniform_schedule> problem(
-      model, schedule, update);
-  return confsgm::eval::estimate_exposure_bias(problem, samples, bo);
+  return on_device([&] {
+    const confsgm::cuda::torsion_model_gpu model(net, p);
+    const confsgm::eval::torsion_bias_problem<confsgm::cuda::torsion_model_gpu, confsgm::log_uniform_schedule> problem(
+        model, schedule, update);
+    return confsgm::eval::estimate_exposure_bias(problem, samples, bo);
+  });
 }
 
 int train_distance(const std::string& perturbation, double lambda, const confsgm::model::distance_network_config& cfg,
                    const confsgm::geometric_schedule& schedule, const confsgm::train::trainer_options& o,
                    const confsgm::train::training_set<confsgm::distance_space>& train,
                    const confsgm::train::training_set<confsgm::distance_space>& val, bool resume, cli_observer& obs) {
-  return train_perturbation(perturbation, lambda, confsgm::cuda::distance_network_trainable(cfg), schedule, o, train,
-                            val, resume, obs);
+  return on_device([&] {
+    return train_perturbation(perturbation, lambda, confsgm::cuda::distance_network_trainable(cfg), schedule, o, train,
+                              val, resume, obs);
+  });
 }
 
 int train_torsion(const std::string& perturbation, double lambda, const confsgm::model::torsion_network_config& cfg,
                   const confsgm::log_uniform_schedule& schedule, const confsgm::train::trainer_options& o,
                   const confsgm::train::training_set<confsgm::torsion_space>& train,
                   const confsgm::train::training_set<confsgm::torsion_space>& val, bool resume, cli_observer& obs) {
-  return train_perturbation(perturbation, lambda, confsgm::cuda::torsion_network_trainable(cfg), schedule, o, train,
-                            val, resume, obs);
+  return on_device([&] {
+    return train_perturbation(perturbation, lambda, confsgm::cuda::torsion_network_trainable(cfg), schedule, o, train,
+                              val, resume, obs);
+  });
 }
 
 }  // namespace app::cuda_backend

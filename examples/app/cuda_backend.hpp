@@ -12,6 +12,7 @@
 #include <confsgm/schedule/noise_schedule.hpp>
 #include <confsgm/train/trainer.hpp>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -27,13 +28,21 @@ using distance_net = confsgm::model::distance_score_network<float>;
 using torsion_net = confsgm::model::torsion_score_network<float>;
 using params = confsgm::model::parameter_vector<float>;
 
-/// Throws usage_error naming why `--backend cuda` cannot run here: a build without CUDA, or no device.
-void require();
+/// Throws usage_error naming why `--backend cuda` cannot run here: a build without CUDA, or no device. Also checks
+/// that the calling (g++) objects and the CUDA objects agree on Eigen's heap alignment (@p host_eigen_alignment,
+/// taken where it is called): they share Eigen's inline functions, so a mismatch would corrupt the heap.
+void require(int host_eigen_alignment = EIGEN_MAX_ALIGN_BYTES);
+
+/// A CUDA or cuBLAS failure during a --backend cuda run: the device is unusable, so the whole run stops
+/// (unlike a per-molecule failure, after which the next molecule is tried).
+struct device_failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 /// The value of --backend: false for cpu, true for cuda once require() has passed; anything else is a usage error.
 inline bool selected(const std::string& backend) {
   if (backend != "cpu" && backend != "cuda") throw usage_error("--backend must be cpu or cuda, got '" + backend + "'");
-  if (backend == "cuda") require();
+  if (backend == "cuda") require(EIGEN_MAX_ALIGN_BYTES);
   return backend == "cuda";
 }
 

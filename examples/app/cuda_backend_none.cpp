@@ -11,7 +11,7 @@ namespace {
 }
 }  // namespace
 
-void require() { unavailable(); }
+void require(int) { unavailable(); }
 confsgm::sample::langevin_result confgf_sample(const distance_net&, const params&, const confsgm::custom_schedule&,
                                                const confsgm::distance_structure&, std::size_t,
                                                const confsgm::sample::langevin_options&) {

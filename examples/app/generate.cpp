@@ -169,6 +169,8 @@ int run_generate(arguments& args) {
                            : confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, lo);
         res = sampled_result(m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); });
         if (r.diverged) failed_conformers += r.diverged;
+      } catch (const cuda_backend::device_failure&) {
+        throw;  // the device is unusable: stop the run
       } catch (const std::exception& e) {
         std::cerr << "error: " << m.id << ": confgf sampling failed: " << e.what() << "\n";
         ++failed_molecules;
@@ -193,6 +195,8 @@ int run_generate(arguments& args) {
           return confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]);
         });
         if (r.diverged) failed_conformers += r.diverged;
+      } catch (const cuda_backend::device_failure&) {
+        throw;  // the device is unusable: stop the run
       } catch (const std::exception& e) {
         std::cerr << "error: " << m.id << ": torsional sampling failed: " << e.what() << "\n";
         ++failed_molecules;

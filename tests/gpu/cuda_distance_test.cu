@@ -5,6 +5,8 @@
 #include <confsgm/backend/cuda/distance_training.cuh>
 #include <confsgm/backend/cuda/langevin.cuh>
 
+#include <confsgm/eval/exposure_bias.hpp>
+
 #include "../unit/support.hpp"
 #include "gpu_support.hpp"
 
@@ -97,7 +99,24 @@ int main() {
     expect(fc.diverged == fg.diverged, "whole run: same divergence count", double(fg.diverged), 0);
     expect(run_err <= 1e-3, "whole run (200 steps): max |x_cpu - x_gpu| (Angstrom)", run_err, 1e-3);
 
-    // 4. Training on the GPU: gradients of a DSM batch, then three trainer steps, against the CPU.
+    // 4. The exposure-bias estimator, unchanged, with the device model (cuda::distance_model_gpu) as its model.
+    {
+      std::vector<eval::distance_sample> truth;
+      for (std::size_t c = 0; c < 3; ++c) truth.push_back({&s, start[c]});
+      eval::bias_options bo;
+      bo.samples_per_level = 1;
+      bo.seed = 5;
+      sample::langevin_options bl;
+      bl.steps_per_level = 5;
+      bl.step_size = 2.4e-6 * 25;
+      const eval::distance_bias_problem<decltype(score), geometric_schedule> pc(score, short_sch, bl);
+      const cuda::distance_model_gpu device_model(net, p);
+      const eval::distance_bias_problem<cuda::distance_model_gpu, geometric_schedule> pg(device_model, short_sch, bl);
+      gpu_test::compare_bias(eval::estimate_exposure_bias(pc, truth, bo), eval::estimate_exposure_bias(pg, truth, bo),
+                             1e-3);
+    }
+
+    // 5. Training on the GPU: gradients of a DSM batch, then three trainer steps, against the CPU.
     train::training_set<distance_space> data;
     for (int m = 0; m < 6; ++m) {
       std::vector<double> dc(s.edges.size());

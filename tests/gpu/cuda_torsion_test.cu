@@ -109,13 +109,8 @@ int main() {
       const eval::torsion_bias_problem<decltype(score), log_uniform_schedule> pc(score, sch);
       const cuda::torsion_model_gpu device_model(net, p);
       const eval::torsion_bias_problem<cuda::torsion_model_gpu, log_uniform_schedule> pg(device_model, sch);
-      const auto bc = eval::estimate_exposure_bias(pc, truth, bo), bg = eval::estimate_exposure_bias(pg, truth, bo);
-      double worst = 0;
-      for (std::size_t t = 0; t < bc.levels.size(); ++t)
-        for (std::size_t m = 0; m < bc.levels[t].mean.size(); ++m)
-          worst = std::max(worst, std::abs(bc.levels[t].mean[m] - bg.levels[t].mean[m]) /
-                                      std::max(1e-3, std::abs(bc.levels[t].mean[m])));
-      expect(worst <= 1e-3, "bias estimator: per-level mean error, max relative difference", worst, 1e-3);
+      gpu_test::compare_bias(eval::estimate_exposure_bias(pc, truth, bo), eval::estimate_exposure_bias(pg, truth, bo),
+                             1e-3);
     }
 
     // 5. Training on the GPU: batch gradients and three Adam steps against the CPU.

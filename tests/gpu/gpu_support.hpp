@@ -38,6 +38,27 @@ void set_output_layer(CpuTrainer& tc, GpuTrainer& tg, const std::string& block) 
         for (std::size_t k = 0; k < blk.size(); ++k) (*t)[blk.offset + k] = 0.05f * float(k % 7) - 0.15f;
 }
 
+/// The exposure-bias estimator run twice, with the CPU model and with the device model: per-level means within
+/// @p limit (relative), the same failures, NaN on the same levels.
+template <class BiasResult>
+void compare_bias(const BiasResult& cpu, const BiasResult& gpu, double limit) {
+  double worst = 0;
+  bool same_failures = cpu.levels.size() == gpu.levels.size();
+  for (std::size_t t = 0; same_failures && t < cpu.levels.size(); ++t) {
+    same_failures &= cpu.levels[t].failed == gpu.levels[t].failed;
+    for (std::size_t m = 0; m < cpu.levels[t].mean.size(); ++m) {
+      const double a = cpu.levels[t].mean[m], b = gpu.levels[t].mean[m];
+      if (std::isnan(a) || std::isnan(b)) {
+        same_failures &= std::isnan(a) && std::isnan(b);
+        continue;
+      }
+      worst = std::max(worst, std::abs(a - b) / std::max(1e-3, std::abs(a)));
+    }
+  }
+  expect(same_failures, "bias estimator: same diverged samples and empty levels", same_failures ? 0.0 : 1.0, 0);
+  expect(worst <= limit, "bias estimator: per-level mean error, max relative difference", worst, limit);
+}
+
 /// The trainer check both spaces share: one batch's loss and gradient, then the weights after fit().
 template <class CpuTrainer, class GpuTrainer, class Data>
 void compare_training(CpuTrainer& tc, GpuTrainer& tg, const Data& data, const std::vector<std::size_t>& mols) {
