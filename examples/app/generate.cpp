@@ -5,8 +5,11 @@
 #include <confsgm/rdkit/sdf.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <iostream>
 #include <numeric>
+#include <optional>
+#include <sstream>
 
 #include "cli.hpp"
 #include "confgf.hpp"
@@ -29,7 +32,8 @@ std::string fixed(double v, int digits) {
 /// and every written conformer's R/S and E/Z labels are compared with the input's.
 template <class Coordinates>
 confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, std::size_t n,
-                                            const std::vector<std::string>& status, Coordinates&& coordinates) {
+                                            const std::vector<std::string>& status, Coordinates&& coordinates,
+                                            std::ostream& messages) {
   confsgm::rdkit::etkdg_result res;
   res.requested = n;
   res.mol = m.mol;
@@ -38,7 +42,7 @@ confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, s
   RDKit::RWMol probe(*m.mol);
   for (std::size_t c = 0; c < n; ++c) {
     if (status[c] != "ok") {
-      std::cerr << "error: " << m.id << " conformer " << c << ": " << status[c] << "; not written\n";
+      messages << "error: " << m.id << " conformer " << c << ": " << status[c] << "; not written\n";
       continue;
     }
     const confsgm::coordinates<double> xyz = coordinates(c);
@@ -142,79 +146,102 @@ int run_generate(arguments& args) {
     return input_failure;
   }
 
-  confsgm::rdkit::sdf_writer writer(output);
-  progress prog("generate", mols.size(), !quiet);
-  std::size_t failed_molecules = 0, total = 0, stereo_bad = 0, failed_conformers = 0;
-  for (std::size_t k = 0; k < mols.size(); ++k) {
+  // One molecule's conformers: computed on a worker thread, written in input order by the calling thread,
+  // so the output (file and messages) does not depend on the thread count.
+  struct molecule_output {
+    std::optional<confsgm::rdkit::etkdg_result> res;  ///< empty: the molecule failed (reason in messages)
+    std::string messages;
+    std::size_t requested = 0, diverged = 0;
+  };
+  // Conformers to generate for molecule k; 0 when unknown.
+  const auto conformers_for = [&](std::size_t k) -> std::size_t {
+    if (num > 0) return static_cast<std::size_t>(num);
+    if (!mols[k].n_reference) return 0;
+    return std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(multiplier * static_cast<double>(*mols[k].n_reference))));
+  };
+  // Noise is keyed by the molecule's index and the conformer's (stream_offset, molecule_seed), never by the
+  // thread, so inner_threads changes the speed only.
+  const auto generate_one = [&](std::size_t k, unsigned inner_threads) {
     const auto& m = mols[k];
-    std::size_t n = static_cast<std::size_t>(num);
+    molecule_output out;
+    std::ostringstream msg;
+    const std::size_t n = conformers_for(k);
+    out.requested = n;
     if (n == 0) {
-      if (!m.n_reference) {
-        std::cerr << "error: " << m.id << ": no --num given and the input lists no reference count\n";
-        ++failed_molecules;
-        continue;
-      }
-      n = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(multiplier * static_cast<double>(*m.n_reference))));
+      msg << "error: " << m.id << ": no --num given and the input lists no reference count\n";
+      out.messages = msg.str();
+      return out;
     }
-    confsgm::rdkit::etkdg_result res;
-    if (confgf) {
-      // Annealed Langevin (paper Algorithm 1) with the trained distance model.
-      try {
+    try {
+      if (confgf) {
+        // Annealed Langevin (paper Algorithm 1) with the trained distance model.
         const auto st = confsgm::distance_space::describe(m.graph);
-        lo.seed = eo.seed;
-        lo.threads = eo.threads;
-        lo.stream_offset = static_cast<std::uint32_t>(k) << 16;  // molecules draw different noise
+        auto o = lo;
+        o.seed = eo.seed;
+        o.threads = inner_threads;
+        o.stream_offset = static_cast<std::uint32_t>(k) << 16;  // molecules draw different noise
         const confsgm::sample::network_pair_score<confgf_network> score(confgf->network, confgf->parameters);
-        const auto r = gpu ? cuda_backend::confgf_sample(confgf->network, confgf->parameters, confgf->schedule, st, n, lo)
-                           : confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, lo);
-        res = sampled_result(m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); });
-        if (r.diverged) failed_conformers += r.diverged;
-      } catch (const cuda_backend::device_failure&) {
-        throw;  // the device is unusable: stop the run
-      } catch (const std::exception& e) {
-        std::cerr << "error: " << m.id << ": confgf sampling failed: " << e.what() << "\n";
-        ++failed_molecules;
-        continue;
-      }
-    } else if (torsional) {
-      // ETKDG local structures, dihedrals from the torus sampler (reverse SDE by default, 20 steps).
-      try {
+        const auto r = gpu ? cuda_backend::confgf_sample(confgf->network, confgf->parameters, confgf->schedule, st, n, o)
+                           : confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, o);
+        out.res = sampled_result(
+            m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); }, msg);
+        out.diverged = r.diverged;
+      } else if (torsional) {
+        // ETKDG local structures, dihedrals from the torus sampler (reverse SDE by default, 20 steps).
         const auto local = local_structures(m, reuse_local ? 1 : n, molecule_seed(eo.seed, k), torsional->rule);
         if (local.empty()) throw confsgm::error("ETKDG produced no local structure with the input's stereo");
         std::vector<const confsgm::torsion_structure*> samples;
         for (std::size_t c = 0; c < n; ++c) samples.push_back(&local[c % local.size()]);
-        to.seed = eo.seed;
-        to.threads = eo.threads;
-        to.stream_offset = static_cast<std::uint32_t>(k) << 16;
+        auto o = to;
+        o.seed = eo.seed;
+        o.threads = inner_threads;
+        o.stream_offset = static_cast<std::uint32_t>(k) << 16;
         const confsgm::log_uniform_schedule sched(torsional->sigma_max, torsional->sigma_min, steps);
         const confsgm::sample::network_torsion_score<torsional_network> score(torsional->network,
                                                                              torsional->parameters);
-        const auto r = gpu ? cuda_backend::torsional_sample(torsional->network, torsional->parameters, sched, samples, to)
-                           : confsgm::sample::sample_torsions<float>(score, sched, samples, to);
-        res = sampled_result(m, n, r.status, [&](std::size_t c) {
-          return confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]);
-        });
-        if (r.diverged) failed_conformers += r.diverged;
-      } catch (const cuda_backend::device_failure&) {
-        throw;  // the device is unusable: stop the run
-      } catch (const std::exception& e) {
-        std::cerr << "error: " << m.id << ": torsional sampling failed: " << e.what() << "\n";
-        ++failed_molecules;
-        continue;
+        const auto r = gpu ? cuda_backend::torsional_sample(torsional->network, torsional->parameters, sched, samples, o)
+                           : confsgm::sample::sample_torsions<float>(score, sched, samples, o);
+        out.res = sampled_result(
+            m, n, r.status,
+            [&](std::size_t c) { return confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]); }, msg);
+        out.diverged = r.diverged;
+      } else {
+        auto o = eo;
+        o.threads = inner_threads;
+        out.res = confsgm::rdkit::generate_etkdg(m, n, o);
       }
-    } else {
-      try {
-        res = confsgm::rdkit::generate_etkdg(m, n, eo);
-      } catch (const std::exception& e) {
-        std::cerr << "error: " << m.id << ": ETKDG failed: " << e.what() << "\n";
-        ++failed_molecules;
-        continue;
-      }
+    } catch (const cuda_backend::device_failure&) {
+      throw;  // the device is unusable: stop the run
+    } catch (const std::exception& e) {
+      msg << "error: " << m.id << ": " << (confgf ? "confgf sampling" : torsional ? "torsional sampling" : "ETKDG")
+          << " failed: " << e.what() << "\n";
     }
+    out.messages = msg.str();
+    return out;
+  };
+  // A molecule with at least a full network batch per thread runs alone on all threads (its sampler splits
+  // the conformers); runs of smaller molecules are spread over the threads, one molecule per thread.
+  const unsigned threads_used = gpu ? 1u : confsgm::resolve_threads(eo.threads);
+  const std::size_t batch = confgf ? lo.chunk : torsional ? to.chunk : 1;
+  const auto runs_alone = [&](std::size_t k) { return threads_used <= 1 || conformers_for(k) >= batch * threads_used; };
+
+  confsgm::rdkit::sdf_writer writer(output);
+  progress prog("generate", mols.size(), !quiet);
+  std::size_t failed_molecules = 0, total = 0, stereo_bad = 0, failed_conformers = 0;
+  const auto write_molecule = [&](std::size_t k, const molecule_output& out) {
+    const auto& m = mols[k];
+    std::cerr << out.messages;
+    failed_conformers += out.diverged;
+    if (!out.res) {
+      ++failed_molecules;
+      return;
+    }
+    const auto& res = *out.res;
+    const std::size_t n = out.requested;
     if (res.embedded == 0) {
       std::cerr << "error: " << m.id << ": " << method << " produced none of " << n << " conformers\n";
       ++failed_molecules;
-      continue;
+      return;
     }
     if (res.embedded < n)
       std::cerr << "warning: " << m.id << ": " << method << " produced " << res.embedded << " of " << n << " conformers\n";
@@ -251,6 +278,22 @@ int run_generate(arguments& args) {
     }
     total += res.conformers.size();
     prog.step(k + 1, "molecules (" + m.id + ": " + std::to_string(res.embedded) + " conformers)");
+  };
+  for (std::size_t first = 0; first < mols.size();) {
+    std::size_t last = first + 1;
+    if (!runs_alone(first))
+      while (last < mols.size() && last - first < 4 * threads_used && !runs_alone(last)) ++last;
+    std::vector<molecule_output> outs(last - first);
+    if (outs.size() == 1) {
+      outs[0] = generate_one(first, eo.threads);
+    } else {
+      std::atomic<std::size_t> next{0};
+      confsgm::parallel_for(threads_used, threads_used, [&](std::size_t) {
+        for (std::size_t i = next.fetch_add(1); i < outs.size(); i = next.fetch_add(1)) outs[i] = generate_one(first + i, 1);
+      });
+    }
+    for (std::size_t i = 0; i < outs.size(); ++i) write_molecule(first + i, outs[i]);
+    first = last;
   }
   writer.commit();
   std::cerr << "wrote " << total << " conformers of " << (mols.size() - failed_molecules) << " molecules to "

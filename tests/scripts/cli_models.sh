@@ -59,6 +59,18 @@ printf 'mol_id,smiles,n_conformers\nethanol,CCO,2\nisobutanol,CC(C)CO,3\nbenzene
 [[ $(grep -c '^\$\$\$\$' "$work/tg.sdf") -eq 12 ]] || die "expected 2x(2+3+1) = 12 torsional conformers"
 grep -q "torsional-sde" "$work/tg.sdf" || die "torsional method property missing"
 grep -q " 0 conformers with a stereo mismatch" "$work/tgen.log" || die "stereo changed: $(cat "$work/tgen.log")"
+# Molecules run in parallel, conformers keyed by molecule and index: the files do not depend on --threads.
+for t in 1 2; do
+  "$bin" generate --method torsional --model "$work/t.bin" --input "$work/tin.csv" --output "$work/tt$t.sdf" \
+    --threads $t --quiet 2> /dev/null || die "generate torsional --threads $t failed"
+  "$bin" generate --method confgf --model "$work/m.bin" --input "$work/tin.csv" --output "$work/ct$t.sdf" \
+    --steps-per-level 2 --threads $t --quiet 2> /dev/null || die "generate confgf --threads $t failed"
+  "$bin" generate --input "$work/tin.csv" --output "$work/et$t.sdf" --threads $t --quiet 2> /dev/null \
+    || die "generate etkdg --threads $t failed"
+done
+for f in tt ct et; do
+  [[ -s $work/${f}1.sdf ]] && cmp -s "$work/${f}1.sdf" "$work/${f}2.sdf" || die "$f: output differs between 1 and 2 threads"
+done
 for s in ode langevin; do
   "$bin" generate --method torsional --sampler $s --reuse-local --model "$work/t.bin" --input "$work/tin.csv" \
     --output "$work/t$s.sdf" --quiet 2> /dev/null || die "torsional --sampler $s failed"
