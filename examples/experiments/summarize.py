@@ -8,6 +8,7 @@ OUT/error_histogram.png.
 """
 import csv
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -18,6 +19,30 @@ def mean_sd(values):
     if not values:
         return float("nan"), float("nan")
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def generation_counts(log):
+    """Counts from the last line of a `confsgm generate` log ('wrote N conformers of M molecules ... (a molecules
+    failed, b input records rejected, c conformers with a stereo mismatch, d conformers diverged ...)')."""
+    if not log.exists():
+        return None
+    line = [l for l in open(log) if l.startswith("wrote ")]
+    if not line:
+        return None
+    m = re.search(r"wrote (\d+) conformers of (\d+) molecules .*\((\d+) molecules failed, (\d+) input records "
+                  r"rejected, (\d+) conformers with a stereo mismatch, (\d+) conformers diverged", line[-1])
+    if not m:
+        return None
+    keys = ["conformers", "molecules", "failed_molecules", "rejected", "stereo_mismatch", "diverged"]
+    return dict(zip(keys, map(int, m.groups())))
+
+
+def quantiles(values):
+    v = sorted(values)
+    if not v:
+        return {}
+    q = lambda p: v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
+    return {"n": len(v), "mean": statistics.fmean(v), "median": q(0.5), "p10": q(0.1), "p90": q(0.9), "max": v[-1]}
 
 
 def fmt(m, s, scale=1.0, digits=4):
@@ -75,6 +100,21 @@ def main():
                                for r in rows_ if r["kind"] == "epoch"]
     summary["training"] = curves
 
+    # What generation wrote: conformers, failures, stereo changes (gen/<stem>_s<seed>.log).
+    generation = {method: {s: generation_counts(out / "gen" / f"{stem[method]}_s{s}.log") for s in seeds}
+                  for method in ["etkdg", "baseline", "ip"]}
+    summary["generation"] = generation
+    # Torsion space: how well conformer matching put each reference's torsions onto an ETKDG local structure.
+    matching = {}
+    tsv = out / "data" / "train.matching.tsv"
+    if tsv.exists():
+        rows_ = list(csv.DictReader(open(tsv), delimiter="\t"))
+        matching = {k: quantiles([float(r[k]) for r in rows_]) for k in ["start_rmsd", "rmsd", "heavy_rmsd"]}
+        matching["molecules"] = len({r["mol_id"] for r in rows_})
+        log = out / "data" / "train.match.log"
+        matching["left_out"] = sum(1 for l in open(log) if "left out of torsion training" in l) if log.exists() else None
+        summary["matching"] = matching
+
     with open(out / "results.md", "w") as f:
         f.write(f"# {space} space, {family}: baseline vs Input Perturbation\n\n")
         f.write("Data: the project's GEOM-protocol surrogate sets (docs/data.md), **not GEOM**; "
@@ -105,6 +145,31 @@ def main():
                 f.write(f"| {names[method]} | {fmt(*r[f'cov_{part}_mean'], 100, 2)} | "
                         f"{fmt(*r[f'cov_{part}_median'], 100, 2)} | {fmt(*r[f'mat_{part}_mean'])} | "
                         f"{fmt(*r[f'mat_{part}_median'])} |\n")
+            f.write("\n")
+        f.write("## Generation (per seed: conformers written, failures, stereo changes)\n\n"
+                "| method | seed | conformers | molecules | failed molecules | stereo mismatches | diverged |\n"
+                "|---|---|---|---|---|---|---|\n")
+        for method in ["etkdg", "baseline", "ip"]:
+            for s in seeds:
+                g = generation[method][s]
+                if g:
+                    f.write(f"| {names[method]} | {s} | {g['conformers']} | {g['molecules']} | {g['failed_molecules']} | "
+                            f"{g['stereo_mismatch']} | {g['diverged']} |\n")
+        f.write("\nA stereo mismatch is a written conformer whose R/S or E/Z labels differ from the input's.\n\n")
+        if matching:
+            f.write("## Conformer matching of the training set (torsion space)\n\n"
+                    f"{matching['rmsd']['n']} reference conformers of {matching['molecules']} molecules matched; "
+                    f"{matching['left_out']} molecules left out (no rotatable bond, or no usable ETKDG local structure; "
+                    "data/train.match.log). RMSD (Å, after superposition) between each reference conformer and its ETKDG "
+                    "local structure, first with the reference's own dihedrals, then with the matched ones (the "
+                    "objective: all atoms, hydrogens included), and heavy atoms only (what Torsional Diffusion "
+                    "reports):\n\n"
+                    "| RMSD | mean | median | p10 | p90 | max |\n|---|---|---|---|---|---|\n")
+            for k, label in [("start_rmsd", "reference dihedrals, all atoms"),
+                             ("rmsd", "matched, all atoms"), ("heavy_rmsd", "matched, heavy atoms")]:
+                q = matching[k]
+                f.write(f"| {label} | {q['mean']:.3f} | {q['median']:.3f} | {q['p10']:.3f} | {q['p90']:.3f} | "
+                        f"{q['max']:.3f} |\n")
             f.write("\n")
         f.write("## Training (per seed: epochs run, best validation loss, wall time)\n\n"
                 "| model | seed | epochs | best validation loss | at epoch | minutes |\n|---|---|---|---|---|---|\n")
