@@ -33,7 +33,7 @@ std::string fixed(double v, int digits) {
 template <class Coordinates>
 confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, std::size_t n,
                                             const std::vector<std::string>& status, Coordinates&& coordinates,
-                                            std::ostream& messages) {
+                                            bool reflect_mirror_images, std::ostream& messages) {
   confsgm::rdkit::etkdg_result res;
   res.requested = n;
   res.mol = m.mol;
@@ -45,12 +45,26 @@ confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, s
       messages << "error: " << m.id << " conformer " << c << ": " << status[c] << "; not written\n";
       continue;
     }
-    const confsgm::coordinates<double> xyz = coordinates(c);
+    confsgm::coordinates<double> xyz = coordinates(c);
     confsgm::conformer_info info;
     info.title = m.id + "_conf" + std::to_string(c);
-    probe.clearConformers();
-    confsgm::rdkit::set_coordinates(probe, xyz);
-    const auto problem = confsgm::rdkit::stereo_mismatch(expected, confsgm::rdkit::stereo_from_3d(probe), m.graph);
+    const auto problem_of = [&](const confsgm::coordinates<double>& x) {
+      probe.clearConformers();
+      confsgm::rdkit::set_coordinates(probe, x);
+      return confsgm::rdkit::stereo_mismatch(expected, confsgm::rdkit::stereo_from_3d(probe), m.graph);
+    };
+    auto problem = problem_of(xyz);
+    if (!problem.empty() && reflect_mirror_images) {
+      // Distances cannot tell a conformer from its mirror image; the reflection has the same distances
+      // and is taken when it has the input's stereo (E/Z errors and partly inverted centres remain).
+      confsgm::coordinates<double> mirrored = xyz;
+      mirrored.col(0) *= -1.0;
+      if (problem_of(mirrored).empty()) {
+        xyz = std::move(mirrored);
+        problem.clear();
+        info.status = "ok (mirror image of the sample)";
+      }
+    }
     if (!problem.empty()) info.status = "stereo mismatch: " + problem;
     res.conformers.add(xyz, std::move(info));
   }
@@ -89,7 +103,11 @@ int run_generate(arguments& args) {
   to.step_size = args.number("langevin-step-size", 2e-4);
   const bool reuse_local = args.flag("reuse-local");
   const auto backend = args.str("backend", "cpu");
+  const auto mirror_images = args.str("mirror-images", "reflect");
   args.reject_unknown();
+  if (mirror_images != "reflect" && mirror_images != "keep")
+    throw usage_error("--mirror-images must be 'reflect' (default) or 'keep' (ConfGF as published), got '" +
+                      mirror_images + "'");
   if (method != "etkdg" && method != "confgf" && method != "torsional")
     throw usage_error("--method '" + method + "' is not available; this build offers: etkdg, confgf, torsional");
   if (backend == "cuda" && method == "etkdg")
@@ -184,7 +202,8 @@ int run_generate(arguments& args) {
         const auto r = gpu ? cuda_backend::confgf_sample(confgf->network, confgf->parameters, confgf->schedule, st, n, o)
                            : confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, o);
         out.res = sampled_result(
-            m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); }, msg);
+            m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); },
+            mirror_images == "reflect", msg);
         out.diverged = r.diverged;
       } else if (torsional) {
         // ETKDG local structures, dihedrals from the torus sampler (reverse SDE by default, 20 steps).
@@ -203,7 +222,8 @@ int run_generate(arguments& args) {
                            : confsgm::sample::sample_torsions<float>(score, sched, samples, o);
         out.res = sampled_result(
             m, n, r.status,
-            [&](std::size_t c) { return confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]); }, msg);
+            [&](std::size_t c) { return confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]); },
+            false, msg);
         out.diverged = r.diverged;
       } else {
         auto o = eo;
@@ -227,7 +247,7 @@ int run_generate(arguments& args) {
 
   confsgm::rdkit::sdf_writer writer(output);
   progress prog("generate", mols.size(), !quiet);
-  std::size_t failed_molecules = 0, total = 0, stereo_bad = 0, failed_conformers = 0;
+  std::size_t failed_molecules = 0, total = 0, stereo_bad = 0, failed_conformers = 0, reflected = 0;
   const auto write_molecule = [&](std::size_t k, const molecule_output& out) {
     const auto& m = mols[k];
     std::cerr << out.messages;
@@ -271,6 +291,7 @@ int run_generate(arguments& args) {
       props.emplace_back("rank", std::to_string(rank[c]));
       props.emplace_back("status", info.status);
       writer.write(*res.mol, res.conformers.conformers[c], info.title, props);
+      if (info.status.rfind("ok (mirror", 0) == 0) ++reflected;
       if (info.status.rfind("stereo", 0) == 0) {
         ++stereo_bad;
         std::cerr << "warning: " << info.title << ": " << info.status << "\n";
@@ -299,7 +320,7 @@ int run_generate(arguments& args) {
   std::cerr << "wrote " << total << " conformers of " << (mols.size() - failed_molecules) << " molecules to "
             << output << " (" << failed_molecules << " molecules failed, " << rejected << " input records rejected, "
             << stereo_bad << " conformers with a stereo mismatch, " << failed_conformers
-            << " conformers diverged and not written)\n";
+            << " conformers diverged and not written, " << reflected << " mirror images reflected)\n";
   return (failed_molecules || rejected || failed_conformers) ? partial : ok;
 }
 

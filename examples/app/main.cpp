@@ -56,6 +56,9 @@ generate: conformer ensembles for every molecule of FILE
   --step-size A       smallest step a; alpha_t = a sigma_t^2/sigma_L^2 (2.4e-6)
   --clip C            per-atom score norm cap (default 1000)
   --init-std S        initial coordinates ~ N(0, S^2) (default 1 A)
+  --mirror-images M   confgf: reflect (default) writes a sample's mirror image
+                      when only that has the input's R/S labels (distances
+                      cannot tell them apart); keep = ConfGF as published
   --num N             conformers per molecule (default: multiplier x the
                       molecule's reference count)
   --multiplier X      default 2 (the literature's 2 x n_ref protocol)

@@ -30,11 +30,12 @@ def generation_counts(log):
     if not line:
         return None
     m = re.search(r"wrote (\d+) conformers of (\d+) molecules .*\((\d+) molecules failed, (\d+) input records "
-                  r"rejected, (\d+) conformers with a stereo mismatch, (\d+) conformers diverged", line[-1])
+                  r"rejected, (\d+) conformers with a stereo mismatch, (\d+) conformers diverged(?: and not written, (\d+) mirror "
+                  r"images reflected)?", line[-1])
     if not m:
         return None
-    keys = ["conformers", "molecules", "failed_molecules", "rejected", "stereo_mismatch", "diverged"]
-    return dict(zip(keys, map(int, m.groups())))
+    keys = ["conformers", "molecules", "failed_molecules", "rejected", "stereo_mismatch", "diverged", "reflected"]
+    return dict(zip(keys, (int(g) if g is not None else 0 for g in m.groups())))
 
 
 def quantiles(values):
@@ -147,15 +148,17 @@ def main():
                         f"{fmt(*r[f'mat_{part}_median'])} |\n")
             f.write("\n")
         f.write("## Generation (per seed: conformers written, failures, stereo changes)\n\n"
-                "| method | seed | conformers | molecules | failed molecules | stereo mismatches | diverged |\n"
-                "|---|---|---|---|---|---|---|\n")
+                "| method | seed | conformers | molecules | failed molecules | stereo mismatches | mirror images reflected | "
+                "diverged |\n|---|---|---|---|---|---|---|---|\n")
         for method in ["etkdg", "baseline", "ip"]:
             for s in seeds:
                 g = generation[method][s]
                 if g:
                     f.write(f"| {names[method]} | {s} | {g['conformers']} | {g['molecules']} | {g['failed_molecules']} | "
-                            f"{g['stereo_mismatch']} | {g['diverged']} |\n")
-        f.write("\nA stereo mismatch is a written conformer whose R/S or E/Z labels differ from the input's.\n\n")
+                            f"{g['stereo_mismatch']} | {g['reflected']} | {g['diverged']} |\n")
+        f.write("\nA stereo mismatch is a written conformer whose R/S or E/Z labels differ from the input's. The "
+                "distance space cannot tell a conformer from its mirror image: `generate --mirror-images reflect` "
+                "(the default) writes a sample's reflection when that has the input's stereo (counted above).\n\n")
         if matching:
             f.write("## Conformer matching of the training set (torsion space)\n\n"
                     f"{matching['rmsd']['n']} reference conformers of {matching['molecules']} molecules matched; "

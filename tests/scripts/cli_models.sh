@@ -26,6 +26,20 @@ printf 'mol_id,smiles,n_conformers\nethanol,CCO,2\nisobutanol,CC(C)CO,3\n' > "$w
   --steps-per-level 2 --quiet 2> "$work/gen.log" || die "generate confgf failed: $(cat "$work/gen.log")"
 [[ $(grep -c '^\$\$\$\$' "$work/g.sdf") -eq 10 ]] || die "expected 2x(2+3) = 10 conformers"
 grep -q "confgf" "$work/g.sdf" || die "method property missing"
+# Mirror images: with the same seed the samples are the same; `reflect` turns every wrong-handed one whose
+# reflection has the input's R/S labels into that reflection, `keep` writes them as sampled.
+printf 'mol_id,smiles,n_conformers\nalanine,C[C@@H](C(=O)O)N,10\nbutanol,C[C@@H](O)CC,10\n' > "$work/chiral.csv"
+for mode in keep reflect; do
+  "$bin" generate --method confgf --model "$work/m.bin" --input "$work/chiral.csv" --output "$work/mi_$mode.sdf" \
+    --steps-per-level 2 --mirror-images $mode --quiet 2> "$work/mi_$mode.log" || [[ $? -eq 1 ]] \
+    || die "generate --mirror-images $mode failed: $(cat "$work/mi_$mode.log")"
+done
+count() { sed -nE "s/.* ([0-9]+) $2.*/\1/p" "$work/mi_$1.log" | tail -1; }
+keep_bad=$(count keep "conformers with a stereo mismatch"); bad=$(count reflect "conformers with a stereo mismatch")
+reflected=$(count reflect "mirror images reflected")
+[[ $(count keep "mirror images reflected") -eq 0 && $reflected -gt 0 && $keep_bad -eq $((bad + reflected)) ]] \
+  || die "mirror images: keep $keep_bad wrong, reflect $bad wrong + $reflected reflected"
+[[ $(grep -c "ok (mirror image of the sample)" "$work/mi_reflect.sdf") -eq $reflected ]] || die "reflected status not written"
 CONFSGM_MODEL_DIR=$work/none "$bin" generate --method confgf --input "$work/in.csv" --output "$work/x.sdf" 2> "$work/e.log"
 [[ $? -eq 2 ]] && grep -q "shipped model" "$work/e.log" || die "missing model not refused: $(cat "$work/e.log")"
 head -c 200 "$work/m.bin" > "$work/cut.bin"
