@@ -68,6 +68,17 @@ def main():
         rows[method] = {k: mean_sd([a[k] for a in per_seed]) for k in keys}
         summary["coverage"][method] = {k: {"mean": v[0], "sd": v[1]} for k, v in rows[method].items()}
     names = {"etkdg": "RDKit ETKDG", "baseline": f"{space} SGM", "ip": f"{space} SGM-IP (λ = {lam})"}
+    # Distance space: the same samples written without reflecting mirror images (generate --mirror-images keep,
+    # ConfGF as published), where the run kept them as eval/<stem>_s<seed>.keep.json.
+    table_methods = ["etkdg", "baseline", "ip"]
+    for method in ["baseline", "ip"]:
+        kept = [out / "eval" / f"{stem[method]}_s{s}.keep.json" for s in seeds]
+        if all(p.exists() for p in kept):
+            per_seed = [json.load(open(p))["aggregate"] for p in kept]
+            rows[method + "_keep"] = {k: mean_sd([a[k] for a in per_seed]) for k in keys}
+            summary["coverage"][method + "_keep"] = {k: {"mean": v[0], "sd": v[1]} for k, v in rows[method + "_keep"].items()}
+            names[method + "_keep"] = names[method] + ", mirror images kept"
+            table_methods.append(method + "_keep")
 
     # Exposure bias per level (Table I analogue).
     bias = {}
@@ -102,8 +113,9 @@ def main():
     summary["training"] = curves
 
     # What generation wrote: conformers, failures, stereo changes (gen/<stem>_s<seed>.log).
-    generation = {method: {s: generation_counts(out / "gen" / f"{stem[method]}_s{s}.log") for s in seeds}
-                  for method in ["etkdg", "baseline", "ip"]}
+    generation = {method: {s: generation_counts(out / "gen" / f"{stem[method.removesuffix('_keep')]}_s{s}"
+                                                f"{'.keep' if method.endswith('_keep') else ''}.log") for s in seeds}
+                  for method in table_methods}
     summary["generation"] = generation
     # Torsion space: how well conformer matching put each reference's torsions onto an ETKDG local structure.
     matching = {}
@@ -141,7 +153,7 @@ def main():
                             ("Precision: COV-P and MAT-P (Table IV analogue)", "p")]:
             f.write(f"## {title}\n\n| method | COV-{part.upper()} mean (%) | COV-{part.upper()} median (%) | "
                     f"MAT-{part.upper()} mean (Å) | MAT-{part.upper()} median (Å) |\n|---|---|---|---|---|\n")
-            for method in ["etkdg", "baseline", "ip"]:
+            for method in table_methods:
                 r = rows[method]
                 f.write(f"| {names[method]} | {fmt(*r[f'cov_{part}_mean'], 100, 2)} | "
                         f"{fmt(*r[f'cov_{part}_median'], 100, 2)} | {fmt(*r[f'mat_{part}_mean'])} | "
@@ -150,7 +162,7 @@ def main():
         f.write("## Generation (per seed: conformers written, failures, stereo changes)\n\n"
                 "| method | seed | conformers | molecules | failed molecules | stereo mismatches | mirror images reflected | "
                 "diverged |\n|---|---|---|---|---|---|---|---|\n")
-        for method in ["etkdg", "baseline", "ip"]:
+        for method in table_methods:
             for s in seeds:
                 g = generation[method][s]
                 if g:
