@@ -115,7 +115,7 @@ int run_generate(arguments& args) {
   const bool gpu = cuda_backend::selected(backend);
   std::string model_file;  // --model FILE or a shipped model's name; the shipped IP models by default
   if (method == "confgf") model_file = resolve_model(model_path, "qm9-distance-ip");
-  if (method == "torsional") model_file = resolve_model(model_path, "drugs-torsion-ip");
+  if (method == "torsional") model_file = resolve_model(model_path, "qm9-torsion-ip");
   to.method = confsgm::sample::parse_torus_method(sampler);
   if (steps == 0) throw usage_error("--steps must be > 0");
   if (lo.steps_per_level == 0 || !(lo.step_size > 0)) throw usage_error("--steps-per-level and --step-size must be > 0");

@@ -45,7 +45,8 @@ generate: conformer ensembles for every molecule of FILE
                       torsional (torsion-space model on ETKDG local structures)
   --model FILE|NAME   model for --method confgf / torsional: a file written by
                       confsgm train, or a shipped model's name (models/NAME.bin;
-                      defaults: qm9-distance-ip, drugs-torsion-ip)
+                      defaults: qm9-distance-ip, qm9-torsion-ip, both
+                      trained on QM9 molecules, at most 9 heavy atoms)
   --sampler S         torsional: sde (default, reverse SDE), ode (probability
                       flow) or langevin (annealed Langevin on the torus)
   --steps N           torsional: noise levels walked (default 20, reference)
