@@ -5,6 +5,7 @@
 #   models/<family>-<space>.bin, models/<family>-<space>-ip.bin
 #                                    the first seed's baseline and IP models, loaded by `generate --model NAME`;
 #                                    models/MANIFEST.tsv records each file's SHA-256, lambda, seed and source run
+#   docs/results/<family>_spaces.md  both state spaces beside ETKDG, once both are published (compare_spaces.py)
 #
 #   SPACE=distance FAMILY=qm9 bash examples/experiments/publish.sh
 set -euo pipefail
@@ -36,3 +37,7 @@ publish_model() {
 publish_model "$run/models/baseline_s$seed.bin" "$family-$space" none -
 publish_model "$run/models/ip_l${lambda}_s$seed.bin" "$family-$space-ip" ip "$lambda"
 echo "publish: $dst"
+# Both spaces of the family published: one table with both beside ETKDG (docs/results/<family>_spaces.md).
+if [[ -f docs/results/distance_$family/results.json && -f docs/results/torsion_$family/results.json ]]; then
+  /usr/bin/python3 examples/experiments/compare_spaces.py "$family"
+fi
