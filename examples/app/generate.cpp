@@ -103,11 +103,15 @@ int run_generate(arguments& args) {
   to.step_size = args.number("langevin-step-size", 2e-4);
   const bool reuse_local = args.flag("reuse-local");
   const auto backend = args.str("backend", "cpu");
-  const auto mirror_images = args.str("mirror-images", "reflect");
+  const auto mirror_option = args.str("mirror-images");
   args.reject_unknown();
+  const std::string mirror_images = mirror_option.empty() ? "reflect" : mirror_option;
   if (mirror_images != "reflect" && mirror_images != "keep")
     throw usage_error("--mirror-images must be 'reflect' (default) or 'keep' (ConfGF as published), got '" +
                       mirror_images + "'");
+  if (!mirror_option.empty() && method != "confgf")
+    throw usage_error("--mirror-images applies to --method confgf only (ETKDG and torsional sampling keep the "
+                      "input's chirality by construction)");
   if (method != "etkdg" && method != "confgf" && method != "torsional")
     throw usage_error("--method '" + method + "' is not available; this build offers: etkdg, confgf, torsional");
   if (backend == "cuda" && method == "etkdg")

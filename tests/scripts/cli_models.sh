@@ -40,6 +40,9 @@ reflected=$(count reflect "mirror images reflected")
 [[ $(count keep "mirror images reflected") -eq 0 && $reflected -gt 0 && $keep_bad -eq $((bad + reflected)) ]] \
   || die "mirror images: keep $keep_bad wrong, reflect $bad wrong + $reflected reflected"
 [[ $(grep -c "ok (mirror image of the sample)" "$work/mi_reflect.sdf") -eq $reflected ]] || die "reflected status not written"
+"$bin" generate --method torsional --mirror-images keep --model "$work/t.bin" --input "$work/chiral.csv" \
+  --output "$work/x.sdf" 2> "$work/e.log"
+[[ $? -eq 2 ]] && grep -q "confgf only" "$work/e.log" || die "--mirror-images accepted for torsional: $(cat "$work/e.log")"
 CONFSGM_MODEL_DIR=$work/none "$bin" generate --method confgf --input "$work/in.csv" --output "$work/x.sdf" 2> "$work/e.log"
 [[ $? -eq 2 ]] && grep -q "shipped model" "$work/e.log" || die "missing model not refused: $(cat "$work/e.log")"
 head -c 200 "$work/m.bin" > "$work/cut.bin"
@@ -74,12 +77,15 @@ printf 'mol_id,smiles,n_conformers\nethanol,CCO,2\nisobutanol,CC(C)CO,3\nbenzene
 grep -q "torsional-sde" "$work/tg.sdf" || die "torsional method property missing"
 grep -q " 0 conformers with a stereo mismatch" "$work/tgen.log" || die "stereo changed: $(cat "$work/tgen.log")"
 # Molecules run in parallel, conformers keyed by molecule and index: the files do not depend on --threads.
+# Small molecules share the threads, hexane (40 conformers; 10 for ETKDG) runs alone on both: both paths run.
+printf 'mol_id,smiles,n_conformers\nethanol,CCO,2\nisobutanol,CC(C)CO,3\nbenzene,c1ccccc1,1\nhexane,CCCCCC,20\n' \
+  > "$work/thr.csv"
 for t in 1 2; do
-  "$bin" generate --method torsional --model "$work/t.bin" --input "$work/tin.csv" --output "$work/tt$t.sdf" \
+  "$bin" generate --method torsional --model "$work/t.bin" --input "$work/thr.csv" --output "$work/tt$t.sdf" \
     --threads $t --quiet 2> /dev/null || die "generate torsional --threads $t failed"
-  "$bin" generate --method confgf --model "$work/m.bin" --input "$work/tin.csv" --output "$work/ct$t.sdf" \
+  "$bin" generate --method confgf --model "$work/m.bin" --input "$work/thr.csv" --output "$work/ct$t.sdf" \
     --steps-per-level 2 --threads $t --quiet 2> /dev/null || die "generate confgf --threads $t failed"
-  "$bin" generate --input "$work/tin.csv" --output "$work/et$t.sdf" --threads $t --quiet 2> /dev/null \
+  "$bin" generate --input "$work/thr.csv" --output "$work/et$t.sdf" --multiplier 0.5 --threads $t --quiet 2> /dev/null \
     || die "generate etkdg --threads $t failed"
 done
 for f in tt ct et; do
