@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The README's main job on shipped defaults: build the reference application, generate 2 x n_ref conformers
-# for the first MOLECULES (20) molecules of the shipped QM9 test set with the shipped torsion-space IP model
+# for the molecules of the shipped QM9 test set (MOLECULES=N: the first N) with the shipped torsion-space IP model
 # (reverse SDE, 20 steps on ETKDG local structures) and with RDKit ETKDG, evaluate both against the
 # GEOM-protocol reference ensembles (COV/MAT at 0.5 A, recall and precision) and print the tables.
-#   bash examples/main_job.sh                       # a few minutes on 2 cores, most of it the build
-#   MOLECULES=0 bash examples/main_job.sh            # the whole test set (192 molecules)
+#   bash examples/main_job.sh                       # 192 molecules; a few minutes on 2 cores, most of it the build
+#   MOLECULES=20 bash examples/main_job.sh           # the first 20 molecules only
 #   MODEL=path/to/model.bin bash examples/main_job.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +14,8 @@ cmake --build build-main -j"$(nproc)" --target confsgm_app
 app=./build-main/examples/confsgm
 out=${OUT_DIR:-results/main_job}
 model=${MODEL:-qm9-torsion-ip}   # a shipped model's name (models/) or a file
-molecules=${MOLECULES:-20}
-seed=${SEED:-42}
+molecules=${MOLECULES:-0}   # 0 = all
+seed=${SEED:-1}   # not 42: the data builder seeded its ETKDG starts with 42 (docs/data.md)
 mkdir -p "$out"
 ref=$out/reference.sdf
 # The first N molecules (all conformers of each) of the shipped test set, grouped by mol_id.
@@ -23,8 +23,10 @@ zcat data/qm9/test.sdf.gz | awk -v n="$molecules" '
   { rec = rec $0 "\n" }
   /^>  <mol_id>/ { getline id; rec = rec id "\n"; if (!(id in seen)) { seen[id] = 1; count++ } }
   /^\$\$\$\$/ { if (n == 0 || count <= n) printf "%s", rec; rec = "" }' > "$ref"
-"$app" generate --method torsional --model "$model" --input "$ref" --output "$out/torsional.sdf" --seed "$seed"
-"$app" generate --method etkdg --input "$ref" --output "$out/etkdg.sdf" --seed "$seed"
+# Exit status 1 = some molecules failed (named on stderr; they count as uncovered below), 2 and up = no result.
+"$app" generate --method torsional --model "$model" --input "$ref" --output "$out/torsional.sdf" --seed "$seed" \
+  || [[ $? -eq 1 ]]
+"$app" generate --method etkdg --input "$ref" --output "$out/etkdg.sdf" --seed "$seed" || [[ $? -eq 1 ]]
 for method in torsional etkdg; do
   label=$method; [[ $method == torsional ]] && label="torsional SGM ($model)"
   "$app" evaluate --ref "$ref" --gen "$out/$method.sdf" --threshold 0.5 --label "$label" --quiet \
