@@ -194,6 +194,13 @@ int run_generate(arguments& args) {
       out.messages = msg.str();
       return out;
     }
+    // A molecule's conformers own 2^16 noise streams (stream_offset = k << 16); more would repeat samples.
+    if (method != "etkdg" && n > (std::size_t{1} << 16)) {
+      msg << "error: " << m.id << ": " << n << " conformers requested; at most 65536 per molecule and run "
+          << "(run again with another --seed for more)\n";
+      out.messages = msg.str();
+      return out;
+    }
     try {
       if (confgf) {
         // Annealed Langevin (paper Algorithm 1) with the trained distance model.

@@ -27,6 +27,10 @@ expect 3 "no_such.sdf: cannot open" -- "$bin" evaluate --ref "$bad/no_such.sdf" 
 expect 1 "bad_smiles.smi:3: SMILES 'C1CC'" -- "$bin" generate --input "$bad/bad_smiles.smi" --output "$work/g.sdf" --num 2 --quiet
 grep -q "bad_smiles.smi:6:" "$work/err.txt" || { echo "FAIL: line 6 not reported"; fail=1; }
 n=$(grep -c '^\$\$\$\$' "$work/g.sdf"); [[ $n -eq 4 ]] || { echo "FAIL: expected 4 conformers, got $n"; fail=1; }
+# More conformers than a molecule has noise streams: that molecule is refused by name, the run goes on.
+printf 'mol_id,smiles,n_conformers\nethanol,CCO,40000\n' > "$work/many.csv"
+expect 1 "ethanol: 80000 conformers requested; at most 65536" -- "$bin" generate --method confgf --input "$work/many.csv" \
+  --output "$work/many.sdf" --quiet
 # A malformed SDF record: named by file, line and record; the other records are evaluated.
 expect 1 "malformed_record.sdf:[0-9]+ \(record 2\)" -- "$bin" evaluate --ref "$bad/malformed_record.sdf" --gen "$bad/malformed_record.sdf" --quiet
 grep -q "| 100.00 |" "$work/out.txt" || { echo "FAIL: remaining records not evaluated"; fail=1; }
