@@ -9,8 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash cmake/install_deps.sh
-cmake -S . -B build-main -DCMAKE_BUILD_TYPE=Release -DCONFSGM_BUILD_TESTS=OFF -DCONFSGM_BUILD_BENCHMARKS=OFF > /dev/null
-cmake --build build-main -j"$(nproc)" --target confsgm_app
+# The build's compiler output goes to a log (shown if the build fails), so the tables stay readable.
+echo "building the reference application (log: build-main.log) ..."
+if ! { cmake -S . -B build-main -DCMAKE_BUILD_TYPE=Release -DCONFSGM_BUILD_TESTS=OFF -DCONFSGM_BUILD_BENCHMARKS=OFF &&
+       cmake --build build-main -j"$(nproc)" --target confsgm_app; } > build-main.log 2>&1; then
+  tail -40 build-main.log >&2
+  echo "main job: the build failed (build-main.log)" >&2
+  exit 1
+fi
 app=./build-main/examples/confsgm
 out=${OUT_DIR:-results/main_job}
 model=${MODEL:-qm9-torsion-ip}   # a shipped model's name (models/) or a file
