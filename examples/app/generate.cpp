@@ -33,7 +33,8 @@ std::string fixed(double v, int digits) {
 template <class Coordinates>
 confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, std::size_t n,
                                             const std::vector<std::string>& status, Coordinates&& coordinates,
-                                            bool reflect_mirror_images, std::ostream& messages) {
+                                            bool reflect_mirror_images, std::ostream& messages,
+                                            std::size_t& reflected) {
   confsgm::rdkit::etkdg_result res;
   res.requested = n;
   res.mol = m.mol;
@@ -63,6 +64,7 @@ confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, s
         xyz = std::move(mirrored);
         problem.clear();
         info.status = "ok (mirror image of the sample)";
+        ++reflected;
       }
     }
     if (!problem.empty()) info.status = "stereo mismatch: " + problem;
@@ -173,7 +175,7 @@ int run_generate(arguments& args) {
   struct molecule_output {
     std::optional<confsgm::rdkit::etkdg_result> res;  ///< empty: the molecule failed (reason in messages)
     std::string messages;
-    std::size_t requested = 0, diverged = 0;
+    std::size_t requested = 0, diverged = 0, reflected = 0;
   };
   // Conformers to generate for molecule k; 0 when unknown.
   const auto conformers_for = [&](std::size_t k) -> std::size_t {
@@ -182,7 +184,9 @@ int run_generate(arguments& args) {
     return std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(multiplier * static_cast<double>(*mols[k].n_reference))));
   };
   // Noise is keyed by the molecule's index and the conformer's (stream_offset, molecule_seed), never by the
-  // thread, so inner_threads changes the speed only.
+  // thread, so inner_threads changes the speed only. Molecule k owns the streams [k << 16, (k + 1) << 16).
+  constexpr unsigned stream_bits = 16;
+  const auto stream_offset = [](std::size_t k) { return static_cast<std::uint32_t>(k) << stream_bits; };
   const auto generate_one = [&](std::size_t k, unsigned inner_threads) {
     const auto& m = mols[k];
     molecule_output out;
@@ -194,8 +198,8 @@ int run_generate(arguments& args) {
       out.messages = msg.str();
       return out;
     }
-    // A molecule's conformers own 2^16 noise streams (stream_offset = k << 16); more would repeat samples.
-    if (method != "etkdg" && n > (std::size_t{1} << 16)) {
+    // More conformers than the molecule's noise streams would repeat samples.
+    if (method != "etkdg" && n > (std::size_t{1} << stream_bits)) {
       msg << "error: " << m.id << ": " << n << " conformers requested; at most 65536 per molecule and run "
           << "(run again with another --seed for more)\n";
       out.messages = msg.str();
@@ -208,13 +212,13 @@ int run_generate(arguments& args) {
         auto o = lo;
         o.seed = eo.seed;
         o.threads = inner_threads;
-        o.stream_offset = static_cast<std::uint32_t>(k) << 16;  // molecules draw different noise
+        o.stream_offset = stream_offset(k);  // molecules draw different noise
         const confsgm::sample::network_pair_score<confgf_network> score(confgf->network, confgf->parameters);
         const auto r = gpu ? cuda_backend::confgf_sample(confgf->network, confgf->parameters, confgf->schedule, st, n, o)
                            : confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, o);
         out.res = sampled_result(
             m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); },
-            mirror_images == "reflect", msg);
+            mirror_images == "reflect", msg, out.reflected);
         out.diverged = r.diverged;
       } else if (torsional) {
         // ETKDG local structures, dihedrals from the torus sampler (reverse SDE by default, 20 steps).
@@ -225,7 +229,7 @@ int run_generate(arguments& args) {
         auto o = to;
         o.seed = eo.seed;
         o.threads = inner_threads;
-        o.stream_offset = static_cast<std::uint32_t>(k) << 16;
+        o.stream_offset = stream_offset(k);
         const confsgm::log_uniform_schedule sched(torsional->sigma_max, torsional->sigma_min, steps);
         const confsgm::sample::network_torsion_score<torsional_network> score(torsional->network,
                                                                              torsional->parameters);
@@ -234,7 +238,7 @@ int run_generate(arguments& args) {
         out.res = sampled_result(
             m, n, r.status,
             [&](std::size_t c) { return confsgm::torsion_space::coordinates_of(*samples[c], r.torsions[c]); },
-            false, msg);
+            false, msg, out.reflected);
         out.diverged = r.diverged;
       } else {
         auto o = eo;
@@ -263,6 +267,7 @@ int run_generate(arguments& args) {
     const auto& m = mols[k];
     std::cerr << out.messages;
     failed_conformers += out.diverged;
+    reflected += out.reflected;
     if (!out.res) {
       ++failed_molecules;
       return;
@@ -302,7 +307,6 @@ int run_generate(arguments& args) {
       props.emplace_back("rank", std::to_string(rank[c]));
       props.emplace_back("status", info.status);
       writer.write(*res.mol, res.conformers.conformers[c], info.title, props);
-      if (info.status.rfind("ok (mirror", 0) == 0) ++reflected;
       if (info.status.rfind("stereo", 0) == 0) {
         ++stereo_bad;
         std::cerr << "warning: " << info.title << ": " << info.status << "\n";
