@@ -63,10 +63,14 @@ def main():
     # File stems: IP outputs carry lambda (paper_experiment.sh), so a grid extended later never mixes models.
     stem = {"etkdg": "etkdg", "baseline": "baseline", "ip": f"ip_l{lam}"}
     rows = {}
-    for method in ["etkdg", "baseline", "ip"]:
-        per_seed = [json.load(open(out / "eval" / f"{stem[method]}_s{s}.json"))["aggregate"] for s in seeds]
+
+    def add_row(method, eval_files):  # mean +- sd over the seeds' `confsgm evaluate` JSON files
+        per_seed = [json.load(open(p))["aggregate"] for p in eval_files]
         rows[method] = {k: mean_sd([a[k] for a in per_seed]) for k in keys}
         summary["coverage"][method] = {k: {"mean": v[0], "sd": v[1]} for k, v in rows[method].items()}
+
+    for method in ["etkdg", "baseline", "ip"]:
+        add_row(method, [out / "eval" / f"{stem[method]}_s{s}.json" for s in seeds])
     names = {"etkdg": "RDKit ETKDG", "baseline": f"{space} SGM", "ip": f"{space} SGM-IP (λ = {lam})"}
     # Distance space: the same samples written without reflecting mirror images (generate --mirror-images keep,
     # ConfGF as published), where the run kept them as eval/<stem>_s<seed>.keep.json.
@@ -74,9 +78,7 @@ def main():
     for method in ["baseline", "ip"]:
         kept = [out / "eval" / f"{stem[method]}_s{s}.keep.json" for s in seeds]
         if all(p.exists() for p in kept):
-            per_seed = [json.load(open(p))["aggregate"] for p in kept]
-            rows[method + "_keep"] = {k: mean_sd([a[k] for a in per_seed]) for k in keys}
-            summary["coverage"][method + "_keep"] = {k: {"mean": v[0], "sd": v[1]} for k, v in rows[method + "_keep"].items()}
+            add_row(method + "_keep", kept)
             names[method + "_keep"] = names[method] + ", mirror images kept"
             table_methods.append(method + "_keep")
 
