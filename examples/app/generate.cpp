@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <iostream>
 #include <numeric>
 #include <optional>
@@ -20,6 +21,32 @@
 namespace app {
 
 namespace {
+/// Warns when molecules are larger than any the model was trained on (the model file's
+/// training_heavy_atoms_max; absent in models written before it existed). The shipped QM9 models
+/// lose to ETKDG on drug-sized molecules (docs/results.md), and a user should not learn that by accident.
+void warn_outside_training_domain(const std::map<std::string, std::string>& header, const std::string& model_file,
+                                  const std::vector<confsgm::rdkit::molecule>& mols) {
+  const auto entry = header.find("training_heavy_atoms_max");
+  if (entry == header.end()) return;
+  std::size_t limit = 0;
+  const auto& text = entry->second;
+  if (std::from_chars(text.data(), text.data() + text.size(), limit).ec != std::errc{})
+    throw confsgm::io_error(model_file, std::nullopt, std::nullopt,
+                            "entry 'training_heavy_atoms_max' is not a number ('" + text + "')");
+  std::size_t larger = 0;
+  const confsgm::rdkit::molecule* largest = nullptr;
+  for (const auto& m : mols) {
+    if (m.graph.num_heavy_atoms() <= limit) continue;
+    ++larger;
+    if (!largest || m.graph.num_heavy_atoms() > largest->graph.num_heavy_atoms()) largest = &m;
+  }
+  if (larger)
+    std::cerr << "warning: " << larger << " of " << mols.size() << " molecules have more heavy atoms than any "
+              << "molecule the model " << model_file << " was trained on (at most " << limit << "; largest here: "
+              << largest->id << " with " << largest->graph.num_heavy_atoms() << "). The model extrapolates there and "
+              << "may do worse than ETKDG (docs/results.md, Drugs test set)\n";
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -169,6 +196,8 @@ int run_generate(arguments& args) {
     std::cerr << "error: " << input << ": no usable molecule\n";
     return input_failure;
   }
+  if (confgf) warn_outside_training_domain(confgf->header, model_file, mols);
+  if (torsional) warn_outside_training_domain(torsional->header, model_file, mols);
 
   // One molecule's conformers: computed on a worker thread, written in input order by the calling thread,
   // so the output (file and messages) does not depend on the thread count.

@@ -123,6 +123,7 @@ int run_train(arguments& args) {
     confsgm::train::training_set<confsgm::torsion_space> val;
     if (!val_path.empty()) val = torsion_set(val_path, "validation", per_mol, mseed + 17u, rule, o.threads, "", matched);
     o.extra_header["training_data"] = matched ? "matched by confsgm match" : "matched at training time";
+    o.extra_header.merge(confsgm::train::training_domain_header(train));
     confsgm::model::torsion_network_config tc;
     tc.hidden = cfg.hidden;
     tc.layers = cfg.layers;
@@ -135,6 +136,7 @@ int run_train(arguments& args) {
   const auto train = confsgm::train::distance_training_set(read_ensembles(train_path, "training"), per_mol);
   confsgm::train::training_set<confsgm::distance_space> val;
   if (!val_path.empty()) val = confsgm::train::distance_training_set(read_ensembles(val_path, "validation"), per_mol);
+  o.extra_header.merge(confsgm::train::training_domain_header(train));
   const confsgm::geometric_schedule schedule(sigma_max, sigma_min, levels);
   if (gpu) return cuda_backend::train_distance(pert_name, lambda, cfg, schedule, o, train, val, resume, obs);
   return train_perturbation(pert_name, lambda, confgf_network(cfg), schedule, o, train, val, resume, obs);

@@ -26,6 +26,22 @@ printf 'mol_id,smiles,n_conformers\nethanol,CCO,2\nisobutanol,CC(C)CO,3\n' > "$w
   --steps-per-level 2 --quiet 2> "$work/gen.log" || die "generate confgf failed: $(cat "$work/gen.log")"
 [[ $(grep -c '^\$\$\$\$' "$work/g.sdf") -eq 10 ]] || die "expected 2x(2+3) = 10 conformers"
 grep -q "confgf" "$work/g.sdf" || die "method property missing"
+# The model records its training domain (largest training molecule: 30 heavy atoms). Larger input molecules
+# are warned about, smaller ones are not; the shipped QM9 models say so for a drug-sized molecule.
+grep -aq "^training_heavy_atoms_max=30$" "$work/m.bin" || die "model does not record its largest training molecule"
+grep -q "more heavy atoms" "$work/gen.log" && die "warned about molecules inside the training domain: $(cat "$work/gen.log")"
+printf 'mol_id,smiles,n_conformers\nc31,%s,1\n' "$(printf 'C%.0s' {1..31})" > "$work/big.csv"
+"$bin" generate --method confgf --model "$work/m.bin" --input "$work/big.csv" --output "$work/big.sdf" \
+  --steps-per-level 1 --quiet 2> "$work/big.log" || die "generate for a large molecule failed: $(cat "$work/big.log")"
+grep -q "1 of 1 molecules have more heavy atoms .*at most 30; largest here: c31 with 31" "$work/big.log" \
+  || die "no training-domain warning: $(cat "$work/big.log")"
+printf 'mol_id,smiles,n_conformers\nibuprofen,CC(C)Cc1ccc(cc1)C(C)C(=O)O,1\n' > "$work/drug.csv"
+"$bin" generate --method torsional --input "$work/drug.csv" --output "$work/drug.sdf" --quiet 2> "$work/drug.log" \
+  || die "generate with the shipped torsion model failed: $(cat "$work/drug.log")"
+grep -q "at most 9; largest here: ibuprofen with 15" "$work/drug.log" || die "shipped model did not warn: $(cat "$work/drug.log")"
+# The shipped model files are the ones models/MANIFEST.tsv lists.
+(cd "$here/../../models" && tail -n +2 MANIFEST.tsv | awk -F'\t' '{print $2 "  " $1 ".bin"}' | sha256sum -c --quiet) \
+  || die "models/MANIFEST.tsv does not match the shipped model files"
 # Mirror images: with the same seed the samples are the same; `reflect` turns every wrong-handed one whose
 # reflection has the input's R/S labels into that reflection, `keep` writes them as sampled.
 printf 'mol_id,smiles,n_conformers\nalanine,C[C@@H](C(=O)O)N,10\nbutanol,C[C@@H](O)CC,10\n' > "$work/chiral.csv"

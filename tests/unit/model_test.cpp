@@ -413,6 +413,16 @@ distance_network_config toy_config() {
 }
 }  // namespace
 
+TEST_CASE("training domain: molecule count and the largest molecule in heavy atoms, hydrogens not counted",
+          "[model][train]") {
+  auto t = toy_set(3);  // butan-2-ol: 5 heavy atoms
+  t.structures[1].atom_type.insert(t.structures[1].atom_type.end(), {1u, 1u, 1u, 1u, 1u, 1u});
+  t.structures[2].atom_type.push_back(7u);  // one more heavy atom
+  const auto h = train::training_domain_header(t);
+  CHECK(h.at("training_molecules") == "3");
+  CHECK(h.at("training_heavy_atoms_max") == "6");
+}
+
 TEST_CASE("trainer: same seed gives identical weights with 1 and 2 threads - the loss goes down", "[model][train]") {
   const auto data = toy_set(12);
   toy_trainer a(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), toy_options(1));

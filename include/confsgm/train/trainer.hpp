@@ -19,6 +19,7 @@
 #include "confsgm/train/dsm.hpp"
 #include "confsgm/util/parallel.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -47,6 +48,20 @@ struct training_set {
     return n;
   }
 };
+
+/// Header entries that describe what a training set covers: its molecule count
+/// and its largest molecule in heavy atoms. Put them in trainer_options::extra_header
+/// so that the model file records them; `generate` warns about molecules larger
+/// than any the model has seen (a QM9 model on drug-sized input is worse than ETKDG).
+template <StateSpace Space>
+std::map<std::string, std::string> training_domain_header(const training_set<Space>& s) {
+  std::size_t heavy_max = 0;
+  for (const auto& st : s.structures)
+    heavy_max = std::max<std::size_t>(
+        heavy_max, static_cast<std::size_t>(std::count_if(st.atom_type.begin(), st.atom_type.end(),
+                                                          [](std::uint32_t z) { return z != 1; })));
+  return {{"training_molecules", std::to_string(s.size())}, {"training_heavy_atoms_max", std::to_string(heavy_max)}};
+}
 
 /// Distance-space training set from ensembles: the first @p max_conformers
 /// conformers of each (ConfGF: the 5 of highest Boltzmann weight; the
@@ -289,7 +304,10 @@ class dsm_trainer {
     h["edge_types"] = std::to_string(c.edge_types);
     h["perturbation"] = pert_.name();
     std::string levels;
-    for (const auto s : levels_of(schedule_)) levels += (levels.empty() ? "" : ",") + exact(s);
+    for (const auto s : levels_of(schedule_)) {
+      if (!levels.empty()) levels += ',';
+      levels += exact(s);
+    }
     h["sigmas"] = levels;
     if constexpr (ContinuousNoiseSchedule<Schedule>) {  // training drew sigma from [min, max]
       h["sigma_max"] = exact(schedule_.sigma_max());
