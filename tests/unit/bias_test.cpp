@@ -54,7 +54,7 @@ TEST_CASE("exposure bias, torsion space: ~0 with the exact score at the referenc
   const delta_torsion_score exact{theta0};
   for (const auto update : {eval::zero_noise_update::sde_drift, eval::zero_noise_update::probability_flow}) {
     INFO((update == eval::zero_noise_update::sde_drift ? "sde drift" : "probability flow"));
-    const eval::torsion_bias_problem<delta_torsion_score, log_uniform_schedule, double> pe(exact, {}, update);
+    const eval::torsion_bias_problem<delta_torsion_score, log_uniform_schedule, double> pe(exact, log_uniform_schedule(), update);
     const auto re = eval::estimate_exposure_bias(pe, data, o);
     REQUIRE(re.levels.size() == 20);
     REQUIRE(re.metrics.size() == 2);

@@ -377,6 +377,24 @@ TEST_CASE("Langevin sampler: divergence is reported per conformer, the others fi
   CHECK_THAT(r.status[1], Catch::StartsWith("diverged at level 0"));
   CHECK(r.diverged >= 1);
   CHECK(r.conformers.is_finite(0));
+  // A finite score that blows the second conformer apart: it diverges once a coordinate passes max_coordinate.
+  struct repulsive {
+    void operator()(const graph_batch& b, const std::vector<double>& d, const std::vector<double>& sigma,
+                    std::vector<double>& out) const {
+      out.assign(b.num_edges(), 0.0);
+      for (std::size_t k = 0; k < out.size(); ++k) out[k] = -(d[k] - 1.5) / (sigma[k] * sigma[k]);
+      if (out.size() > 1) out[1] = 1e6 * (1.0 + d[1]);
+    }
+  } blow_up;
+  o.clip = 0;
+  const auto far = sample::annealed_langevin<double>(blow_up, geometric_schedule(1.0, 0.1, 5), s, 4, o);
+  CHECK(far.status[0] == "ok");
+  CHECK_THAT(far.status[1], Catch::StartsWith("diverged at level 0"));
+  CHECK(far.conformers.is_finite(1));  // frozen where it passed the bound, before any overflow
+  CHECK(far.conformers[0].cwiseAbs().maxCoeff() < 10.0);
+  o.max_coordinate = 0;
+  CHECK_THROWS_WITH(sample::annealed_langevin<double>(blow_up, geometric_schedule(1.0, 0.1, 5), s, 4, o),
+                    Catch::Contains("max_coordinate must be > 0"));
 }
 
 namespace {

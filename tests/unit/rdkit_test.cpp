@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -237,5 +238,22 @@ TEST_CASE("SDF writer round trip keeps coordinates and properties, atomically", 
   }  // destroyed without commit
   CHECK_FALSE(std::filesystem::exists(path + ".abandoned"));
   CHECK_FALSE(std::filesystem::exists(path + ".abandoned.partial"));
+  // Coordinates too wide for V2000's 10-character fields are written as V3000 and read back exactly;
+  // non-finite coordinates are refused by name.
+  {
+    rdkit::sdf_writer w(path);
+    auto far = m.data.conformers[0].eval();
+    far.array() += 123456.0;
+    far(0, 0) = -98765.4321;
+    w.write(*m.mol, far, "far", {{"mol_id", "x"}});
+    auto bad = m.data.conformers[0].eval();
+    bad(1, 2) = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_WITH(w.write(*m.mol, bad, "bad", {}), Catch::Contains("'bad' has non-finite coordinates"));
+    w.commit();
+    const auto back = rdkit::read_sdf(path);
+    REQUIRE(back.errors.empty());
+    REQUIRE(back.molecules.size() == 1);
+    CHECK((back.molecules[0].data.conformers[0] - far).cwiseAbs().maxCoeff() < 1e-4);
+  }
   std::filesystem::remove(path);
 }

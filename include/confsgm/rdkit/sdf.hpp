@@ -316,11 +316,17 @@ class sdf_writer {
   template <class Derived>
   void write(const RDKit::ROMol& tmpl, const Eigen::MatrixBase<Derived>& xyz, const std::string& title,
              const std::vector<std::pair<std::string, std::string>>& props) {
+    if (!xyz.allFinite())
+      throw invalid_argument("sdf_writer: conformer '" + title + "' has non-finite coordinates (NaN or Inf); not written");
     RDKit::RWMol mol(tmpl);
     mol.clearConformers();
     set_coordinates(mol, xyz);
     mol.setProp(RDKit::common_properties::_Name, title);
-    std::string block = RDKit::MolToMolBlock(mol, /*includeStereo=*/true, /*confId=*/-1, /*kekulize=*/true);
+    // V2000 gives a coordinate 10 characters (%10.4f). A value beyond them would run into the next field and
+    // make the record unreadable, so such a conformer is written in V3000, which has no width limit.
+    const bool fits_v2000 = (xyz.array() > -9999.9999).all() && (xyz.array() < 99999.9999).all();
+    std::string block = RDKit::MolToMolBlock(mol, /*includeStereo=*/true, /*confId=*/-1, /*kekulize=*/true,
+                                             /*forceV3000=*/!fits_v2000);
     out_ << block;
     for (const auto& [k, v] : props) out_ << ">  <" << k << ">\n" << v << "\n\n";
     out_ << "$$$$\n";

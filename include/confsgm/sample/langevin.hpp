@@ -31,6 +31,10 @@ struct langevin_options {
   double clip = 1000.0;               ///< per-atom score norm cap (ConfGF 1000); 0 = off
   double init_std = 1.0;              ///< initial coordinates ~ N(0, init_std^2) (ConfGF: 1 Å)
   double noise_scale = 1.0;           ///< 1 = Langevin; 0 = zero-noise f_S (Algorithm 2)
+  /// A coordinate beyond this many Å counts as divergence, like a non-finite one. Samples start within a few Å
+  /// of the origin and drift by tens of Å over a whole run; far larger values mean the molecule flew apart (too
+  /// large a step size), and such a sample would be meaningless and not even writable as V2000 SDF.
+  double max_coordinate = 1000.0;
   std::size_t first_level = 0;        ///< start at this level (0 = sigma_max)
   std::size_t chunk = 8;              ///< conformers per network batch
   unsigned threads = 0;               ///< 0 = all cores
@@ -64,6 +68,7 @@ langevin_result annealed_langevin(const PairScore& model, const Schedule& schedu
     throw invalid_argument("annealed_langevin(): first_level " + std::to_string(o.first_level) + " but the schedule has " +
                            std::to_string(schedule.size()) + " levels");
   if (o.chunk == 0) throw invalid_argument("annealed_langevin(): chunk must be > 0");
+  if (!(o.max_coordinate > 0)) throw invalid_argument("annealed_langevin(): max_coordinate must be > 0");
   if (start && (start->size() != n || start->num_atoms() != s.n_atoms))
     throw shape_mismatch("annealed_langevin(): the start batch has " + std::to_string(start->size()) + " conformers of " +
                          std::to_string(start->num_atoms()) + " atoms; expected " + std::to_string(n) + " of " +
@@ -138,7 +143,7 @@ langevin_result annealed_langevin(const PairScore& model, const Schedule& schedu
             const double zk = noise > 0 ? z.normal(static_cast<std::uint32_t>(step * 3 * N + k)) : 0.0;
             x(k / 3, k % 3) += alpha * score_xyz(k / 3, k % 3) + noise * zk;
           }
-          if (!x.allFinite() && r.status[c] == "ok")
+          if (r.status[c] == "ok" && !(x.allFinite() && x.cwiseAbs().maxCoeff() <= o.max_coordinate))
             r.status[c] = "diverged at level " + std::to_string(level) + " (sigma " + std::to_string(sigma) +
                           "), step " + std::to_string(step);
         }

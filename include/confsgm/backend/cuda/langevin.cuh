@@ -73,17 +73,17 @@ __global__ void langevin_update(double* x, const double* s, int atoms_per_confor
     x[3 * std::size_t(v) + k] += alpha * s[3 * std::size_t(v) + k] + (noise > 0 ? noise * z.normal(base + k) : 0.0);
 }
 
-/// Marks samples whose state stopped being finite (kept frozen from then on). A pass of its own after the update, so
-/// every value of a sample took the step first, as on the CPU. Sample c owns the values
+/// Marks samples whose state stopped being finite or left [-max_abs, max_abs] (kept frozen from then on). A pass of
+/// its own after the update, so every value of a sample took the step first, as on the CPU. Sample c owns the values
 /// [offset[c], offset[c + 1]) when @p offset is given (torsions), else [c * stride, (c + 1) * stride) (coordinates).
-__global__ void mark_dead(const double* state, const int* offset, int stride, int samples, int* dead, int* dead_level,
-                          int* dead_step, int level, int step) {
+__global__ void mark_dead(const double* state, const int* offset, int stride, int samples, double max_abs, int* dead,
+                          int* dead_level, int* dead_step, int level, int step) {
   const int c = blockIdx.x * blockDim.x + threadIdx.x;
   if (c >= samples || dead[c]) return;
   const std::size_t begin = offset ? std::size_t(offset[c]) : std::size_t(c) * stride;
   const std::size_t end = offset ? std::size_t(offset[c + 1]) : begin + stride;
   for (std::size_t k = begin; k < end; ++k)
-    if (!isfinite(state[k])) {
+    if (!isfinite(state[k]) || fabs(state[k]) > max_abs) {
       dead[c] = 1;
       dead_level[c] = level;
       dead_step[c] = step;
@@ -105,6 +105,7 @@ sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const S
   if (o.first_level >= schedule.size())
     throw invalid_argument("annealed_langevin_gpu(): first_level " + std::to_string(o.first_level) +
                            " but the schedule has " + std::to_string(schedule.size()) + " levels");
+  if (!(o.max_coordinate > 0)) throw invalid_argument("annealed_langevin_gpu(): max_coordinate must be > 0");
   if (start && (start->size() != n || start->num_atoms() != s.n_atoms))
     throw shape_mismatch("annealed_langevin_gpu(): the start batch does not hold " + std::to_string(n) +
                          " conformers of " + std::to_string(s.n_atoms) + " atoms");
@@ -152,8 +153,8 @@ sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const S
           x.data(), s_xyz.data(), N, C, alpha, noise, o.seed, o.stream_offset, static_cast<std::uint32_t>(level),
           static_cast<std::uint32_t>(step), dead.data());
       kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(
-          x.data(), nullptr, 3 * N, C, dead.data(), dead_level.data(), dead_step.data(), static_cast<int>(level),
-          static_cast<int>(step));
+          x.data(), nullptr, 3 * N, C, o.max_coordinate, dead.data(), dead_level.data(), dead_step.data(),
+          static_cast<int>(level), static_cast<int>(step));
       r.network_evaluations += static_cast<double>(n);
     }
   }

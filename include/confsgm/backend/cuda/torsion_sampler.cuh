@@ -18,6 +18,7 @@
 #include "confsgm/sample/torus_sampler.hpp"
 
 #include <atomic>
+#include <limits>
 #include <mutex>
 
 namespace confsgm::cuda {
@@ -409,7 +410,8 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
           drift, noise, o.seed, o.stream_offset, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step),
           dead.data());
       kernels::mark_dead<<<kernels::blocks_for(members.size()), kernels::threads>>>(
-          theta.data(), b.sample_torsion_offset.data(), 0, static_cast<int>(members.size()), dead.data(),
+          theta.data(), b.sample_torsion_offset.data(), 0, static_cast<int>(members.size()),
+          std::numeric_limits<double>::infinity(), dead.data(),
           dead_level.data(), dead_step.data(), static_cast<int>(level), static_cast<int>(step));
       r.network_evaluations += static_cast<double>(members.size());
     }
