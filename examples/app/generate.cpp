@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cmath>
 #include <iostream>
 #include <numeric>
 #include <optional>
@@ -21,6 +22,12 @@
 namespace app {
 
 namespace {
+/// Noise streams are keyed (molecule << stream_bits) + conformer in 32 bits: a run has at most 2^16 molecules for
+/// the samplers, each with at most 2^16 conformers.
+constexpr unsigned stream_bits = 16;
+constexpr std::size_t max_conformers_per_molecule = std::size_t{1} << stream_bits;
+constexpr std::size_t max_molecules_per_run = std::size_t{1} << (32 - stream_bits);
+
 /// Warns when molecules are larger than any the model was trained on (the model file's
 /// training_heavy_atoms_max; absent in models written before it existed). The shipped QM9 models
 /// lose to ETKDG on drug-sized molecules (docs/results.md), and a user should not learn that by accident.
@@ -30,7 +37,8 @@ void warn_outside_training_domain(const std::map<std::string, std::string>& head
   if (entry == header.end()) return;
   std::size_t limit = 0;
   const auto& text = entry->second;
-  if (std::from_chars(text.data(), text.data() + text.size(), limit).ec != std::errc{})
+  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), limit);
+  if (parsed.ec != std::errc{} || parsed.ptr != text.data() + text.size())
     throw confsgm::io_error(model_file, std::nullopt, std::nullopt,
                             "entry 'training_heavy_atoms_max' is not a number ('" + text + "')");
   std::size_t larger = 0;
@@ -159,7 +167,9 @@ int run_generate(arguments& args) {
   if (seed <= 0 || seed > 2147483647) throw usage_error("--seed must be in 1..2147483647 (RDKit seeds conformer i with seed*(i+1))");
   if (threads < 0) throw usage_error("--threads must be >= 0");
   if (num < 0) throw usage_error("--num must be >= 0");
-  if (!(multiplier > 0)) throw usage_error("--multiplier must be > 0");
+  if (static_cast<std::size_t>(num) > max_conformers_per_molecule)
+    throw usage_error("--num must be at most " + std::to_string(max_conformers_per_molecule) + " per molecule and run");
+  if (!(multiplier > 0) || !std::isfinite(multiplier)) throw usage_error("--multiplier must be a finite number > 0");
   eo.seed = static_cast<std::uint32_t>(seed);
   eo.threads = static_cast<unsigned>(threads);
 
@@ -196,6 +206,12 @@ int run_generate(arguments& args) {
     std::cerr << "error: " << input << ": no usable molecule\n";
     return input_failure;
   }
+  // Molecule k owns the noise streams [k << 16, (k + 1) << 16): one more molecule would reuse molecule 0's.
+  if (method != "etkdg" && mols.size() > max_molecules_per_run) {
+    std::cerr << "error: " << input << ": " << mols.size() << " molecules; " << method << " takes at most "
+              << max_molecules_per_run << " per run (their noise streams would repeat): split the input\n";
+    return input_failure;
+  }
   if (confgf) warn_outside_training_domain(confgf->header, model_file, mols);
   if (torsional) warn_outside_training_domain(torsional->header, model_file, mols);
 
@@ -207,14 +223,18 @@ int run_generate(arguments& args) {
     std::size_t requested = 0, diverged = 0, reflected = 0;
   };
   // Conformers to generate for molecule k; 0 when unknown.
+  // Counts beyond the cap are only reported (the molecule is refused); a huge --multiplier saturates at
+  // `too_many` instead of overflowing the conversion.
+  constexpr std::size_t too_many = std::size_t{1} << 52;
   const auto conformers_for = [&](std::size_t k) -> std::size_t {
     if (num > 0) return static_cast<std::size_t>(num);
     if (!mols[k].n_reference) return 0;
-    return std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(multiplier * static_cast<double>(*mols[k].n_reference))));
+    const double wanted = std::round(multiplier * static_cast<double>(*mols[k].n_reference));
+    if (wanted >= static_cast<double>(too_many)) return too_many;
+    return std::max<std::size_t>(1, static_cast<std::size_t>(wanted));
   };
   // Noise is keyed by the molecule's index and the conformer's (stream_offset, molecule_seed), never by the
-  // thread, so inner_threads changes the speed only. Molecule k owns the streams [k << 16, (k + 1) << 16).
-  constexpr unsigned stream_bits = 16;
+  // thread, so inner_threads changes the speed only.
   const auto stream_offset = [](std::size_t k) { return static_cast<std::uint32_t>(k) << stream_bits; };
   const auto generate_one = [&](std::size_t k, unsigned inner_threads) {
     const auto& m = mols[k];
@@ -227,10 +247,12 @@ int run_generate(arguments& args) {
       out.messages = msg.str();
       return out;
     }
-    // More conformers than the molecule's noise streams would repeat samples.
-    if (method != "etkdg" && n > (std::size_t{1} << stream_bits)) {
-      msg << "error: " << m.id << ": " << n << " conformers requested; at most 65536 per molecule and run "
-          << "(run again with another --seed for more)\n";
+    // More conformers than the molecule's noise streams would repeat samples (ETKDG shares the cap: no run
+    // needs more, and it keeps a typo in --multiplier from asking for billions).
+    if (n > max_conformers_per_molecule) {
+      msg << "error: " << m.id << ": " << (n == too_many ? "more than 2^52" : std::to_string(n))
+          << " conformers requested; at most " << max_conformers_per_molecule
+          << " per molecule and run (run again with another --seed for more)\n";
       out.messages = msg.str();
       return out;
     }
@@ -322,8 +344,16 @@ int run_generate(arguments& args) {
     });
     std::vector<std::size_t> rank(order.size());
     for (std::size_t r = 0; r < order.size(); ++r) rank[order[r]] = r + 1;
+    std::size_t written = 0;
     for (std::size_t c = 0; c < res.conformers.size(); ++c) {
       const auto& info = res.conformers.info[c];
+      // The samplers report divergence themselves; this guards every method (ETKDG + MMFF included) so that one
+      // bad conformer costs itself, not the run (the writer refuses non-finite coordinates).
+      if (!res.conformers.conformers.is_finite(c)) {
+        std::cerr << "error: " << info.title << ": non-finite coordinates; conformer not written\n";
+        ++failed_conformers;
+        continue;
+      }
       std::vector<std::pair<std::string, std::string>> props = {
           {"mol_id", m.id},
           {"conf_index", std::to_string(c)},
@@ -336,13 +366,14 @@ int run_generate(arguments& args) {
       props.emplace_back("rank", std::to_string(rank[c]));
       props.emplace_back("status", info.status);
       writer.write(*res.mol, res.conformers.conformers[c], info.title, props);
+      ++written;
       if (info.status.rfind("stereo", 0) == 0) {
         ++stereo_bad;
         std::cerr << "warning: " << info.title << ": " << info.status << "\n";
       }
     }
-    total += res.conformers.size();
-    prog.step(k + 1, "molecules (" + m.id + ": " + std::to_string(res.embedded) + " conformers)");
+    total += written;
+    prog.step(k + 1, "molecules (" + m.id + ": " + std::to_string(written) + " conformers)");
   };
   for (std::size_t first = 0; first < mols.size();) {
     std::size_t last = first + 1;

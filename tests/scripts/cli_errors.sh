@@ -28,9 +28,16 @@ expect 1 "bad_smiles.smi:3: SMILES 'C1CC'" -- "$bin" generate --input "$bad/bad_
 grep -q "bad_smiles.smi:6:" "$work/err.txt" || { echo "FAIL: line 6 not reported"; fail=1; }
 n=$(grep -c '^\$\$\$\$' "$work/g.sdf"); [[ $n -eq 4 ]] || { echo "FAIL: expected 4 conformers, got $n"; fail=1; }
 # More conformers than a molecule has noise streams: that molecule is refused by name, the run goes on.
-printf 'mol_id,smiles,n_conformers\nethanol,CCO,40000\n' > "$work/many.csv"
+printf 'mol_id,smiles,n_conformers\nethanol,CCO,40000\nmethanol,CO,1\n' > "$work/many.csv"
 expect 1 "ethanol: 80000 conformers requested; at most 65536" -- "$bin" generate --method confgf --input "$work/many.csv" \
-  --output "$work/many.sdf" --quiet
+  --output "$work/many.sdf" --steps-per-level 1 --quiet
+n=$(grep -c '^\$\$\$\$' "$work/many.sdf"); [[ $n -eq 2 ]] || { echo "FAIL: methanol's 2 conformers not written (got $n)"; fail=1; }
+expect 2 "multiplier must be a finite number" -- "$bin" generate --input "$work/many.csv" --output "$work/x.sdf" --multiplier inf
+# More molecules than the samplers have noise streams for: refused up front, before any sampling.
+{ echo "mol_id,smiles,n_conformers"; seq -f "m%g,C,1" 1 65537; } > "$work/huge.csv"
+expect 3 "65537 molecules; confgf takes at most 65536 per run" -- "$bin" generate --method confgf --input "$work/huge.csv" \
+  --output "$work/huge.sdf" --quiet
+expect 2 "num must be at most 65536" -- "$bin" generate --input "$work/many.csv" --output "$work/x.sdf" --num 70000
 # A malformed SDF record: named by file, line and record; the other records are evaluated.
 expect 1 "malformed_record.sdf:[0-9]+ \(record 2\)" -- "$bin" evaluate --ref "$bad/malformed_record.sdf" --gen "$bad/malformed_record.sdf" --quiet
 grep -q "| 100.00 |" "$work/out.txt" || { echo "FAIL: remaining records not evaluated"; fail=1; }

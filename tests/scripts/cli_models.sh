@@ -53,7 +53,10 @@ done
 count() { sed -nE "s/.* ([0-9]+) $2.*/\1/p" "$work/mi_$1.log" | tail -1; }
 keep_bad=$(count keep "conformers with a stereo mismatch"); bad=$(count reflect "conformers with a stereo mismatch")
 reflected=$(count reflect "mirror images reflected")
-[[ $(count keep "mirror images reflected") -eq 0 && $reflected -gt 0 && $keep_bad -eq $((bad + reflected)) ]] \
+keep_reflected=$(count keep "mirror images reflected")
+[[ $keep_reflected =~ ^[0-9]+$ && $bad =~ ^[0-9]+$ && $reflected =~ ^[0-9]+$ && $keep_bad =~ ^[0-9]+$ ]] \
+  || die "mirror images: a count is missing from the logs"
+[[ $keep_reflected -eq 0 && $reflected -gt 0 && $keep_bad -eq $((bad + reflected)) ]] \
   || die "mirror images: keep $keep_bad wrong, reflect $bad wrong + $reflected reflected"
 [[ $(grep -c "ok (mirror image of the sample)" "$work/mi_reflect.sdf") -eq $reflected ]] || die "reflected status not written"
 "$bin" generate --method torsional --mirror-images keep --model "$work/t.bin" --input "$work/chiral.csv" \

@@ -502,6 +502,18 @@ TEST_CASE("trainer: a killed run resumed from its checkpoint ends with the same 
   using other_trainer = train::dsm_trainer<distance_score_network<float>, geometric_schedule, no_perturbation>;
   other_trainer other(distance_score_network<float>(toy_config()), geometric_schedule(), no_perturbation{}, o);
   CHECK_THROWS_WITH(other.resume(o.checkpoint_path), Catch::Contains("perturbation"));
+
+  // A checkpoint written before model headers recorded the training domain still resumes; once recorded,
+  // a resume on other data is refused by name.
+  auto with_domain = o;
+  with_domain.extra_header = train::training_domain_header(data);
+  toy_trainer newer(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), with_domain);
+  CHECK_NOTHROW(newer.resume(o.checkpoint_path));
+  newer.save_checkpoint_file((dir / "with_domain.bin").string());
+  with_domain.extra_header["training_molecules"] = "13";
+  toy_trainer other_data(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1),
+                         with_domain);
+  CHECK_THROWS_WITH(other_data.resume((dir / "with_domain.bin").string()), Catch::Contains("training_molecules"));
 }
 
 TEST_CASE("checkpoint files: corrupt, truncated, foreign and wrong-precision files are named and refused",

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -249,11 +250,20 @@ TEST_CASE("SDF writer round trip keeps coordinates and properties, atomically", 
     auto bad = m.data.conformers[0].eval();
     bad(1, 2) = std::numeric_limits<double>::quiet_NaN();
     CHECK_THROWS_WITH(w.write(*m.mol, bad, "bad", {}), Catch::Contains("'bad' has non-finite coordinates"));
+    w.write(*m.mol, m.data.conformers[0], "near", {{"mol_id", "y"}});
     w.commit();
     const auto back = rdkit::read_sdf(path);
     REQUIRE(back.errors.empty());
-    REQUIRE(back.molecules.size() == 1);
+    REQUIRE(back.molecules.size() == 2);
     CHECK((back.molecules[0].data.conformers[0] - far).cwiseAbs().maxCoeff() < 1e-4);
+    // Only the record that needs it is V3000; ordinary coordinates stay V2000, which more readers accept.
+    std::ifstream in(path);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto second = text.find("$$$$");
+    REQUIRE(second != std::string::npos);
+    CHECK(text.substr(0, second).find("V3000") != std::string::npos);
+    CHECK(text.substr(second).find("V2000") != std::string::npos);
+    CHECK(text.substr(second).find("V3000") == std::string::npos);
   }
   std::filesystem::remove(path);
 }

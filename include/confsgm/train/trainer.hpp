@@ -353,10 +353,14 @@ class dsm_trainer {
   void resume(const std::string& path) {
     const auto c = load_checkpoint<scalar>(path);
     const auto mine = model_header();
-    for (const auto& [key, value] : mine)
+    for (const auto& [key, value] : mine) {
+      // The training-domain entries were added to headers later; a checkpoint written before them has none,
+      // and refusing it would strand a cut-off run. Where present they are compared like the rest.
+      if (key.rfind("training_", 0) == 0 && !c.header.contains(key)) continue;
       if (c.at(key, path) != value)
         throw io_error(path, std::nullopt, std::nullopt,
                        "checkpoint was written for " + key + " = " + c.at(key, path) + ", this trainer has " + value);
+    }
     for (const auto& [key, value] : {std::pair<std::string, std::size_t>{"batch_molecules", opts_.batch_molecules},
                                      {"micro_batch", opts_.micro_batch}})
       if (c.at(key, path) != std::to_string(value))
