@@ -8,6 +8,7 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <numeric>
 #include <optional>
@@ -28,29 +29,52 @@ constexpr unsigned stream_bits = 16;
 constexpr std::size_t max_conformers_per_molecule = std::size_t{1} << stream_bits;
 constexpr std::size_t max_molecules_per_run = std::size_t{1} << (32 - stream_bits);
 
-/// Warns when molecules are larger than any the model was trained on (the model file's
-/// training_heavy_atoms_max; absent in models written before it existed). The shipped QM9 models
-/// lose to ETKDG on drug-sized molecules (docs/results.md), and a user should not learn that by accident.
-void warn_outside_training_domain(const std::map<std::string, std::string>& header, const std::string& model_file,
-                                  const std::vector<confsgm::rdkit::molecule>& mols) {
+/// The largest molecule, in heavy atoms, a model was trained on (its file's training_heavy_atoms_max); none for
+/// model files written before the entry existed.
+std::optional<std::size_t> training_heavy_atoms_max(const std::map<std::string, std::string>& header,
+                                                    const std::string& model_file) {
   const auto entry = header.find("training_heavy_atoms_max");
-  if (entry == header.end()) return;
+  if (entry == header.end()) return std::nullopt;
   std::size_t limit = 0;
   const auto& text = entry->second;
   const auto parsed = std::from_chars(text.data(), text.data() + text.size(), limit);
   if (parsed.ec != std::errc{} || parsed.ptr != text.data() + text.size())
     throw confsgm::io_error(model_file, std::nullopt, std::nullopt,
                             "entry 'training_heavy_atoms_max' is not a number ('" + text + "')");
+  return limit;
+}
+
+/// Which of the candidate models (their training domains; none = unknown, taken as unbounded) serves a molecule
+/// of @p heavy_atoms: the smallest domain that holds it, a model trained on molecules like it; when none does,
+/// the largest.
+std::size_t choose_model(const std::vector<std::optional<std::size_t>>& domains, std::size_t heavy_atoms) {
+  const auto size_of = [](const std::optional<std::size_t>& d) { return d.value_or(SIZE_MAX); };
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < domains.size(); ++i) {
+    const bool holds_best = size_of(domains[best]) >= heavy_atoms, holds_i = size_of(domains[i]) >= heavy_atoms;
+    if (holds_i != holds_best ? holds_i
+                              : holds_i ? size_of(domains[i]) < size_of(domains[best])
+                                        : size_of(domains[i]) > size_of(domains[best]))
+      best = i;
+  }
+  return best;
+}
+
+/// Warns when molecules are larger than any their model was trained on. The shipped QM9 models lose to ETKDG
+/// on drug-sized molecules (docs/results.md), and a user should not learn that by accident.
+void warn_outside_training_domain(std::optional<std::size_t> limit, const std::string& model_file,
+                                  const std::vector<const confsgm::rdkit::molecule*>& mols) {
+  if (!limit) return;
   std::size_t larger = 0;
   const confsgm::rdkit::molecule* largest = nullptr;
-  for (const auto& m : mols) {
-    if (m.graph.num_heavy_atoms() <= limit) continue;
+  for (const auto* m : mols) {
+    if (m->graph.num_heavy_atoms() <= *limit) continue;
     ++larger;
-    if (!largest || m.graph.num_heavy_atoms() > largest->graph.num_heavy_atoms()) largest = &m;
+    if (!largest || m->graph.num_heavy_atoms() > largest->graph.num_heavy_atoms()) largest = m;
   }
   if (larger)
     std::cerr << "warning: " << larger << " of " << mols.size() << " molecules have more heavy atoms than any "
-              << "molecule the model " << model_file << " was trained on (at most " << limit << "; largest here: "
+              << "molecule the model " << model_file << " was trained on (at most " << *limit << "; largest here: "
               << largest->id << " with " << largest->graph.num_heavy_atoms() << "). The model extrapolates there and "
               << "may do worse than ETKDG (docs/results.md, Drugs test set)\n";
 }
@@ -154,16 +178,34 @@ int run_generate(arguments& args) {
   if (backend == "cuda" && method == "etkdg")
     throw usage_error("--backend cuda runs the score models (--method confgf or torsional)");
   const bool gpu = cuda_backend::selected(backend);
-  std::string model_file;  // --model FILE or a shipped model's name; the shipped IP models by default
-  if (method == "confgf") model_file = resolve_model(model_path, "qm9-distance-ip");
-  if (method == "torsional") model_file = resolve_model(model_path, "qm9-torsion-ip");
+  // --model FILE or a shipped model's name. By default the shipped IP models of the method's state space, one
+  // per data family where shipped (QM9, Drugs); each molecule then goes to the one whose training domain fits it
+  // best (choose_model).
+  std::vector<std::string> model_files;
+  if (method != "etkdg") {
+    const std::string space = method == "confgf" ? "distance" : "torsion";
+    if (!model_path.empty()) {
+      model_files.push_back(resolve_model(model_path, ""));
+    } else {
+      for (const std::string family : {"qm9", "drugs"}) {
+        const auto shipped = std::filesystem::path(model_dir()) / (family + "-" + space + "-ip.bin");
+        if (std::filesystem::is_regular_file(shipped)) model_files.push_back(shipped.string());
+      }
+      if (model_files.empty()) model_files.push_back(resolve_model("", "qm9-" + space + "-ip"));  // names what is missing
+    }
+  }
   to.method = confsgm::sample::parse_torus_method(sampler);
   if (steps == 0) throw usage_error("--steps must be > 0");
   if (lo.steps_per_level == 0 || !(lo.step_size > 0)) throw usage_error("--steps-per-level and --step-size must be > 0");
-  std::optional<confgf_model> confgf;
-  if (method == "confgf") confgf = load_confgf_model(model_file);
-  std::optional<torsional_model> torsional;
-  if (method == "torsional") torsional = load_torsional_model(model_file);
+  const bool confgf = method == "confgf", torsional = method == "torsional";
+  std::vector<confgf_model> confgf_models;
+  std::vector<torsional_model> torsional_models;
+  std::vector<std::optional<std::size_t>> domains;
+  for (const auto& f : model_files) {
+    if (confgf) confgf_models.push_back(load_confgf_model(f));
+    if (torsional) torsional_models.push_back(load_torsional_model(f));
+    domains.push_back(training_heavy_atoms_max(confgf ? confgf_models.back().header : torsional_models.back().header, f));
+  }
   if (seed <= 0 || seed > 2147483647) throw usage_error("--seed must be in 1..2147483647 (RDKit seeds conformer i with seed*(i+1))");
   if (threads < 0) throw usage_error("--threads must be >= 0");
   if (num < 0) throw usage_error("--num must be >= 0");
@@ -212,8 +254,15 @@ int run_generate(arguments& args) {
               << max_molecules_per_run << " per run (their noise streams would repeat): split the input\n";
     return input_failure;
   }
-  if (confgf) warn_outside_training_domain(confgf->header, model_file, mols);
-  if (torsional) warn_outside_training_domain(torsional->header, model_file, mols);
+  std::vector<std::size_t> model_of(mols.size(), 0);
+  for (std::size_t k = 0; k < mols.size() && !model_files.empty(); ++k)
+    model_of[k] = choose_model(domains, mols[k].graph.num_heavy_atoms());
+  for (std::size_t i = 0; i < model_files.size(); ++i) {
+    std::vector<const confsgm::rdkit::molecule*> served;
+    for (std::size_t k = 0; k < mols.size(); ++k)
+      if (model_of[k] == i) served.push_back(&mols[k]);
+    warn_outside_training_domain(domains[i], model_files[i], served);
+  }
 
   // One molecule's conformers: computed on a worker thread, written in input order by the calling thread,
   // so the output (file and messages) does not depend on the thread count.
@@ -258,22 +307,24 @@ int run_generate(arguments& args) {
     }
     try {
       if (confgf) {
+        const auto& model = confgf_models[model_of[k]];
         // Annealed Langevin (paper Algorithm 1) with the trained distance model.
         const auto st = confsgm::distance_space::describe(m.graph);
         auto o = lo;
         o.seed = eo.seed;
         o.threads = inner_threads;
         o.stream_offset = stream_offset(k);  // molecules draw different noise
-        const confsgm::sample::network_pair_score<confgf_network> score(confgf->network, confgf->parameters);
-        const auto r = gpu ? cuda_backend::confgf_sample(confgf->network, confgf->parameters, confgf->schedule, st, n, o)
-                           : confsgm::sample::annealed_langevin<float>(score, confgf->schedule, st, n, o);
+        const confsgm::sample::network_pair_score<confgf_network> score(model.network, model.parameters);
+        const auto r = gpu ? cuda_backend::confgf_sample(model.network, model.parameters, model.schedule, st, n, o)
+                           : confsgm::sample::annealed_langevin<float>(score, model.schedule, st, n, o);
         out.res = sampled_result(
             m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); },
             mirror_images == "reflect", msg, out.reflected);
         out.diverged = r.diverged;
       } else if (torsional) {
+        const auto& model = torsional_models[model_of[k]];
         // ETKDG local structures, dihedrals from the torus sampler (reverse SDE by default, 20 steps).
-        const auto local = local_structures(m, reuse_local ? 1 : n, molecule_seed(eo.seed, k), torsional->rule);
+        const auto local = local_structures(m, reuse_local ? 1 : n, molecule_seed(eo.seed, k), model.rule);
         if (local.empty()) throw confsgm::error("ETKDG produced no local structure with the input's stereo");
         std::vector<const confsgm::torsion_structure*> samples;
         for (std::size_t c = 0; c < n; ++c) samples.push_back(&local[c % local.size()]);
@@ -281,10 +332,9 @@ int run_generate(arguments& args) {
         o.seed = eo.seed;
         o.threads = inner_threads;
         o.stream_offset = stream_offset(k);
-        const confsgm::log_uniform_schedule sched(torsional->sigma_max, torsional->sigma_min, steps);
-        const confsgm::sample::network_torsion_score<torsional_network> score(torsional->network,
-                                                                             torsional->parameters);
-        const auto r = gpu ? cuda_backend::torsional_sample(torsional->network, torsional->parameters, sched, samples, o)
+        const confsgm::log_uniform_schedule sched(model.sigma_max, model.sigma_min, steps);
+        const confsgm::sample::network_torsion_score<torsional_network> score(model.network, model.parameters);
+        const auto r = gpu ? cuda_backend::torsional_sample(model.network, model.parameters, sched, samples, o)
                            : confsgm::sample::sample_torsions<float>(score, sched, samples, o);
         out.res = sampled_result(
             m, n, r.status,
@@ -361,6 +411,8 @@ int run_generate(arguments& args) {
           {"seed", std::to_string(eo.seed)},
           {"smiles", m.smiles},
       };
+      if (!model_files.empty())
+        props.emplace_back("model", std::filesystem::path(model_files[model_of[k]]).filename().string());
       if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
       if (info.energy) props.emplace_back("energy_unit", "kcal/mol (MMFF94)");
       props.emplace_back("rank", std::to_string(rank[c]));

@@ -36,9 +36,24 @@ printf 'mol_id,smiles,n_conformers\nc31,%s,1\n' "$(printf 'C%.0s' {1..31})" > "$
 grep -q "1 of 1 molecules have more heavy atoms .*at most 30; largest here: c31 with 31" "$work/big.log" \
   || die "no training-domain warning: $(cat "$work/big.log")"
 printf 'mol_id,smiles,n_conformers\nibuprofen,CC(C)Cc1ccc(cc1)C(C)C(=O)O,1\n' > "$work/drug.csv"
-"$bin" generate --method torsional --input "$work/drug.csv" --output "$work/drug.sdf" --quiet 2> "$work/drug.log" \
+"$bin" generate --method torsional --model qm9-torsion-ip --input "$work/drug.csv" --output "$work/drug.sdf" --quiet 2> "$work/drug.log" \
   || die "generate with the shipped torsion model failed: $(cat "$work/drug.log")"
 grep -q "at most 9; largest here: ibuprofen with 15" "$work/drug.log" || die "shipped model did not warn: $(cat "$work/drug.log")"
+# By default each molecule goes to the shipped model whose training domain fits it best: the smallest that
+# holds it, or the largest when none does (here a "qm9" model of at most 5 heavy atoms and a "drugs" one of 30).
+mkdir -p "$work/shipped"
+cp "$work/m.bin" "$work/shipped/drugs-distance-ip.bin"
+cp "$work/m.bin" "$work/shipped/qm9-distance-ip.bin"
+/usr/bin/python3 "$here/../../models/stamp_training_domain.py" "$work/shipped/qm9-distance-ip.bin" 10 5
+printf 'mol_id,smiles,n_conformers\nethanol,CCO,1\nc31,%s,1\nisobutanol,CC(C)CO,1\nibuprofen,CC(C)Cc1ccc(cc1)C(C)C(=O)O,1\n' \
+  "$(printf 'C%.0s' {1..31})" > "$work/mixed.csv"
+CONFSGM_MODEL_DIR=$work/shipped "$bin" generate --method confgf --input "$work/mixed.csv" --output "$work/mixed.sdf" \
+  --steps-per-level 1 --quiet 2> "$work/mixed.log" || die "generate with two shipped models failed: $(cat "$work/mixed.log")"
+chosen=$(awk '/^>  <mol_id>/ {getline; id=$0} /^>  <model>/ {getline; print id ":" $0}' "$work/mixed.sdf" | uniq | tr '\n' ' ')
+[[ $chosen == "ethanol:qm9-distance-ip.bin c31:drugs-distance-ip.bin isobutanol:qm9-distance-ip.bin ibuprofen:drugs-distance-ip.bin " ]] \
+  || die "models chosen per molecule: $chosen"
+grep -q "1 of 2 molecules have more heavy atoms .*drugs-distance-ip.bin .*at most 30; largest here: c31" "$work/mixed.log" \
+  && [[ $(grep -c "more heavy atoms" "$work/mixed.log") -eq 1 ]] || die "training-domain warnings: $(cat "$work/mixed.log")"
 # The shipped model files are the ones models/MANIFEST.tsv lists.
 (cd "$here/../../models" && tail -n +2 MANIFEST.tsv | awk -F'\t' '{print $2 "  " $1 ".bin"}' | sha256sum -c --quiet) \
   || die "models/MANIFEST.tsv does not match the shipped model files"
