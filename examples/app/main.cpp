@@ -44,9 +44,10 @@ generate: conformer ensembles for every molecule of FILE
                       score model + annealed Langevin, paper Algorithm 1) or
                       torsional (torsion-space model on ETKDG local structures)
   --model FILE|NAME   model for --method confgf / torsional: a file written by
-                      confsgm train, or a shipped model's name (models/NAME.bin;
-                      defaults: qm9-distance-ip, qm9-torsion-ip, both
-                      trained on QM9 molecules, at most 9 heavy atoms)
+                      confsgm train, or a shipped model's name (models/NAME.bin).
+                      Default: the shipped <family>-<space>-ip models (qm9,
+                      drugs), each molecule to the one with the smallest
+                      training domain that holds it (docs/cli.md)
   --sampler S         torsional: sde (default, reverse SDE), ode (probability
                       flow) or langevin (annealed Langevin on the torus)
   --steps N           torsional: noise levels walked (default 20, reference)

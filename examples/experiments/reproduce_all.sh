@@ -12,6 +12,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${RUNS:-torsion:qm9 torsion:drugs distance:qm9 distance:drugs}
+# Every run's data up front: a missing set would otherwise stop the queue hours in.
+for run in $runs; do
+  space=${run%%:*} family=${run##*:}
+  [[ $space == "$run" || -z $family ]] && { echo "reproduce_all: RUNS entry '$run' is not SPACE:FAMILY" >&2; exit 2; }
+  for split in train val test; do
+    [[ -f data/$family/$split.sdf.gz ]] || { echo "reproduce_all: $run needs data/$family/$split.sdf.gz, not built yet" \
+      "(bash data/build_all.sh builds it; docs/data.md), or leave $run out of RUNS" >&2; exit 3; }
+  done
+done
 mkdir -p results
 log() { echo "[reproduce_all $(date +%H:%M:%S)] $*" | tee -a results/reproduce_all.log >&2; }
 # One build up front: the experiments then run with SKIP_BUILD=1 and cannot replace the binary under each other.
@@ -19,10 +28,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build build --target confsgm_app -j 2 > /dev/null
 for run in $runs; do
   space=${run%%:*} family=${run##*:}
-  [[ $space == "$run" || -z $family ]] && { echo "reproduce_all: RUNS entry '$run' is not SPACE:FAMILY" >&2; exit 2; }
   log "start $space $family"
+  # The experiment's progress goes to its own log and to the terminal.
   SKIP_BUILD=1 SPACE=$space FAMILY=$family SEEDS="1 2 3" LAMBDAS="0.05 0.1 0.2" \
-    bash examples/experiments/paper_experiment.sh 2>> "results/${space}_${family}.log"
+    bash examples/experiments/paper_experiment.sh 2> >(tee -a "results/${space}_${family}.log" >&2)
   SPACE=$space FAMILY=$family bash examples/experiments/publish.sh | tee -a results/reproduce_all.log
   log "done $space $family"
 done

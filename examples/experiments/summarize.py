@@ -134,7 +134,10 @@ def main():
         f.write(f"# {space} space, {family}: baseline vs Input Perturbation\n\n")
         f.write("Data: the project's GEOM-protocol surrogate sets (docs/data.md), **not GEOM**; "
                 "these numbers are not comparable with published GEOM numbers.\n\n")
-        f.write(f"Seeds: {' '.join(seeds)} (mean ± sd over seeds). λ = {lam}, chosen on the validation set "
+        grid_rows = sum(1 for l in open(out / "lambda_grid.md") if l.startswith("| ") and "lambda" not in l) \
+            if (out / "lambda_grid.md").exists() else 0
+        chosen = "the only value tried so far" if grid_rows == 1 else "chosen on the validation set"
+        f.write(f"Seeds: {' '.join(seeds)} (mean ± sd over seeds). λ = {lam}, {chosen} "
                 f"(lambda_grid.md). COV threshold {threshold} Å.\n\n")
         f.write("## Exposure bias per noise level (Table I analogue)\n\n")
         f.write(f"Metric: {main_metric} ({'rad' if 'torsion' in main_metric else 'Å'}); "
