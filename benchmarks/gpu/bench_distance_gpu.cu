@@ -73,15 +73,23 @@ int main(int argc, char** argv) {
             5000.0 * r.seconds / 50.0 / B * 1e3, "ms per 5000-step conformer");
       }
     }
-    // The update kernel alone: bytes it must move per step against the card's bandwidth.
+    // The update kernels alone: bytes they must move per step against the card's bandwidth.
     {
       const int B = 4096, N = int(s.n_atoms);
       model::graph_batch b;
       for (int c = 0; c < B; ++c) b.add(s);
       const cuda::device_graph g(b);
+      std::vector<int> conformer_of, offsets{0};
+      std::vector<std::uint32_t> key;
+      for (int c = 0; c < B; ++c) {
+        conformer_of.insert(conformer_of.end(), std::size_t(N), c);
+        offsets.push_back(offsets.back() + N);
+        key.push_back(std::uint32_t(c));
+      }
       cuda::device_buffer<double> x(std::vector<double>(std::size_t(3) * N * B, 0.5)), sxyz(std::size_t(3) * N * B);
       cuda::device_buffer<float> sc(std::vector<float>(b.num_edges(), 0.1f));
-      cuda::device_buffer<int> dead(std::vector<int>(B, 0));
+      cuda::device_buffer<int> dead(std::vector<int>(B, 0)), cof(conformer_of), off(offsets);
+      cuda::device_buffer<std::uint32_t> keys(key);
       timer t;
       t.start();
       const int reps = 50;
@@ -89,14 +97,30 @@ int main(int argc, char** argv) {
         cuda::kernels::coordinate_score<<<cuda::kernels::blocks_for(std::size_t(N) * B), cuda::kernels::threads>>>(
             sxyz.data(), x.data(), sc.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), N * B, 1000.0);
         cuda::kernels::langevin_update<<<cuda::kernels::blocks_for(std::size_t(N) * B), cuda::kernels::threads>>>(
-            x.data(), sxyz.data(), N, B, 1e-6, 1e-3, 1, 0, 0, std::uint32_t(r), dead.data());
+            x.data(), sxyz.data(), cof.data(), off.data(), keys.data(), N * B, 1e-6, 1e-3, 1, 0, std::uint32_t(r),
+            dead.data());
       }
       const double ms = t.stop_ms() / reps;
-      // Bytes the two passes must move: per atom x (read twice, written once), S (written, read), dead flag;
-      // per incidence its offsets, edge score and the neighbour's coordinates.
+      // Bytes the two passes must move: per atom x (read twice, written once), S (written, read), its conformer
+      // index, and the incidence offset; per incidence its edge, neighbour and edge score and the neighbour's
+      // coordinates; per conformer its atom offsets, noise key and dead flag.
       const double incidences = 2.0 * double(b.num_edges());
-      const double bytes = double(N) * B * (3 * 24 + 2 * 24 + 4 + 8) + incidences * (4 + 4 + 4 + 24);
+      const double bytes = double(N) * B * (3 * 24 + 2 * 24 + 4 + 4) + incidences * (4 + 4 + 4 + 24) + double(B) * 16;
       row("chain rule + update kernels", name, B, 1e3 * ms / B, bytes / (ms * 1e-3) * 1e-9, "GB/s (counted bytes)");
+    }
+    // Many molecules in one launch (as generate --backend cuda runs them): 64 molecules x 16 conformers, 1 level x
+    // 50 steps, against the same 1,024 conformers as one molecule.
+    {
+      std::vector<cuda::langevin_job> jobs;
+      for (int m = 0; m < 64; ++m) jobs.push_back({&s, 16, std::uint32_t(m) << 16, nullptr});
+      sample::langevin_options lo;
+      lo.steps_per_level = 50;
+      const custom_schedule one({0.1});
+      cuda::distance_network_gpu gnet(net, p);
+      cuda::annealed_langevin_gpu(gnet, one, jobs, lo);  // warm-up
+      const auto r = cuda::annealed_langevin_gpu(gnet, one, jobs, lo);
+      row("Langevin step, 64 molecules x 16", name, 1024, 1e6 * r.front().seconds / (50.0 * 1024),
+          5000.0 * r.front().seconds / 50.0 / 1024 * 1e3, "ms per 5000-step conformer");
     }
     // A plain SGEMM at the head's first layer shape: the ceiling the forward pass is compared with.
     {

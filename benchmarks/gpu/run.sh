@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Runs the GPU tests and benchmarks on a lent GPU machine, from programs built
 # here with benchmarks/gpu/build.sh (carry build-gpu/bin). Under 8 minutes.
-# Writes the card, the commit, the test log and the benchmark table to $OUT
-# (or results/gpu); docs/performance.md records them.
-#   device run (carry ["build-gpu/bin"]): bash benchmarks/gpu/run.sh
+# Writes the card, the commit, the test log and the benchmark tables to
+# $RESULTS (default results/gpu); docs/performance.md records them.
+# When build-gpu/bin holds the application (APP=1 bash benchmarks/gpu/build.sh),
+# it also runs `generate --backend cuda` end to end with the shipped IP models on
+# the QM9 test set, seed 1, the settings of the experiment's seed-1 CPU runs;
+# benchmarks/gpu/compare_cpu.sh compares the files here.
+#   device run (carry ["build-gpu/bin"]):
+#   RESULTS=/tmp/gpu bash benchmarks/gpu/run.sh; tar czf $OUT/gpu_results.tgz -C /tmp/gpu .
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-build-gpu/bin}
-out=${OUT:-results/gpu}
+out=${RESULTS:-results/gpu}
 mkdir -p "$out"
 { date -u; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; } > "$out/card.txt" 2>&1
 git rev-parse HEAD > "$out/commit.txt" 2>/dev/null || echo unknown > "$out/commit.txt"
@@ -17,4 +22,29 @@ timeout 150 "$bin/confsgm_gpu_tests" 2>&1 | tee "$out/gpu_tests.txt" || rc=1
 timeout 100 "$bin/confsgm_gpu_torsion_tests" 2>&1 | tee -a "$out/gpu_tests.txt" || rc=1
 timeout 120 "$bin/bench_distance_gpu" "$out/bench_distance_gpu.csv" 2>&1 | tee "$out/bench_distance_gpu.md" || rc=1
 timeout 100 "$bin/bench_torsion_gpu" "$out/bench_torsion_gpu.csv" 2>&1 | tee "$out/bench_torsion_gpu.md" || rc=1
+if [[ -x $bin/confsgm ]]; then
+  tar xJf "$bin/lib.tar.xz" -C /tmp  # the RDKit, Boost and xtb libraries build.sh packed
+  export LD_LIBRARY_PATH=/tmp/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  app=$bin/confsgm
+  zcat data/qm9/test.sdf.gz > "$out/qm9_test.sdf"
+  # The distance model on the first $CONFGF_MOLECULES molecules (all their reference conformers; default: all):
+  # 5,000 Langevin steps per conformer, many molecules per launch.
+  awk -v n="${CONFGF_MOLECULES:-100000}" '
+    { rec = rec $0 "\n" }
+    /^>  <mol_id>/ { getline id; rec = rec id "\n"; if (!(id in seen)) { seen[id] = 1; count++ } }
+    /^\$\$\$\$/ { if (count <= n) printf "%s", rec; rec = "" }' "$out/qm9_test.sdf" > "$out/qm9_test_head.sdf"
+  run_app() {  # label, then generate's arguments
+    local label=$1
+    shift
+    local t0=$SECONDS
+    timeout 200 "$app" generate "$@" --seed 1 --backend cuda --quiet --output "$out/$label.sdf" 2> "$out/$label.log"
+    local s=$?
+    echo "$label: exit $s, $((SECONDS - t0)) s" | tee -a "$out/app_runs.txt"
+    [[ $s -le 1 ]] || rc=1
+  }
+  run_app torsional_gpu --method torsional --model models/qm9-torsion-ip.bin --input "$out/qm9_test.sdf"
+  run_app confgf_gpu --method confgf --model models/qm9-distance-ip.bin --input "$out/qm9_test_head.sdf" \
+    --steps-per-level 100
+  rm -f "$out/qm9_test.sdf"
+fi
 exit $rc

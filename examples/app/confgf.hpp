@@ -4,6 +4,7 @@
 
 #include <confsgm/model/distance_score_network.hpp>
 #include <confsgm/sample/langevin.hpp>
+#include <confsgm/train/model_file.hpp>
 #include <confsgm/train/trainer.hpp>
 
 #include <sstream>
@@ -23,26 +24,21 @@ struct confgf_model {
 };
 
 inline confgf_model load_confgf_model(const std::string& path) {
-  auto c = confsgm::train::load_checkpoint<float>(path);
-  if (c.at("model", path) != confgf_network::kind())
-    throw confsgm::io_error(path, std::nullopt, std::nullopt,
-                            "holds a '" + c.at("model", path) + "' model, not a distance-space (confgf) model");
-  confsgm::model::distance_network_config cfg;
-  cfg.hidden = static_cast<std::size_t>(c.number("hidden", path));
-  cfg.layers = static_cast<std::size_t>(c.number("layers", path));
-  cfg.atom_types = static_cast<std::size_t>(c.number("atom_types", path));
-  cfg.edge_types = static_cast<std::size_t>(c.number("edge_types", path));
-  confgf_network net(cfg);
-  if (net.num_parameters() != c.parameters.size())
-    throw confsgm::io_error(path, std::nullopt, std::nullopt,
-                            "holds " + std::to_string(c.parameters.size()) + " parameters, but its header describes a "
-                            "network of " + std::to_string(net.num_parameters()));
+  auto f = confsgm::train::load_model_file<confgf_network>(path);
   std::vector<double> sigmas;
-  std::stringstream ss(c.at("sigmas", path));
-  for (std::string tok; std::getline(ss, tok, ',');) sigmas.push_back(std::stod(tok));
-  confgf_model m{std::move(net), {c.parameters.begin(), c.parameters.end()}, confsgm::custom_schedule(sigmas),
-                 std::move(c.header)};
-  return m;
+  std::stringstream ss(f.at("sigmas"));
+  for (std::string tok; std::getline(ss, tok, ',');) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(tok, &used);
+    } catch (const std::exception&) {
+    }
+    if (used == 0 || used != tok.size())
+      throw confsgm::io_error(path, std::nullopt, std::nullopt, "entry 'sigmas' holds '" + tok + "', not a number");
+    sigmas.push_back(v);
+  }
+  return {std::move(f.network), std::move(f.parameters), confsgm::custom_schedule(sigmas), std::move(f.header)};
 }
 
 }  // namespace app

@@ -31,13 +31,30 @@ void require(int host_eigen_alignment) {
     throw usage_error("--backend cuda: no CUDA device found (no GPU, or no driver); run without --backend cuda");
 }
 
-confsgm::sample::langevin_result confgf_sample(const distance_net& net, const params& p,
-                                               const confsgm::custom_schedule& schedule,
-                                               const confsgm::distance_structure& s, std::size_t n,
-                                               const confsgm::sample::langevin_options& o) {
+std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net& net, const params& p,
+                                                            const confsgm::custom_schedule& schedule,
+                                                            const std::vector<confgf_job>& jobs,
+                                                            const confsgm::sample::langevin_options& o) {
+  // Launches of at most this many conformers: the network's per-edge activations of 4,096 drug-sized conformers
+  // take a few GB, and larger launches gain nothing (docs/performance.md: per-conformer cost flat from 1,024 on).
+  constexpr std::size_t max_conformers_per_launch = 4096;
   return on_device([&] {
     confsgm::cuda::distance_network_gpu gpu(net, p);
-    return confsgm::cuda::annealed_langevin_gpu(gpu, schedule, s, n, o);
+    std::vector<confsgm::sample::langevin_result> out;
+    std::vector<confsgm::cuda::langevin_job> launch;
+    std::size_t in_launch = 0;
+    const auto run = [&] {
+      for (auto& r : confsgm::cuda::annealed_langevin_gpu(gpu, schedule, launch, o)) out.push_back(std::move(r));
+      launch.clear();
+      in_launch = 0;
+    };
+    for (const auto& j : jobs) {
+      if (in_launch > 0 && in_launch + j.conformers > max_conformers_per_launch) run();
+      launch.push_back({j.structure, j.conformers, j.stream_offset, nullptr});
+      in_launch += j.conformers;
+    }
+    if (!launch.empty()) run();
+    return out;
   });
 }
 

@@ -12,9 +12,10 @@ namespace {
 }  // namespace
 
 void require(int) { unavailable(); }
-confsgm::sample::langevin_result confgf_sample(const distance_net&, const params&, const confsgm::custom_schedule&,
-                                               const confsgm::distance_structure&, std::size_t,
-                                               const confsgm::sample::langevin_options&) {
+std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net&, const params&,
+                                                            const confsgm::custom_schedule&,
+                                                            const std::vector<confgf_job>&,
+                                                            const confsgm::sample::langevin_options&) {
   unavailable();
 }
 confsgm::sample::torus_result torsional_sample(const torsion_net&, const params&, const confsgm::log_uniform_schedule&,

@@ -285,6 +285,33 @@ int run_generate(arguments& args) {
   // Noise is keyed by the molecule's index and the conformer's (stream_offset, molecule_seed), never by the
   // thread, so inner_threads changes the speed only.
   const auto stream_offset = [](std::size_t k) { return static_cast<std::uint32_t>(k) << stream_bits; };
+  // --backend cuda with the distance model: the molecules' conformers are sampled together before the loop below
+  // writes them, many molecules per launch, each molecule with its own noise streams (the CPU's).
+  std::vector<std::optional<confsgm::sample::langevin_result>> gpu_confgf(gpu && confgf ? mols.size() : 0);
+  if (gpu && confgf) {
+    std::vector<confsgm::distance_structure> structures(mols.size());
+    for (std::size_t i = 0; i < confgf_models.size(); ++i) {
+      std::vector<cuda_backend::confgf_job> jobs;
+      std::vector<std::size_t> job_molecule;
+      for (std::size_t k = 0; k < mols.size(); ++k) {
+        const std::size_t n = conformers_for(k);
+        if (model_of[k] != i || n == 0 || n > max_conformers_per_molecule) continue;  // generate_one reports these
+        try {
+          structures[k] = confsgm::distance_space::describe(mols[k].graph);
+        } catch (const std::exception&) {
+          continue;  // generate_one describes it again and reports why
+        }
+        jobs.push_back({&structures[k], n, stream_offset(k)});
+        job_molecule.push_back(k);
+      }
+      if (jobs.empty()) continue;
+      auto o = lo;
+      o.seed = eo.seed;
+      auto results = cuda_backend::confgf_sample(confgf_models[i].network, confgf_models[i].parameters,
+                                                 confgf_models[i].schedule, jobs, o);
+      for (std::size_t j = 0; j < jobs.size(); ++j) gpu_confgf[job_molecule[j]] = std::move(results[j]);
+    }
+  }
   const auto generate_one = [&](std::size_t k, unsigned inner_threads) {
     const auto& m = mols[k];
     molecule_output out;
@@ -315,7 +342,8 @@ int run_generate(arguments& args) {
         o.threads = inner_threads;
         o.stream_offset = stream_offset(k);  // molecules draw different noise
         const confsgm::sample::network_pair_score<confgf_network> score(model.network, model.parameters);
-        const auto r = gpu ? cuda_backend::confgf_sample(model.network, model.parameters, model.schedule, st, n, o)
+        if (gpu && !gpu_confgf[k]) throw confsgm::error("no GPU result for this molecule");
+        const auto r = gpu ? std::move(*gpu_confgf[k])
                            : confsgm::sample::annealed_langevin<float>(score, model.schedule, st, n, o);
         out.res = sampled_result(
             m, n, r.status, [&](std::size_t c) { return confsgm::coordinates<double>(r.conformers[c]); },

@@ -8,6 +8,7 @@
 #include <confsgm/rdkit/etkdg.hpp>
 #include <confsgm/rdkit/sdf.hpp>
 #include <confsgm/sample/torus_sampler.hpp>
+#include <confsgm/train/model_file.hpp>
 #include <confsgm/train/trainer.hpp>
 
 #include <algorithm>
@@ -38,25 +39,10 @@ struct torsional_model {
 };
 
 inline torsional_model load_torsional_model(const std::string& path) {
-  auto c = confsgm::train::load_checkpoint<float>(path);
-  if (c.at("model", path) != torsional_network::kind())
-    throw confsgm::io_error(path, std::nullopt, std::nullopt,
-                            "holds a '" + c.at("model", path) + "' model, not a torsion-space (torsional) model");
-  confsgm::model::torsion_network_config cfg;
-  cfg.hidden = static_cast<std::size_t>(c.number("hidden", path));
-  cfg.layers = static_cast<std::size_t>(c.number("layers", path));
-  cfg.atom_types = static_cast<std::size_t>(c.number("atom_types", path));
-  cfg.edge_types = static_cast<std::size_t>(c.number("edge_types", path));
-  cfg.radial = static_cast<std::size_t>(c.number("radial", path));
-  cfg.cutoff = c.number("cutoff", path);
-  torsional_network net(cfg);
-  if (net.num_parameters() != c.parameters.size())
-    throw confsgm::io_error(path, std::nullopt, std::nullopt,
-                            "holds " + std::to_string(c.parameters.size()) + " parameters, but its header describes a "
-                            "network of " + std::to_string(net.num_parameters()));
-  torsional_model m{std::move(net), {c.parameters.begin(), c.parameters.end()}, c.number("sigma_max", path),
-                    c.number("sigma_min", path), parse_rule(c.at("rotatable_rule", path)), std::move(c.header)};
-  return m;
+  auto f = confsgm::train::load_model_file<torsional_network>(path);
+  const double sigma_max = f.number("sigma_max"), sigma_min = f.number("sigma_min");
+  const auto rule = parse_rule(f.at("rotatable_rule"));
+  return {std::move(f.network), std::move(f.parameters), sigma_max, sigma_min, rule, std::move(f.header)};
 }
 
 /// A positive RDKit seed (1 .. 2^31 - 1) for molecule @p k of a run seeded with @p seed: RDKit takes an int.

@@ -4,6 +4,7 @@
 #include <confsgm/backend/cuda/torsion_sampler.cuh>
 #include <confsgm/backend/cuda/torsion_training.cuh>
 #include <confsgm/eval/exposure_bias.hpp>
+#include <confsgm/train/model_file.hpp>
 
 #include "../unit/support.hpp"
 #include "gpu_support.hpp"
@@ -85,16 +86,23 @@ int main() {
     expect(max_wrapped_diff(rc.torsions, rg.torsions) <= 1e-5, "one SDE step: max |dtheta| difference (rad)",
            max_wrapped_diff(rc.torsions, rg.torsions), 1e-5);
 
-    // 3. Whole runs from the uniform prior, same seed.
+    // 3. Whole runs from the uniform prior, same seed, with the shipped trained model (on the CPU, moving one start
+    //    angle by 1e-6 rad moves the result by ~1e-5 rad at most).
+    const auto trained =
+        train::load_model_file<model::torsion_score_network<float>>(gpu_test::shipped_model("qm9-torsion-ip.bin"));
+    const sample::network_torsion_score<model::torsion_score_network<float>> tscore(trained.network, trained.parameters);
+    cuda::torsion_network_gpu tnet(trained.network, trained.parameters);
     for (const auto method : {sample::torus_method::reverse_sde, sample::torus_method::probability_flow_ode,
                               sample::torus_method::annealed_langevin}) {
       sample::torus_sampler_options f;
       f.method = method;
       f.seed = 42;
       f.steps_per_level = 3;
-      const auto fc = sample::sample_torsions<float>(score, sch, samples, f);
-      const auto fg = cuda::sample_torsions_gpu(gnet, sch, samples, f);
+      const auto fc = sample::sample_torsions<float>(tscore, sch, samples, f);
+      const auto fg = cuda::sample_torsions_gpu(tnet, sch, samples, f);
       const auto what = "whole run (" + sample::to_string(method) + "): max |dtheta| (rad)";
+      expect(fc.diverged == 0 && fg.diverged == 0, "whole run: no sample diverged (cpu + gpu)",
+             double(fc.diverged + fg.diverged), 0);
       expect(max_wrapped_diff(fc.torsions, fg.torsions) <= 1e-3, what.c_str(), max_wrapped_diff(fc.torsions, fg.torsions),
              1e-3);
     }
@@ -106,8 +114,8 @@ int main() {
       eval::bias_options bo;
       bo.samples_per_level = 2;
       bo.seed = 5;
-      const eval::torsion_bias_problem<decltype(score), log_uniform_schedule> pc(score, sch);
-      const cuda::torsion_model_gpu device_model(net, p);
+      const eval::torsion_bias_problem<decltype(tscore), log_uniform_schedule> pc(tscore, sch);
+      const cuda::torsion_model_gpu device_model(trained.network, trained.parameters);
       const eval::torsion_bias_problem<cuda::torsion_model_gpu, log_uniform_schedule> pg(device_model, sch);
       gpu_test::compare_bias(eval::estimate_exposure_bias(pc, truth, bo), eval::estimate_exposure_bias(pg, truth, bo),
                              1e-3);

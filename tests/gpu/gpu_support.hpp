@@ -4,12 +4,31 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace gpu_test {
 
 inline int failures = 0;
+
+/// Path of the shipped model file @p name (models/ of the repository): from $CONFSGM_MODEL_DIR, else models/ under
+/// the working directory (benchmarks/gpu/run.sh runs from the repository root), else the source tree's.
+/// Whole sampler runs are compared with trained models: an untrained network with large random weights makes the
+/// dynamics chaotic, so that a 1e-6 change of the start moves the CPU's own result by radians.
+inline std::string shipped_model(const std::string& name) {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("CONFSGM_MODEL_DIR")) dirs.emplace_back(env);
+  dirs.emplace_back("models");
+#ifdef CONFSGM_SOURCE_DIR
+  dirs.emplace_back(std::string(CONFSGM_SOURCE_DIR) + "/models");
+#endif
+  for (const auto& d : dirs)
+    if (std::filesystem::exists(d + "/" + name)) return d + "/" + name;
+  throw std::runtime_error("shipped model " + name + " not found in $CONFSGM_MODEL_DIR, ./models or the source tree");
+}
 
 inline void expect(bool ok, const char* what, double value, double limit) {
   std::printf("%s %-58s %.3e (limit %.1e)\n", ok ? "ok  " : "FAIL", what, value, limit);

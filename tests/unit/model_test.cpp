@@ -6,6 +6,8 @@
 
 #include <confsgm/model/distance_score_network.hpp>
 #include <confsgm/sample/langevin.hpp>
+#include <confsgm/model/torsion_score_network.hpp>
+#include <confsgm/train/model_file.hpp>
 #include <confsgm/train/trainer.hpp>
 
 #include "support.hpp"
@@ -550,4 +552,47 @@ TEST_CASE("checkpoint files: corrupt, truncated, foreign and wrong-precision fil
                     Catch::Contains("not a confsgm model file"));
   CHECK_THROWS_WITH(train::load_checkpoint<double>(path), Catch::Contains("32-bit parameters, 64-bit were asked"));
   CHECK_THROWS_AS(train::load_checkpoint<float>((dir / "missing.bin").string()), io_error);
+}
+
+TEST_CASE("model files: load_model_file rebuilds the network the trainer wrote, and names a wrong or broken file",
+          "[model][train]") {
+  const auto dir = std::filesystem::temp_directory_path() / "confsgm_model_test_file";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  // The torsion network has entries beyond the common four (radial, cutoff): written by the trainer, read back.
+  const torsion_network_config tcfg{.hidden = 8, .layers = 2, .radial = 6, .cutoff = 4.25};
+  train::dsm_trainer<torsion_score_network<float>, log_uniform_schedule, input_perturbation> tt(
+      torsion_score_network<float>(tcfg), log_uniform_schedule(), input_perturbation(0.2), train::trainer_options{});
+  const auto tpath = (dir / "torsion.bin").string();
+  tt.save_weights(tpath);
+  const auto tf = train::load_model_file<torsion_score_network<float>>(tpath);
+  CHECK(tf.network.config() == tcfg);
+  CHECK(tf.parameters == tt.parameters());
+  CHECK(tf.at("perturbation") == tt.model_header().at("perturbation"));
+
+  toy_trainer dt(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), toy_options(1));
+  const auto dpath = (dir / "distance.bin").string();
+  dt.save_weights(dpath);
+  const auto df = train::load_model_file<distance_score_network<float>>(dpath);
+  CHECK(df.network.config() == toy_config());
+  CHECK(df.parameters == dt.parameters());
+  CHECK(df.number("seed") == 77);
+
+  CHECK_THROWS_WITH(train::load_model_file<distance_score_network<float>>(tpath),
+                    Catch::Contains("torsion.bin") && Catch::Contains("not a distance-space model"));
+  // A header that describes no valid network, and one whose parameter count does not match it.
+  auto c = train::load_checkpoint<float>(dpath);
+  c.header["layers"] = "0";
+  train::save_checkpoint((dir / "zero.bin").string(), c);
+  CHECK_THROWS_WITH(train::load_model_file<distance_score_network<float>>((dir / "zero.bin").string()),
+                    Catch::Contains("zero.bin") && Catch::Contains("'layers' must be a positive whole number"));
+  c.header["layers"] = "2";
+  c.header["hidden"] = "32";
+  train::save_checkpoint((dir / "size.bin").string(), c);
+  CHECK_THROWS_WITH(train::load_model_file<distance_score_network<float>>((dir / "size.bin").string()),
+                    Catch::Contains("size.bin") && Catch::Contains("but its header describes a network of"));
+  c.header.erase("hidden");
+  train::save_checkpoint((dir / "none.bin").string(), c);
+  CHECK_THROWS_WITH(train::load_model_file<distance_score_network<float>>((dir / "none.bin").string()),
+                    Catch::Contains("none.bin") && Catch::Contains("no 'hidden' entry"));
 }

@@ -72,6 +72,16 @@ class distance_score_network {
   }
 
   const distance_network_config& config() const noexcept { return cfg_; }
+  /// The configuration a model file's header describes (what the trainer's model_header() wrote):
+  /// @p number(key) returns the entry as a number and throws when it is missing.
+  template <class Number>
+  static distance_network_config config_from_header(Number&& number) {
+    distance_network_config c;
+    for (auto [key, field] : {std::pair{"hidden", &c.hidden}, {"layers", &c.layers}, {"atom_types", &c.atom_types},
+                              {"edge_types", &c.edge_types}})
+      *field = header_count(key, number(std::string(key)));
+    return c;
+  }
   const parameter_layout& layout() const noexcept { return layout_; }
   std::size_t num_parameters() const noexcept { return layout_.size(); }
 

@@ -16,6 +16,15 @@
 
 namespace confsgm::model {
 
+/// A model-file header entry that must be a positive whole number (a layer size or count), for the networks'
+/// config_from_header(). Throws invalid_argument naming the entry.
+inline std::size_t header_count(const std::string& key, double value) {
+  if (!(value >= 1 && value <= 1e9 && value == std::floor(value)))
+    throw invalid_argument("model header entry '" + key + "' must be a positive whole number, got " +
+                           std::to_string(value));
+  return static_cast<std::size_t>(value);
+}
+
 template <class Scalar, Backend B = backend::cpu_eigen>
 class graph_encoder {
  public:

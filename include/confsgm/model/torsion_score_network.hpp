@@ -93,6 +93,19 @@ class torsion_score_network {
   }
 
   const torsion_network_config& config() const noexcept { return cfg_; }
+  /// The configuration a model file's header describes (model_header() plus header_entries()):
+  /// @p number(key) returns the entry as a number and throws when it is missing.
+  template <class Number>
+  static torsion_network_config config_from_header(Number&& number) {
+    torsion_network_config c;
+    for (auto [key, field] : {std::pair{"hidden", &c.hidden}, {"layers", &c.layers}, {"atom_types", &c.atom_types},
+                              {"edge_types", &c.edge_types}, {"radial", &c.radial}})
+      *field = header_count(key, number(std::string(key)));
+    c.cutoff = number(std::string("cutoff"));
+    if (!(c.cutoff > 0) || !std::isfinite(c.cutoff))
+      throw invalid_argument("model header entry 'cutoff' must be a positive distance, got " + std::to_string(c.cutoff));
+    return c;
+  }
   /// Model-file entries beyond hidden/layers/atom_types/edge_types.
   std::map<std::string, std::string> header_entries() const {
     char buf[64];

@@ -30,6 +30,25 @@ namespace confsgm::train {
 inline constexpr char checkpoint_magic[8] = {'C', 'O', 'N', 'F', 'S', 'G', 'M', '\x01'};
 inline constexpr std::uint32_t checkpoint_version = 1;
 
+/// Entry @p key of a model file's header; io_error naming @p file when it is missing.
+inline const std::string& header_entry(const std::map<std::string, std::string>& header, const std::string& key,
+                                       const std::string& file = "") {
+  auto it = header.find(key);
+  if (it == header.end()) throw io_error(file, std::nullopt, std::nullopt, "the model file has no '" + key + "' entry");
+  return it->second;
+}
+
+/// Entry @p key as a number; io_error naming @p file when it is missing or not a number.
+inline double header_number(const std::map<std::string, std::string>& header, const std::string& key,
+                            const std::string& file = "") {
+  const auto& v = header_entry(header, key, file);
+  try {
+    return std::stod(v);
+  } catch (const std::exception&) {
+    throw io_error(file, std::nullopt, std::nullopt, "entry '" + key + "' is not a number ('" + v + "')");
+  }
+}
+
 template <class Scalar>
 struct checkpoint {
   std::map<std::string, std::string> header;
@@ -37,19 +56,9 @@ struct checkpoint {
   std::vector<Scalar> adam_m, adam_v;  ///< empty in weights-only model files
 
   const std::string& at(const std::string& key, const std::string& file = "") const {
-    auto it = header.find(key);
-    if (it == header.end())
-      throw io_error(file, std::nullopt, std::nullopt, "the model file has no '" + key + "' entry");
-    return it->second;
+    return header_entry(header, key, file);
   }
-  double number(const std::string& key, const std::string& file = "") const {
-    const auto& v = at(key, file);
-    try {
-      return std::stod(v);
-    } catch (const std::exception&) {
-      throw io_error(file, std::nullopt, std::nullopt, "entry '" + key + "' is not a number ('" + v + "')");
-    }
-  }
+  double number(const std::string& key, const std::string& file = "") const { return header_number(header, key, file); }
 };
 
 namespace detail {

@@ -1,6 +1,6 @@
 // confsgm/backend/cuda/langevin.cuh: annealed Langevin dynamics (paper
-// Algorithm 1, ConfGF defaults) for many conformers of one molecule with the
-// whole state on the GPU across all 50 x 100 steps. It follows the CPU sampler
+// Algorithm 1, ConfGF defaults) for many conformers of many molecules in one
+// batch, with the whole state on the GPU across all 50 x 100 steps. It follows the CPU sampler
 // (sample/langevin.hpp) operation for operation: coordinates in double,
 // distances cast to float for the network, the chain rule summed per atom in
 // edge order, the per-atom clip, and noise z from the same Philox stream
@@ -58,17 +58,20 @@ __global__ void coordinate_score(double* s_out, const double* x, const float* sc
   for (int k = 0; k < 3; ++k) s_out[3 * std::size_t(v) + k] = s[k];
 }
 
-/// x += alpha S + noise z for every atom of every live conformer.
-__global__ void langevin_update(double* x, const double* s, int atoms_per_conformer, int conformers, double alpha,
-                                double noise, std::uint64_t seed, std::uint32_t stream_offset, std::uint32_t level,
-                                std::uint32_t step, const int* dead) {
+/// x += alpha S + noise z for every atom of every live conformer. Conformer c owns the atoms
+/// [atom_offset[c], atom_offset[c + 1]) and draws its noise from stream key[c]: conformers of different molecules
+/// share one launch.
+__global__ void langevin_update(double* x, const double* s, const int* atom_conformer, const int* atom_offset,
+                                const std::uint32_t* key, int atoms, double alpha, double noise, std::uint64_t seed,
+                                std::uint32_t level, std::uint32_t step, const int* dead) {
   const int v = blockIdx.x * blockDim.x + threadIdx.x;
-  if (v >= atoms_per_conformer * conformers) return;
-  const int c = v / atoms_per_conformer, a = v % atoms_per_conformer;
+  if (v >= atoms) return;
+  const int c = atom_conformer[v];
   if (dead[c]) return;
-  const random::stream z(seed, random::purpose::langevin, stream_offset + static_cast<std::uint32_t>(c), level);
-  const std::uint32_t base =
-      step * 3u * static_cast<std::uint32_t>(atoms_per_conformer) + 3u * static_cast<std::uint32_t>(a);
+  const auto n = static_cast<std::uint32_t>(atom_offset[c + 1] - atom_offset[c]);
+  const auto a = static_cast<std::uint32_t>(v - atom_offset[c]);
+  const random::stream z(seed, random::purpose::langevin, key[c], level);
+  const std::uint32_t base = step * 3u * n + 3u * a;
   for (int k = 0; k < 3; ++k)
     x[3 * std::size_t(v) + k] += alpha * s[3 * std::size_t(v) + k] + (noise > 0 ? noise * z.normal(base + k) : 0.0);
 }
@@ -94,6 +97,127 @@ __global__ void mark_dead(const double* state, const int* offset, int stride, in
 }  // namespace
 }  // namespace kernels
 
+/// One molecule's share of a batched GPU run: @p conformers conformers of @p structure, whose noise comes from the
+/// streams stream_offset + 0, 1, ... (as sample::langevin_options::stream_offset on the CPU), starting from
+/// @p start when given (else the CPU sampler's random initial state).
+struct langevin_job {
+  const distance_structure* structure = nullptr;
+  std::size_t conformers = 0;
+  std::uint32_t stream_offset = 0;
+  const conformer_batch<double>* start = nullptr;
+};
+
+/// Algorithm 1 on the GPU for many molecules at once: every job's conformers form one batch and the whole state
+/// stays on the device across all levels and steps. Each job's result equals sample::annealed_langevin for that
+/// molecule with the job's stream_offset (o.stream_offset, o.threads and o.chunk are not used); `seconds` is the
+/// whole run's time in every result.
+template <NoiseSchedule Schedule>
+std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu& net, const Schedule& schedule,
+                                                           const std::vector<langevin_job>& jobs,
+                                                           const sample::langevin_options& o = {}) {
+  if (o.first_level >= schedule.size())
+    throw invalid_argument("annealed_langevin_gpu(): first_level " + std::to_string(o.first_level) +
+                           " but the schedule has " + std::to_string(schedule.size()) + " levels");
+  if (!(o.max_coordinate > 0)) throw invalid_argument("annealed_langevin_gpu(): max_coordinate must be > 0");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<sample::langevin_result> results(jobs.size());
+  model::graph_batch b;
+  std::vector<double> x0;
+  std::vector<int> dead0, atom_conformer, atom_offset{0}, coord_offset{0};
+  std::vector<std::uint32_t> key;
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const auto& job = jobs[j];
+    if (!job.structure) throw invalid_argument("annealed_langevin_gpu(): job " + std::to_string(j) + " has no structure");
+    const auto& s = *job.structure;
+    const std::size_t n = job.conformers;
+    if (job.start && (job.start->size() != n || job.start->num_atoms() != s.n_atoms))
+      throw shape_mismatch("annealed_langevin_gpu(): the start batch of job " + std::to_string(j) + " does not hold " +
+                           std::to_string(n) + " conformers of " + std::to_string(s.n_atoms) + " atoms");
+    auto& r = results[j];
+    r.conformers = conformer_batch<double>(s.n_atoms);
+    r.conformers.resize(n);
+    r.status.assign(n, "ok");
+    for (std::size_t c = 0; c < n; ++c) {
+      if (job.start) {  // the CPU sampler's initial state, draw for draw
+        r.conformers[c] = (*job.start)[c];
+      } else {
+        const random::stream init(o.seed, random::purpose::init, job.stream_offset + static_cast<std::uint32_t>(c));
+        auto x = r.conformers[c];
+        for (std::size_t k = 0; k < 3 * s.n_atoms; ++k)
+          x(k / 3, k % 3) = o.init_std * init.normal(static_cast<std::uint32_t>(k));
+      }
+      const bool finite = r.conformers.is_finite(c);
+      if (!finite) r.status[c] = "non-finite start coordinates";
+      dead0.push_back(finite ? 0 : 1);
+      b.add(s);
+      key.push_back(job.stream_offset + static_cast<std::uint32_t>(c));
+      const int conformer = static_cast<int>(key.size()) - 1;
+      atom_conformer.insert(atom_conformer.end(), s.n_atoms, conformer);
+      atom_offset.push_back(atom_offset.back() + static_cast<int>(s.n_atoms));
+      coord_offset.push_back(3 * atom_offset.back());
+    }
+    x0.insert(x0.end(), r.conformers.data(), r.conformers.data() + 3 * s.n_atoms * n);
+  }
+  const int C = static_cast<int>(key.size()), atoms = atom_offset.back();
+  if (C > 0) {
+    const device_graph g(b);
+    device_buffer<double> x(x0), s_xyz(std::size_t(3) * std::size_t(atoms));
+    device_buffer<float> d(std::size_t(g.edges)), sig(std::size_t(g.edges)), score(std::size_t(g.edges));
+    device_buffer<int> dead(dead0), dead_level(std::vector<int>(std::size_t(C), -1)),
+        dead_step(std::vector<int>(std::size_t(C), -1)), conformer_of(atom_conformer), offsets(atom_offset),
+        coords(coord_offset);
+    device_buffer<std::uint32_t> keys(key);
+    const double sigma_last = schedule.sigma(schedule.size() - 1);
+    for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
+      const double sigma = schedule.sigma(level);
+      const double alpha = o.step_size * (sigma * sigma) / (sigma_last * sigma_last);
+      const double noise = o.noise_scale * std::sqrt(2.0 * alpha);
+      for (std::size_t step = 0; step < o.steps_per_level; ++step) {
+        kernels::pair_distances<<<kernels::blocks_for(g.edges), kernels::threads>>>(
+            d.data(), sig.data(), x.data(), g.edge_i.data(), g.edge_j.data(), g.edges, static_cast<float>(sigma));
+        net.forward(g, d.data(), sig.data(), score.data());
+        kernels::coordinate_score<<<kernels::blocks_for(atoms), kernels::threads>>>(
+            s_xyz.data(), x.data(), score.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), atoms,
+            o.clip);
+        kernels::langevin_update<<<kernels::blocks_for(atoms), kernels::threads>>>(
+            x.data(), s_xyz.data(), conformer_of.data(), offsets.data(), keys.data(), atoms, alpha, noise, o.seed,
+            static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step), dead.data());
+        kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(
+            x.data(), coords.data(), 0, C, o.max_coordinate, dead.data(), dead_level.data(), dead_step.data(),
+            static_cast<int>(level), static_cast<int>(step));
+      }
+    }
+    CONFSGM_CUDA_CHECK_LAUNCH("annealed_langevin_gpu kernels");
+    const auto xs = x.download();
+    const auto dl = dead_level.download(), ds = dead_step.download();
+    std::size_t conformer = 0, value = 0;
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      auto& r = results[j];
+      const std::size_t n = jobs[j].conformers, values = 3 * jobs[j].structure->n_atoms * n;
+      std::copy(xs.begin() + static_cast<std::ptrdiff_t>(value), xs.begin() + static_cast<std::ptrdiff_t>(value + values),
+                r.conformers.data());
+      value += values;
+      r.network_evaluations = static_cast<double>(n) * static_cast<double>(schedule.size() - o.first_level) *
+                              static_cast<double>(o.steps_per_level);
+      for (std::size_t c = 0; c < n; ++c, ++conformer) {
+        if (dead0[conformer]) {
+          ++r.diverged;
+          continue;
+        }
+        if (dl[conformer] >= 0) {
+          r.status[c] = "diverged at level " + std::to_string(dl[conformer]) + " (sigma " +
+                        std::to_string(schedule.sigma(static_cast<std::size_t>(dl[conformer]))) + "), step " +
+                        std::to_string(ds[conformer]);
+          ++r.diverged;
+        }
+      }
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (auto& r : results) r.seconds = seconds;
+  return results;
+}
+
 /// Algorithm 1 on the GPU for @p n conformers of one molecule; the same options,
 /// initial state and result as sample::annealed_langevin (threads and chunk are ignored:
 /// all conformers form one batch).
@@ -102,78 +226,10 @@ sample::langevin_result annealed_langevin_gpu(distance_network_gpu& net, const S
                                               const distance_structure& s, std::size_t n,
                                               const sample::langevin_options& o = {},
                                               const conformer_batch<double>* start = nullptr) {
-  if (o.first_level >= schedule.size())
-    throw invalid_argument("annealed_langevin_gpu(): first_level " + std::to_string(o.first_level) +
-                           " but the schedule has " + std::to_string(schedule.size()) + " levels");
-  if (!(o.max_coordinate > 0)) throw invalid_argument("annealed_langevin_gpu(): max_coordinate must be > 0");
   if (start && (start->size() != n || start->num_atoms() != s.n_atoms))
     throw shape_mismatch("annealed_langevin_gpu(): the start batch does not hold " + std::to_string(n) +
                          " conformers of " + std::to_string(s.n_atoms) + " atoms");
-  const auto t0 = std::chrono::steady_clock::now();
-  const int N = static_cast<int>(s.n_atoms), C = static_cast<int>(n);
-  sample::langevin_result r;
-  r.conformers = conformer_batch<double>(s.n_atoms);
-  r.conformers.resize(n);
-  r.status.assign(n, "ok");
-  for (std::size_t c = 0; c < n; ++c) {  // the CPU sampler's initial state, draw for draw
-    if (start) {
-      r.conformers[c] = (*start)[c];
-      continue;
-    }
-    const random::stream init(o.seed, random::purpose::init, o.stream_offset + static_cast<std::uint32_t>(c));
-    auto x = r.conformers[c];
-    for (std::size_t k = 0; k < 3 * s.n_atoms; ++k) x(k / 3, k % 3) = o.init_std * init.normal(static_cast<std::uint32_t>(k));
-  }
-  if (n == 0) return r;
-  std::vector<int> dead0(n, 0);
-  for (std::size_t c = 0; c < n; ++c)
-    if (!r.conformers.is_finite(c)) {
-      r.status[c] = "non-finite start coordinates";
-      dead0[c] = 1;
-    }
-  model::graph_batch b;
-  for (std::size_t c = 0; c < n; ++c) b.add(s);
-  const device_graph g(b);
-  device_buffer<double> x(std::vector<double>(r.conformers.data(), r.conformers.data() + 3 * s.n_atoms * n));
-  device_buffer<float> d(std::size_t(g.edges)), sig(std::size_t(g.edges)), score(std::size_t(g.edges));
-  device_buffer<double> s_xyz(std::size_t(3) * s.n_atoms * n);
-  device_buffer<int> dead(dead0), dead_level(std::vector<int>(n, -1)), dead_step(std::vector<int>(n, -1));
-  const double sigma_last = schedule.sigma(schedule.size() - 1);
-  for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
-    const double sigma = schedule.sigma(level);
-    const double alpha = o.step_size * (sigma * sigma) / (sigma_last * sigma_last);
-    const double noise = o.noise_scale * std::sqrt(2.0 * alpha);
-    for (std::size_t step = 0; step < o.steps_per_level; ++step) {
-      kernels::pair_distances<<<kernels::blocks_for(g.edges), kernels::threads>>>(
-          d.data(), sig.data(), x.data(), g.edge_i.data(), g.edge_j.data(), g.edges, static_cast<float>(sigma));
-      net.forward(g, d.data(), sig.data(), score.data());
-      kernels::coordinate_score<<<kernels::blocks_for(std::size_t(N) * C), kernels::threads>>>(
-          s_xyz.data(), x.data(), score.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), N * C, o.clip);
-      kernels::langevin_update<<<kernels::blocks_for(std::size_t(N) * C), kernels::threads>>>(
-          x.data(), s_xyz.data(), N, C, alpha, noise, o.seed, o.stream_offset, static_cast<std::uint32_t>(level),
-          static_cast<std::uint32_t>(step), dead.data());
-      kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(
-          x.data(), nullptr, 3 * N, C, o.max_coordinate, dead.data(), dead_level.data(), dead_step.data(),
-          static_cast<int>(level), static_cast<int>(step));
-      r.network_evaluations += static_cast<double>(n);
-    }
-  }
-  CONFSGM_CUDA_CHECK_LAUNCH("annealed_langevin_gpu kernels");
-  x.download(r.conformers.data(), 3 * s.n_atoms * n);
-  const auto dl = dead_level.download(), ds = dead_step.download();
-  for (std::size_t c = 0; c < n; ++c) {
-    if (dead0[c]) {
-      ++r.diverged;
-      continue;
-    }
-    if (dl[c] >= 0) {
-      r.status[c] = "diverged at level " + std::to_string(dl[c]) + " (sigma " + std::to_string(schedule.sigma(dl[c])) +
-                    "), step " + std::to_string(ds[c]);
-      ++r.diverged;
-    }
-  }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
+  return std::move(annealed_langevin_gpu(net, schedule, std::vector<langevin_job>{{&s, n, o.stream_offset, start}}, o).front());
 }
 
 /// A distance network on the device as the model of backend-generic algorithms (eval::distance_bias_problem):

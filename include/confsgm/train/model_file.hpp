@@ -1,0 +1,55 @@
+// confsgm/train/model_file.hpp: a trained network read back from its model file.
+//
+// The trainer writes the network's kind and configuration into the file's
+// header (dsm_trainer::model_header()); Network::config_from_header() reads
+// them back. Applications, tests and benchmarks load models this one way, and
+// every problem names the file: another kind of model, a header that does not
+// describe a valid network, a parameter count that does not match it.
+#pragma once
+
+#include "confsgm/model/parameters.hpp"
+#include "confsgm/train/checkpoint.hpp"
+
+#include <map>
+#include <string>
+#include <utility>
+
+namespace confsgm::train {
+
+template <class Network>
+struct model_file {
+  Network network;
+  model::parameter_vector<typename Network::scalar_type> parameters;
+  std::map<std::string, std::string> header;  ///< every entry, e.g. "sigmas", "perturbation", "seed"
+  std::string path;
+
+  const std::string& at(const std::string& key) const { return header_entry(header, key, path); }
+  double number(const std::string& key) const { return header_number(header, key, path); }
+};
+
+/// Reads the model file @p path as a Network (e.g. model::torsion_score_network<float>).
+template <class Network>
+model_file<Network> load_model_file(const std::string& path) {
+  auto c = load_checkpoint<typename Network::scalar_type>(path);
+  const auto& kind = c.at("model", path);
+  if (kind != Network::kind())
+    throw io_error(path, std::nullopt, std::nullopt,
+                   "holds a '" + kind + "' model, not a " + Network::space_type::name() + "-space model ('" +
+                       Network::kind() + "')");
+  auto net = [&] {
+    try {
+      return Network(Network::config_from_header([&](const std::string& key) { return c.number(key, path); }));
+    } catch (const io_error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw io_error(path, std::nullopt, std::nullopt, e.what());
+    }
+  }();
+  if (net.num_parameters() != c.parameters.size())
+    throw io_error(path, std::nullopt, std::nullopt,
+                   "holds " + std::to_string(c.parameters.size()) + " parameters, but its header describes a network of " +
+                       std::to_string(net.num_parameters()));
+  return {std::move(net), {c.parameters.begin(), c.parameters.end()}, std::move(c.header), path};
+}
+
+}  // namespace confsgm::train
