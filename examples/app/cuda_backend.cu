@@ -61,10 +61,30 @@ std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net& 
 confsgm::sample::torus_result torsional_sample(const torsion_net& net, const params& p,
                                                const confsgm::log_uniform_schedule& schedule,
                                                const std::vector<const confsgm::torsion_structure*>& samples,
-                                               const confsgm::sample::torus_sampler_options& o) {
+                                               const confsgm::sample::torus_sampler_options& o,
+                                               const std::vector<std::vector<double>>& start,
+                                               const std::vector<std::uint32_t>& keys) {
+  constexpr std::size_t max_samples_per_launch = 4096;
   return on_device([&] {
     confsgm::cuda::torsion_network_gpu gpu(net, p);
-    return confsgm::cuda::sample_torsions_gpu(gpu, schedule, samples, o);
+    confsgm::sample::torus_result out;
+    for (std::size_t first = 0; first < samples.size(); first += max_samples_per_launch) {
+      const std::size_t last = std::min(samples.size(), first + max_samples_per_launch);
+      const auto part = [&](const auto& v) {
+        return std::vector<typename std::decay_t<decltype(v)>::value_type>(v.begin() + std::ptrdiff_t(first),
+                                                                           v.begin() + std::ptrdiff_t(last));
+      };
+      const auto sp = part(samples);
+      const auto st = part(start);
+      const auto ks = part(keys);
+      auto r = confsgm::cuda::sample_torsions_gpu(gpu, schedule, sp, o, &st, &ks);
+      for (auto& t : r.torsions) out.torsions.push_back(std::move(t));
+      for (auto& s : r.status) out.status.push_back(std::move(s));
+      out.diverged += r.diverged;
+      out.network_evaluations += r.network_evaluations;
+      out.seconds += r.seconds;
+    }
+    return out;
   });
 }
 

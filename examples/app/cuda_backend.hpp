@@ -60,11 +60,14 @@ std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net& 
                                                             const std::vector<confgf_job>& jobs,
                                                             const confsgm::sample::langevin_options& o);
 
-/// The torus samplers on the GPU: sample::sample_torsions's options, noise and result.
+/// The torus samplers on the GPU for the samples of many molecules (up to 4,096 per launch): sample c starts from
+/// start[c] and draws its noise from stream keys[c], so each molecule's share equals its own CPU run.
 confsgm::sample::torus_result torsional_sample(const torsion_net& net, const params& p,
                                                const confsgm::log_uniform_schedule& schedule,
                                                const std::vector<const confsgm::torsion_structure*>& samples,
-                                               const confsgm::sample::torus_sampler_options& o);
+                                               const confsgm::sample::torus_sampler_options& o,
+                                               const std::vector<std::vector<double>>& start,
+                                               const std::vector<std::uint32_t>& keys);
 
 /// Algorithm 2 with the zero-noise sampler on the GPU (the estimator itself is the CPU's, unchanged).
 confsgm::eval::bias_result distance_bias(const distance_net& net, const params& p,

@@ -20,7 +20,9 @@ std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net&,
 }
 confsgm::sample::torus_result torsional_sample(const torsion_net&, const params&, const confsgm::log_uniform_schedule&,
                                                const std::vector<const confsgm::torsion_structure*>&,
-                                               const confsgm::sample::torus_sampler_options&) {
+                                               const confsgm::sample::torus_sampler_options&,
+                                               const std::vector<std::vector<double>>&,
+                                               const std::vector<std::uint32_t>&) {
   unavailable();
 }
 confsgm::eval::bias_result distance_bias(const distance_net&, const params&, const confsgm::custom_schedule&,

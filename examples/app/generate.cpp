@@ -312,6 +312,63 @@ int run_generate(arguments& args) {
       for (std::size_t j = 0; j < jobs.size(); ++j) gpu_confgf[job_molecule[j]] = std::move(results[j]);
     }
   }
+  // --backend cuda with the torsion model: the ETKDG local structures of all molecules first, on all host threads,
+  // then every molecule's samples in shared launches, each with its own start state and noise streams (the CPU's).
+  struct torsional_on_gpu {
+    std::vector<confsgm::torsion_structure> local;
+    std::optional<confsgm::sample::torus_result> result;
+    std::string error;
+  };
+  std::vector<torsional_on_gpu> gpu_torsional(gpu && torsional ? mols.size() : 0);
+  if (gpu && torsional) {
+    confsgm::parallel_for(mols.size(), confsgm::resolve_threads(eo.threads), [&](std::size_t k) {
+      const std::size_t n = conformers_for(k);
+      if (n == 0 || n > max_conformers_per_molecule) return;  // generate_one reports these
+      try {
+        gpu_torsional[k].local = local_structures(mols[k], reuse_local ? 1 : n, molecule_seed(eo.seed, k),
+                                                  torsional_models[model_of[k]].rule);
+      } catch (const std::exception& e) {
+        gpu_torsional[k].error = e.what();
+      }
+    });
+    for (std::size_t i = 0; i < torsional_models.size(); ++i) {
+      std::vector<const confsgm::torsion_structure*> samples;
+      std::vector<std::vector<double>> start;
+      std::vector<std::uint32_t> keys;
+      std::vector<std::size_t> molecule_of_span, span_first;
+      for (std::size_t k = 0; k < mols.size(); ++k) {
+        const std::size_t n = conformers_for(k);
+        const auto& local = gpu_torsional[k].local;
+        if (model_of[k] != i || local.empty() || n == 0 || n > max_conformers_per_molecule) continue;
+        std::vector<const confsgm::torsion_structure*> mine;
+        for (std::size_t c = 0; c < n; ++c) mine.push_back(&local[c % local.size()]);
+        auto st = confsgm::sample::initial_torsions(mine, nullptr, eo.seed, stream_offset(k), "generate");
+        molecule_of_span.push_back(k);
+        span_first.push_back(samples.size());
+        for (std::size_t c = 0; c < n; ++c) {
+          samples.push_back(mine[c]);
+          start.push_back(std::move(st[c]));
+          keys.push_back(stream_offset(k) + static_cast<std::uint32_t>(c));
+        }
+      }
+      if (samples.empty()) continue;
+      auto o = to;
+      o.seed = eo.seed;
+      const auto& model = torsional_models[i];
+      const confsgm::log_uniform_schedule sched(model.sigma_max, model.sigma_min, steps);
+      auto all = cuda_backend::torsional_sample(model.network, model.parameters, sched, samples, o, start, keys);
+      span_first.push_back(samples.size());
+      for (std::size_t m = 0; m < molecule_of_span.size(); ++m) {
+        confsgm::sample::torus_result r;
+        for (std::size_t c = span_first[m]; c < span_first[m + 1]; ++c) {
+          r.torsions.push_back(std::move(all.torsions[c]));
+          r.status.push_back(all.status[c]);
+          r.diverged += all.status[c] != "ok";
+        }
+        gpu_torsional[molecule_of_span[m]].result = std::move(r);
+      }
+    }
+  }
   const auto generate_one = [&](std::size_t k, unsigned inner_threads) {
     const auto& m = mols[k];
     molecule_output out;
@@ -352,7 +409,9 @@ int run_generate(arguments& args) {
       } else if (torsional) {
         const auto& model = torsional_models[model_of[k]];
         // ETKDG local structures, dihedrals from the torus sampler (reverse SDE by default, 20 steps).
-        const auto local = local_structures(m, reuse_local ? 1 : n, molecule_seed(eo.seed, k), model.rule);
+        if (gpu && !gpu_torsional[k].error.empty()) throw confsgm::error(gpu_torsional[k].error);
+        const auto local = gpu ? std::move(gpu_torsional[k].local)
+                               : local_structures(m, reuse_local ? 1 : n, molecule_seed(eo.seed, k), model.rule);
         if (local.empty()) throw confsgm::error("ETKDG produced no local structure with the input's stereo");
         std::vector<const confsgm::torsion_structure*> samples;
         for (std::size_t c = 0; c < n; ++c) samples.push_back(&local[c % local.size()]);
@@ -362,7 +421,8 @@ int run_generate(arguments& args) {
         o.stream_offset = stream_offset(k);
         const confsgm::log_uniform_schedule sched(model.sigma_max, model.sigma_min, steps);
         const confsgm::sample::network_torsion_score<torsional_network> score(model.network, model.parameters);
-        const auto r = gpu ? cuda_backend::torsional_sample(model.network, model.parameters, sched, samples, o)
+        if (gpu && !gpu_torsional[k].result) throw confsgm::error("no GPU result for this molecule");
+        const auto r = gpu ? std::move(*gpu_torsional[k].result)
                            : confsgm::sample::sample_torsions<float>(score, sched, samples, o);
         out.res = sampled_result(
             m, n, r.status,

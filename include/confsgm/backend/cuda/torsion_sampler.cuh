@@ -150,16 +150,15 @@ __global__ void torsion_torque(float* score, const float* f, const double* x, co
 
 /// One sampler update of every live torsion (one thread per torsion).
 __global__ void torus_update(double* theta, const float* score, const int* torsion_sample, const int* sample_torsion_offset,
-                             const int* sample_key, int torsions, double drift, double noise, std::uint64_t seed,
-                             std::uint32_t stream_offset, std::uint32_t level, std::uint32_t step, const int* dead) {
+                             const std::uint32_t* sample_key, int torsions, double drift, double noise,
+                             std::uint64_t seed, std::uint32_t level, std::uint32_t step, const int* dead) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= torsions) return;
   const int c = torsion_sample[t];
   if (dead[c]) return;
   const int T = sample_torsion_offset[c + 1] - sample_torsion_offset[c];
   const int local = t - sample_torsion_offset[c];
-  const random::stream z(seed, random::purpose::langevin, stream_offset + static_cast<std::uint32_t>(sample_key[c]),
-                         level);
+  const random::stream z(seed, random::purpose::langevin, sample_key[c], level);
   const double zt = noise > 0 ? z.normal(step * static_cast<std::uint32_t>(T) + static_cast<std::uint32_t>(local)) : 0.0;
   theta[t] = wrap_angle(theta[t] + drift * static_cast<double>(score[t]) + noise * zt);
 }
@@ -352,14 +351,21 @@ class torsion_network_gpu {
 /// The torus samplers on the GPU: the same options, initial state and result as
 /// sample::sample_torsions (threads and chunk are ignored: all samples form one batch).
 /// Samples whose structure has no rotatable bond are returned as given, as on the CPU.
+/// @p keys, when given, holds each sample's noise stream in place of o.stream_offset + its index: samples of
+/// several molecules then share one launch and each draws what its own molecule's CPU run would (give their
+/// start states too, from sample::initial_torsions with each molecule's stream offset).
 template <NoiseSchedule Schedule>
 sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedule& schedule,
                                          const std::vector<const torsion_structure*>& samples,
                                          const sample::torus_sampler_options& o = {},
-                                         const std::vector<std::vector<double>>* start = nullptr) {
+                                         const std::vector<std::vector<double>>* start = nullptr,
+                                         const std::vector<std::uint32_t>* keys = nullptr) {
   if (o.first_level >= schedule.size())
     throw invalid_argument("sample_torsions_gpu(): first_level " + std::to_string(o.first_level) +
                            " but the schedule has " + std::to_string(schedule.size()) + " levels");
+  if (keys && keys->size() != samples.size())
+    throw shape_mismatch("sample_torsions_gpu(): " + std::to_string(keys->size()) + " noise keys for " +
+                         std::to_string(samples.size()) + " samples");
   const std::size_t n = samples.size();
   const auto t0 = std::chrono::steady_clock::now();
   sample::torus_result r;
@@ -389,8 +395,12 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   device_buffer<float> score(static_cast<std::size_t>(b.torsions));
   device_buffer<int> dead(std::vector<int>(members.size(), 0)), dead_level(std::vector<int>(members.size(), -1)),
       dead_step(std::vector<int>(members.size(), -1));
-  // Noise keys are the caller's sample indices, as on the CPU (samples without torsions are skipped).
-  device_buffer<int> key(std::vector<int>(members.begin(), members.end()));
+  // Noise streams: stream_offset + the caller's sample index, as on the CPU (samples without torsions are
+  // skipped), or the caller's keys.
+  std::vector<std::uint32_t> member_keys;
+  for (const auto c : members)
+    member_keys.push_back(keys ? (*keys)[c] : o.stream_offset + static_cast<std::uint32_t>(c));
+  device_buffer<std::uint32_t> key(member_keys);
   const double sigma_last = schedule.sigma(schedule.size() - 1);
   for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
     const double sigma = schedule.sigma(level);
@@ -407,8 +417,7 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
       net.forward(b, theta.data(), sig, score.data());
       kernels::torus_update<<<kernels::blocks_for(b.torsions), kernels::threads>>>(
           theta.data(), score.data(), b.torsion_sample.data(), b.sample_torsion_offset.data(), key.data(), b.torsions,
-          drift, noise, o.seed, o.stream_offset, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step),
-          dead.data());
+          drift, noise, o.seed, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step), dead.data());
       kernels::mark_dead<<<kernels::blocks_for(members.size()), kernels::threads>>>(
           theta.data(), b.sample_torsion_offset.data(), 0, static_cast<int>(members.size()),
           std::numeric_limits<double>::infinity(), dead.data(),
