@@ -36,6 +36,27 @@ int main(int argc, char** argv) {
   cudaDeviceProp prop{};
   CONFSGM_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("device: %s\n\n", prop.name);
+  // --probe B: only B copies of the QM9-size molecule through 5 forward passes, to run under a profiler
+  // (ncu --print-summary per-kernel bench_distance_gpu --probe 1).
+  if (argc > 2 && std::string(argv[1]) == "--probe") {
+    const model::distance_score_network<float> pnet{model::distance_network_config{}};
+    const auto pp = pnet.initial_parameters(1);
+    const auto s = distance_space::describe(test_support::butanol_graph());
+    model::graph_batch b;
+    for (int c = 0; c < std::atoi(argv[2]); ++c) b.add(s);
+    const cuda::device_graph g(b);
+    cuda::distance_network_gpu gnet(pnet, pp);
+    cuda::device_buffer<float> dd(std::vector<float>(b.num_edges(), 1.5f)), ds(std::vector<float>(b.num_edges(), 0.5f)),
+        o(b.num_edges());
+    for (int r = 0; r < 5; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      gnet.forward(g, dd.data(), ds.data(), o.data());
+      CONFSGM_CUDA_CHECK(cudaDeviceSynchronize());
+      std::printf("probe forward %d: %.1f us\n", r,
+                  std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return 0;
+  }
   gpu_bench::table out(argc > 1 ? argv[1] : "bench_distance_gpu.csv");
   const auto row = [&](auto&&... a) { out.row(a...); };
   const model::distance_score_network<float> net{model::distance_network_config{}};  // H = 128, 4 layers

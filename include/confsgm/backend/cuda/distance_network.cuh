@@ -38,6 +38,20 @@ __global__ void distance_input(float* x0, const float* d, const float* sigma, in
   x0[2 * k + 1] = static_cast<float>(log(static_cast<double>(sigma[k])));  // as the CPU: log in double
 }
 
+/// y = x W^T for a few rows (x: rows x in, W: out x in, y: rows x out, all row-major): one thread per output,
+/// the sum over k in order. For such shapes cuBLAS (FP32, pedantic math) chose a split-K kernel that took 62 µs
+/// per call on an H100, 8 calls per forward pass of one molecule (ncu, docs/performance.md).
+__global__ void small_rows_gemm(float* y, const float* x, const float* w, int rows, int in, int out) {
+  const std::size_t t = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
+  if (t >= std::size_t(rows) * out) return;
+  const std::size_t r = t / out, o = t % out;
+  const float* xr = x + r * in;
+  const float* wo = w + o * in;
+  float acc = 0.0f;
+  for (int k = 0; k < in; ++k) acc += xr[k] * wo[k];
+  y[t] = acc;
+}
+
 /// y = act(y + b) (+ residual), row-major rows x cols.
 __global__ void bias_act(float* y, const float* b, int rows, int cols, bool relu, const float* residual) {
   const std::size_t t = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x;
@@ -151,9 +165,16 @@ class device_parameters {
 /// y (rows x out) = act(x W^T + b) (+ residual): row-major x (rows x in), W (out x in), through cuBLAS.
 inline void linear_gpu(const blas_handle& blas, const device_parameters& p, const float* x, int rows, int in,
                        const std::string& name, float* y, int out, bool relu, const float* residual) {
-  const float one = 1.0f, zero = 0.0f;
-  CONFSGM_CUDA_CHECK(cublasSgemm(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &one, p(name + ".weight"), in, x,
-                                 in, &zero, y, out));
+  // Below this many rows (one molecule, or a few) a plain kernel beats cuBLAS's choice by far.
+  constexpr int small_rows = 256;
+  if (rows <= small_rows) {
+    kernels::small_rows_gemm<<<kernels::blocks_for(std::size_t(rows) * out), kernels::threads>>>(
+        y, x, p(name + ".weight"), rows, in, out);
+  } else {
+    const float one = 1.0f, zero = 0.0f;
+    CONFSGM_CUDA_CHECK(cublasSgemm(blas.get(), CUBLAS_OP_T, CUBLAS_OP_N, out, rows, in, &one, p(name + ".weight"), in,
+                                   x, in, &zero, y, out));
+  }
   kernels::bias_act<<<kernels::blocks_for(std::size_t(rows) * out), kernels::threads>>>(y, p(name + ".bias"), rows, out,
                                                                                        relu, residual);
 }
