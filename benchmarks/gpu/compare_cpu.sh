@@ -17,3 +17,10 @@ $py benchmarks/gpu/compare_sdf.py results/distance_qm9/gen/ip_l0.1_s1.sdf "$dir/
 "$app" evaluate --ref "$dir/qm9_test_head.sdf" --gen "$dir/confgf_gpu.sdf" --threshold 0.5 --label "confgf (GPU)" --quiet
 "$app" evaluate --ref "$dir/qm9_test_head.sdf" --gen "$dir/confgf_cpu_same_molecules.sdf" --threshold 0.5 \
   --label "confgf (CPU)" --quiet
+if [[ -f $dir/torsional_drugs_gpu.sdf ]]; then  # the Drugs test set with the QM9 models (1.25 A)
+  $py benchmarks/gpu/compare_sdf.py results/drugs_transfer/qm9-torsion-ip_s1.sdf "$dir/torsional_drugs_gpu.sdf"
+  "$app" evaluate --ref data/drugs/test.sdf.gz --gen "$dir/torsional_drugs_gpu.sdf" --threshold 1.25 \
+    --label "torsional, Drugs (GPU)" --quiet
+  "$app" evaluate --ref data/drugs/test.sdf.gz --gen "$dir/confgf_drugs_gpu.sdf" --threshold 1.25 \
+    --label "confgf, Drugs (GPU)" --quiet
+fi
