@@ -174,6 +174,9 @@ struct device_torsion_batch {
   device_buffer<double> local, local_theta, x;
   device_buffer<int> sample_atom_offset, sample_torsion_offset, torsion_sample, t_fixed, t_moving, side_offset, side;
   device_buffer<int> pair_i, pair_j, pair_sample, term_offset, term_pair, term_moving_atom, term_fixed_atom;
+  /// Host copies of the sample each edge, pair and torsion belongs to: the per-sigma tables are rebuilt from
+  /// them at every noise level without reading the device.
+  std::vector<int> host_edge_sample, host_pair_sample, host_torsion_sample;
 
   explicit device_torsion_batch(const std::vector<const torsion_structure*>& ss) {
     static std::atomic<std::uint64_t> next_id{1};
@@ -192,6 +195,7 @@ struct device_torsion_batch {
       ds.num_edge_types = s.num_edge_types;
       const int a0 = static_cast<int>(gb.num_atoms()), t0 = static_cast<int>(tf.size());
       gb.add(ds);
+      host_edge_sample.resize(gb.num_edges(), static_cast<int>(c));
       for (Eigen::Index a = 0; a < s.local.rows(); ++a)
         for (int k = 0; k < 3; ++k) loc.push_back(s.local(a, k));
       std::vector<std::uint8_t> moves(s.torsions.size() * s.n_atoms, 0);
@@ -253,6 +257,8 @@ struct device_torsion_batch {
     pair_i.upload(pi);
     pair_j.upload(pj);
     pair_sample.upload(psample);
+    host_pair_sample = std::move(psample);
+    host_torsion_sample = std::move(tsample);
     term_offset.upload(toff);
     term_pair.upload(tp);
     term_moving_atom.upload(tma);
@@ -317,22 +323,20 @@ class torsion_network_gpu {
 
  private:
   void build_sigma_tables(const device_torsion_batch& b, const std::vector<float>& s) {
-    // Host mirrors of the offsets (small): which sample each edge, pair and torsion belongs to.
-    const auto tsample = b.torsion_sample.download();
-    const auto psample = b.pair_sample.download();
-    const auto ei = b.graph.edge_i.download();
-    const auto sao = b.sample_atom_offset.download();
-    std::vector<float> es(ei.size()), pls(psample.size());
-    std::vector<double> ts(tsample.size());
-    std::size_t c = 0;
-    for (std::size_t k = 0; k < ei.size(); ++k) {  // edges are grouped by sample, in order
-      while (ei[k] >= sao[c + 1]) ++c;
-      es[k] = s[c];
+    // Per sample first (log and output scale), then looked up per edge, pair and torsion: a batch of 4,096
+    // drug-sized samples has millions of pairs, and this runs at every noise level.
+    std::vector<float> log_sigma(s.size());
+    std::vector<double> scale(s.size());
+    for (std::size_t c = 0; c < s.size(); ++c) {
+      log_sigma[c] = static_cast<float>(std::log(static_cast<double>(s[c])));
+      scale[c] = c > 0 && s[c] == s[c - 1] ? scale[c - 1]
+                                           : model::torsion_score_network<float>::score_scale(static_cast<double>(s[c]));
     }
-    for (std::size_t q = 0; q < psample.size(); ++q)
-      pls[q] = static_cast<float>(std::log(static_cast<double>(s[static_cast<std::size_t>(psample[q])])));
-    for (std::size_t t = 0; t < tsample.size(); ++t)
-      ts[t] = model::torsion_score_network<float>::score_scale(static_cast<double>(s[static_cast<std::size_t>(tsample[t])]));
+    std::vector<float> es(b.host_edge_sample.size()), pls(b.host_pair_sample.size());
+    std::vector<double> ts(b.host_torsion_sample.size());
+    for (std::size_t k = 0; k < es.size(); ++k) es[k] = s[static_cast<std::size_t>(b.host_edge_sample[k])];
+    for (std::size_t q = 0; q < pls.size(); ++q) pls[q] = log_sigma[static_cast<std::size_t>(b.host_pair_sample[q])];
+    for (std::size_t t = 0; t < ts.size(); ++t) ts[t] = scale[static_cast<std::size_t>(b.host_torsion_sample[t])];
     edge_sigma_.upload(es);
     pair_log_sigma_.upload(pls);
     torsion_scale_.upload(ts);
