@@ -77,9 +77,7 @@ class distance_score_network {
   template <class Number>
   static distance_network_config config_from_header(Number&& number) {
     distance_network_config c;
-    for (auto [key, field] : {std::pair{"hidden", &c.hidden}, {"layers", &c.layers}, {"atom_types", &c.atom_types},
-                              {"edge_types", &c.edge_types}})
-      *field = header_count(key, number(std::string(key)));
+    read_encoder_header(c, number);
     return c;
   }
   const parameter_layout& layout() const noexcept { return layout_; }

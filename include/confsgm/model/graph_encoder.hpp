@@ -25,6 +25,15 @@ inline std::size_t header_count(const std::string& key, double value) {
   return static_cast<std::size_t>(value);
 }
 
+/// The graph-encoder sizes every network's configuration holds (hidden, layers, atom_types, edge_types), read from
+/// a model-file header through @p number(key) (see the networks' config_from_header()).
+template <class Config, class Number>
+void read_encoder_header(Config& c, Number&& number) {
+  for (auto [key, field] : {std::pair{"hidden", &c.hidden}, {"layers", &c.layers}, {"atom_types", &c.atom_types},
+                            {"edge_types", &c.edge_types}})
+    *field = header_count(key, number(std::string(key)));
+}
+
 template <class Scalar, Backend B = backend::cpu_eigen>
 class graph_encoder {
  public:

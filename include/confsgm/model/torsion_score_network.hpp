@@ -98,9 +98,8 @@ class torsion_score_network {
   template <class Number>
   static torsion_network_config config_from_header(Number&& number) {
     torsion_network_config c;
-    for (auto [key, field] : {std::pair{"hidden", &c.hidden}, {"layers", &c.layers}, {"atom_types", &c.atom_types},
-                              {"edge_types", &c.edge_types}, {"radial", &c.radial}})
-      *field = header_count(key, number(std::string(key)));
+    read_encoder_header(c, number);
+    c.radial = header_count("radial", number(std::string("radial")));
     c.cutoff = number(std::string("cutoff"));
     if (!(c.cutoff > 0) || !std::isfinite(c.cutoff))
       throw invalid_argument("model header entry 'cutoff' must be a positive distance, got " + std::to_string(c.cutoff));

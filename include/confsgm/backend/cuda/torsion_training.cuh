@@ -123,7 +123,7 @@ class torsion_network_trainable {
     // Host tables: sigma per edge, per pair (log) and per torsion (output scale); the backward CSRs.
     std::vector<float> es, pls;
     std::vector<double> ts(b.num_torsions());
-    const auto psample = db.pair_sample.download();
+    const auto& psample = db.host_pair_sample;  // the batch keeps a host copy: no device read
     for (std::size_t g = 0; g < b.num_graphs(); ++g)
       es.insert(es.end(), b.edge_offset[g + 1] - b.edge_offset[g], sigma[b.torsion_offset[g]]);
     for (const int s : psample)
