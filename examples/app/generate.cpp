@@ -133,6 +133,106 @@ confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, s
   return res;
 }
 
+/// The first of molecule @p k's noise streams: noise is keyed by the molecule's index and the conformer's
+/// (stream_offset, molecule_seed), never by the thread, so the thread count changes the speed only.
+std::uint32_t stream_offset(std::size_t k) { return static_cast<std::uint32_t>(k) << stream_bits; }
+
+/// `--backend cuda` with distance models: every molecule's conformers (@p wanted[k] of molecule k, from model
+/// @p model_of[k]) sampled before the output loop, many molecules per launch, each molecule with its own noise
+/// streams (the CPU's). Entry k stays empty where molecule k cannot be sampled (no or too many conformers
+/// wanted, no distance structure): the per-molecule path then reports why.
+std::vector<std::optional<confsgm::sample::langevin_result>> sample_confgf_on_gpu(
+    const std::vector<confgf_model>& models, const std::vector<confsgm::rdkit::molecule>& mols,
+    const std::vector<std::size_t>& model_of, const std::vector<std::size_t>& wanted,
+    const confsgm::sample::langevin_options& o) {
+  std::vector<std::optional<confsgm::sample::langevin_result>> results(mols.size());
+  std::vector<confsgm::distance_structure> structures(mols.size());
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    std::vector<cuda_backend::confgf_job> jobs;
+    std::vector<std::size_t> job_molecule;
+    for (std::size_t k = 0; k < mols.size(); ++k) {
+      if (model_of[k] != i || wanted[k] == 0 || wanted[k] > max_conformers_per_molecule) continue;
+      try {
+        structures[k] = confsgm::distance_space::describe(mols[k].graph);
+      } catch (const std::exception&) {
+        continue;
+      }
+      jobs.push_back({&structures[k], wanted[k], stream_offset(k)});
+      job_molecule.push_back(k);
+    }
+    if (jobs.empty()) continue;
+    auto batch = cuda_backend::confgf_sample(models[i].network, models[i].parameters, models[i].schedule, jobs, o);
+    for (std::size_t j = 0; j < jobs.size(); ++j) results[job_molecule[j]] = std::move(batch[j]);
+  }
+  return results;
+}
+
+/// One molecule of a `--backend cuda` torsional run: its ETKDG local structures, and the sampler's result or why
+/// there is none.
+struct torsional_on_gpu {
+  std::vector<confsgm::torsion_structure> local;
+  std::optional<confsgm::sample::torus_result> result;
+  std::string error;
+};
+
+/// `--backend cuda` with torsion models: the ETKDG local structures of all molecules first, on @p threads host
+/// threads, then every molecule's samples in shared launches, each with its own start state and noise streams
+/// (the CPU's, seeded by @p o.seed). Molecules that cannot be sampled keep an empty result, with the ETKDG error
+/// where there was one.
+std::vector<torsional_on_gpu> sample_torsional_on_gpu(const std::vector<torsional_model>& models,
+                                                      const std::vector<confsgm::rdkit::molecule>& mols,
+                                                      const std::vector<std::size_t>& model_of,
+                                                      const std::vector<std::size_t>& wanted,
+                                                      const confsgm::sample::torus_sampler_options& o,
+                                                      std::size_t steps, bool reuse_local, unsigned threads) {
+  std::vector<torsional_on_gpu> out(mols.size());
+  const auto sampled = [&](std::size_t k) { return wanted[k] > 0 && wanted[k] <= max_conformers_per_molecule; };
+  confsgm::parallel_for(mols.size(), threads, [&](std::size_t k) {
+    if (!sampled(k)) return;
+    try {
+      out[k].local = local_structures(mols[k], reuse_local ? 1 : wanted[k], molecule_seed(o.seed, k),
+                                      models[model_of[k]].rule);
+    } catch (const std::exception& e) {
+      out[k].error = e.what();
+    }
+  });
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    std::vector<const confsgm::torsion_structure*> samples;
+    std::vector<std::vector<double>> start;
+    std::vector<std::uint32_t> keys;
+    std::vector<std::size_t> molecule_of_span, span_first;
+    for (std::size_t k = 0; k < mols.size(); ++k) {
+      const auto& local = out[k].local;
+      if (model_of[k] != i || local.empty() || !sampled(k)) continue;
+      std::vector<const confsgm::torsion_structure*> mine;
+      for (std::size_t c = 0; c < wanted[k]; ++c) mine.push_back(&local[c % local.size()]);
+      auto st = confsgm::sample::initial_torsions(mine, nullptr, o.seed, stream_offset(k), "generate");
+      molecule_of_span.push_back(k);
+      span_first.push_back(samples.size());
+      for (std::size_t c = 0; c < wanted[k]; ++c) {
+        samples.push_back(mine[c]);
+        start.push_back(std::move(st[c]));
+        keys.push_back(stream_offset(k) + static_cast<std::uint32_t>(c));
+      }
+    }
+    if (samples.empty()) continue;
+    const auto& model = models[i];
+    const confsgm::log_uniform_schedule sched(model.sigma_max, model.sigma_min, steps);
+    auto all = cuda_backend::torsional_sample(model.network, model.parameters, sched, samples, o, start, keys);
+    span_first.push_back(samples.size());
+    for (std::size_t m = 0; m < molecule_of_span.size(); ++m) {
+      confsgm::sample::torus_result r;
+      for (std::size_t c = span_first[m]; c < span_first[m + 1]; ++c) {
+        r.torsions.push_back(std::move(all.torsions[c]));
+        r.status.push_back(all.status[c]);
+        r.diverged += all.status[c] != "ok";
+      }
+      out[molecule_of_span[m]].result = std::move(r);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_generate(arguments& args) {
@@ -271,109 +371,38 @@ int run_generate(arguments& args) {
     std::string messages;
     std::size_t requested = 0, diverged = 0, reflected = 0;
   };
-  // Conformers to generate for molecule k; 0 when unknown.
+  // Conformers to generate for each molecule; 0 when unknown.
   // Counts beyond the cap are only reported (the molecule is refused); a huge --multiplier saturates at
   // `too_many` instead of overflowing the conversion.
   constexpr std::size_t too_many = std::size_t{1} << 52;
-  const auto conformers_for = [&](std::size_t k) -> std::size_t {
-    if (num > 0) return static_cast<std::size_t>(num);
-    if (!mols[k].n_reference) return 0;
-    const double wanted = std::round(multiplier * static_cast<double>(*mols[k].n_reference));
-    if (wanted >= static_cast<double>(too_many)) return too_many;
-    return std::max<std::size_t>(1, static_cast<std::size_t>(wanted));
-  };
-  // Noise is keyed by the molecule's index and the conformer's (stream_offset, molecule_seed), never by the
-  // thread, so inner_threads changes the speed only.
-  const auto stream_offset = [](std::size_t k) { return static_cast<std::uint32_t>(k) << stream_bits; };
-  // --backend cuda with the distance model: the molecules' conformers are sampled together before the loop below
-  // writes them, many molecules per launch, each molecule with its own noise streams (the CPU's).
-  std::vector<std::optional<confsgm::sample::langevin_result>> gpu_confgf(gpu && confgf ? mols.size() : 0);
-  if (gpu && confgf) {
-    std::vector<confsgm::distance_structure> structures(mols.size());
-    for (std::size_t i = 0; i < confgf_models.size(); ++i) {
-      std::vector<cuda_backend::confgf_job> jobs;
-      std::vector<std::size_t> job_molecule;
-      for (std::size_t k = 0; k < mols.size(); ++k) {
-        const std::size_t n = conformers_for(k);
-        if (model_of[k] != i || n == 0 || n > max_conformers_per_molecule) continue;  // generate_one reports these
-        try {
-          structures[k] = confsgm::distance_space::describe(mols[k].graph);
-        } catch (const std::exception&) {
-          continue;  // generate_one describes it again and reports why
-        }
-        jobs.push_back({&structures[k], n, stream_offset(k)});
-        job_molecule.push_back(k);
-      }
-      if (jobs.empty()) continue;
-      auto o = lo;
-      o.seed = eo.seed;
-      auto results = cuda_backend::confgf_sample(confgf_models[i].network, confgf_models[i].parameters,
-                                                 confgf_models[i].schedule, jobs, o);
-      for (std::size_t j = 0; j < jobs.size(); ++j) gpu_confgf[job_molecule[j]] = std::move(results[j]);
+  std::vector<std::size_t> wanted(mols.size(), 0);
+  for (std::size_t k = 0; k < mols.size(); ++k) {
+    if (num > 0) {
+      wanted[k] = static_cast<std::size_t>(num);
+    } else if (mols[k].n_reference) {
+      const double n = std::round(multiplier * static_cast<double>(*mols[k].n_reference));
+      wanted[k] = n >= static_cast<double>(too_many) ? too_many : std::max<std::size_t>(1, static_cast<std::size_t>(n));
     }
   }
-  // --backend cuda with the torsion model: the ETKDG local structures of all molecules first, on all host threads,
-  // then every molecule's samples in shared launches, each with its own start state and noise streams (the CPU's).
-  struct torsional_on_gpu {
-    std::vector<confsgm::torsion_structure> local;
-    std::optional<confsgm::sample::torus_result> result;
-    std::string error;
-  };
-  std::vector<torsional_on_gpu> gpu_torsional(gpu && torsional ? mols.size() : 0);
+  // --backend cuda samples every molecule up front, many per launch; generate_one then only collects the results.
+  std::vector<std::optional<confsgm::sample::langevin_result>> gpu_confgf;
+  std::vector<torsional_on_gpu> gpu_torsional;
+  if (gpu && confgf) {
+    auto o = lo;
+    o.seed = eo.seed;
+    gpu_confgf = sample_confgf_on_gpu(confgf_models, mols, model_of, wanted, o);
+  }
   if (gpu && torsional) {
-    confsgm::parallel_for(mols.size(), confsgm::resolve_threads(eo.threads), [&](std::size_t k) {
-      const std::size_t n = conformers_for(k);
-      if (n == 0 || n > max_conformers_per_molecule) return;  // generate_one reports these
-      try {
-        gpu_torsional[k].local = local_structures(mols[k], reuse_local ? 1 : n, molecule_seed(eo.seed, k),
-                                                  torsional_models[model_of[k]].rule);
-      } catch (const std::exception& e) {
-        gpu_torsional[k].error = e.what();
-      }
-    });
-    for (std::size_t i = 0; i < torsional_models.size(); ++i) {
-      std::vector<const confsgm::torsion_structure*> samples;
-      std::vector<std::vector<double>> start;
-      std::vector<std::uint32_t> keys;
-      std::vector<std::size_t> molecule_of_span, span_first;
-      for (std::size_t k = 0; k < mols.size(); ++k) {
-        const std::size_t n = conformers_for(k);
-        const auto& local = gpu_torsional[k].local;
-        if (model_of[k] != i || local.empty() || n == 0 || n > max_conformers_per_molecule) continue;
-        std::vector<const confsgm::torsion_structure*> mine;
-        for (std::size_t c = 0; c < n; ++c) mine.push_back(&local[c % local.size()]);
-        auto st = confsgm::sample::initial_torsions(mine, nullptr, eo.seed, stream_offset(k), "generate");
-        molecule_of_span.push_back(k);
-        span_first.push_back(samples.size());
-        for (std::size_t c = 0; c < n; ++c) {
-          samples.push_back(mine[c]);
-          start.push_back(std::move(st[c]));
-          keys.push_back(stream_offset(k) + static_cast<std::uint32_t>(c));
-        }
-      }
-      if (samples.empty()) continue;
-      auto o = to;
-      o.seed = eo.seed;
-      const auto& model = torsional_models[i];
-      const confsgm::log_uniform_schedule sched(model.sigma_max, model.sigma_min, steps);
-      auto all = cuda_backend::torsional_sample(model.network, model.parameters, sched, samples, o, start, keys);
-      span_first.push_back(samples.size());
-      for (std::size_t m = 0; m < molecule_of_span.size(); ++m) {
-        confsgm::sample::torus_result r;
-        for (std::size_t c = span_first[m]; c < span_first[m + 1]; ++c) {
-          r.torsions.push_back(std::move(all.torsions[c]));
-          r.status.push_back(all.status[c]);
-          r.diverged += all.status[c] != "ok";
-        }
-        gpu_torsional[molecule_of_span[m]].result = std::move(r);
-      }
-    }
+    auto o = to;
+    o.seed = eo.seed;
+    gpu_torsional = sample_torsional_on_gpu(torsional_models, mols, model_of, wanted, o, steps, reuse_local,
+                                            confsgm::resolve_threads(eo.threads));
   }
   const auto generate_one = [&](std::size_t k, unsigned inner_threads) {
     const auto& m = mols[k];
     molecule_output out;
     std::ostringstream msg;
-    const std::size_t n = conformers_for(k);
+    const std::size_t n = wanted[k];
     out.requested = n;
     if (n == 0) {
       msg << "error: " << m.id << ": no --num given and the input lists no reference count\n";
@@ -447,7 +476,7 @@ int run_generate(arguments& args) {
   // the conformers); runs of smaller molecules are spread over the threads, one molecule per thread.
   const unsigned threads_used = gpu ? 1u : confsgm::resolve_threads(eo.threads);
   const std::size_t batch = confgf ? lo.chunk : torsional ? to.chunk : 1;
-  const auto runs_alone = [&](std::size_t k) { return threads_used <= 1 || conformers_for(k) >= batch * threads_used; };
+  const auto runs_alone = [&](std::size_t k) { return threads_used <= 1 || wanted[k] >= batch * threads_used; };
 
   confsgm::rdkit::sdf_writer writer(output);
   progress prog("generate", mols.size(), !quiet);
