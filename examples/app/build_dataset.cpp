@@ -108,9 +108,9 @@ int run_build_dataset(arguments& args) {
   const long jobs = args.integer("jobs", 2);
   const long seed = args.integer("seed", 42);
   confsgm::data::geom_protocol_options po;
-  po.starts_base = static_cast<unsigned>(args.integer("starts-base", po.starts_base));
-  po.starts_per_rotatable_bond = static_cast<unsigned>(args.integer("starts-per-rotor", po.starts_per_rotatable_bond));
-  po.starts_max = static_cast<unsigned>(args.integer("starts-max", po.starts_max));
+  po.starts_base = args.count<unsigned>("starts-base", po.starts_base);
+  po.starts_per_rotatable_bond = args.count<unsigned>("starts-per-rotor", po.starts_per_rotatable_bond);
+  po.starts_max = args.count<unsigned>("starts-max", po.starts_max);
   po.filter.energy_window_kcal = args.number("ewin", po.filter.energy_window_kcal);
   po.filter.duplicate_rmsd = args.number("rthr", po.filter.duplicate_rmsd);
   po.filter.duplicate_energy_kcal = args.number("ethr", po.filter.duplicate_energy_kcal);

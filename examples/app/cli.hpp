@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -66,6 +67,16 @@ class arguments {
   }
   double number(const std::string& k, double dflt) { return parsed<double>(k, dflt, "a number"); }
   long integer(const std::string& k, long dflt) { return parsed<long>(k, dflt, "an integer"); }
+  /// A count, size or thread number: a whole number from 0 to T's largest value. Casting a negative integer
+  /// instead would wrap it around to a huge count (--epochs -1 training for ever).
+  template <class T = std::size_t>
+  T count(const std::string& k, long dflt) {
+    const long v = integer(k, dflt);
+    if (v < 0 || static_cast<unsigned long>(v) > std::numeric_limits<T>::max())
+      throw usage_error("--" + k + " must be a whole number from 0 to " +
+                        std::to_string(std::numeric_limits<T>::max()) + ", got " + std::to_string(v));
+    return static_cast<T>(v);
+  }
   bool flag(const std::string& k) {
     used_[k] = true;
     return has(k);

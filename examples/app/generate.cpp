@@ -245,7 +245,7 @@ int run_generate(arguments& args) {
   const long seed = args.integer("seed", 42);
   const long threads = args.integer("threads", 0);
   eo.mmff = args.flag("mmff");
-  eo.mmff_max_iterations = static_cast<unsigned>(args.integer("mmff-iterations", 2000));
+  eo.mmff_max_iterations = args.count<unsigned>("mmff-iterations", 2000);
   eo.prune_rms = args.number("prune-rms", -1.0);
   eo.use_random_coords = args.flag("random-coords");
   const bool allow_fragments = args.flag("allow-fragments");
@@ -253,14 +253,14 @@ int run_generate(arguments& args) {
   const auto group_by = args.str("group-by", "mol_id");
   const auto model_path = args.str("model");
   confsgm::sample::langevin_options lo;
-  lo.steps_per_level = static_cast<std::size_t>(args.integer("steps-per-level", 100));
+  lo.steps_per_level = args.count("steps-per-level", 100);
   lo.step_size = args.number("step-size", 2.4e-6);
   lo.clip = args.number("clip", 1000.0);
   lo.init_std = args.number("init-std", 1.0);
   confsgm::sample::torus_sampler_options to;
   const auto sampler = args.str("sampler", "sde");
-  const auto steps = static_cast<std::size_t>(args.integer("steps", 20));
-  to.steps_per_level = static_cast<std::size_t>(args.integer("langevin-steps", 10));
+  const auto steps = args.count("steps", 20);
+  to.steps_per_level = args.count("langevin-steps", 10);
   to.step_size = args.number("langevin-step-size", 2e-4);
   const bool reuse_local = args.flag("reuse-local");
   const auto backend = args.str("backend", "cpu");

@@ -15,10 +15,10 @@ namespace app {
 int run_match(arguments& args) {
   const auto input = args.required("input");
   const auto output = args.required("output");
-  const auto per_mol = static_cast<std::size_t>(args.integer("conformers-per-molecule", 5));
+  const auto per_mol = args.count("conformers-per-molecule", 5);
   const auto seed = args.integer("seed", 2021);
   const auto rule = parse_rule(args.str("rotatable", "stereo-safe"));
-  const auto threads = static_cast<unsigned>(args.integer("threads", 0));
+  const auto threads = args.count<unsigned>("threads", 0);
   const auto report = args.str("report", output + ".tsv");
   args.reject_unknown();
   if (per_mol == 0) throw usage_error("--conformers-per-molecule must be >= 1");

@@ -92,16 +92,16 @@ std::string f4(double v) {
 int run_properties(arguments& args) {
   const auto ref_path = args.required("ref");
   const auto gen_path = args.required("gen");
-  const auto n_mol = static_cast<std::size_t>(args.integer("molecules", 30));
-  const auto n_conf = static_cast<std::size_t>(args.integer("conformers", 50));
-  const auto seed = static_cast<std::uint64_t>(args.integer("seed", 2021));
+  const auto n_mol = args.count("molecules", 30);
+  const auto n_conf = args.count("conformers", 50);
+  const auto seed = args.count<std::uint64_t>("seed", 2021);
   const auto average = args.str("average", "mean");
   const bool relax = args.flag("relax");
   const bool per_molecule = args.flag("per-molecule");
   const bool quiet = args.flag("quiet");
   const auto json_path = args.str("json");
   auto label = args.str("label");
-  const auto jobs = static_cast<unsigned>(args.integer("jobs", 2));
+  const auto jobs = args.count<unsigned>("jobs", 2);
   args.reject_unknown();
   if (n_mol == 0 || n_conf == 0) throw usage_error("--molecules and --conformers must be >= 1");
   if (average != "mean" && average != "boltzmann") throw usage_error("--average must be mean or boltzmann");

@@ -22,6 +22,10 @@ expect 2 "unknown option --thresold" -- "$bin" evaluate --ref a.sdf --gen b.sdf 
 expect 2 "expects a number" -- "$bin" evaluate --ref a.sdf --gen b.sdf --threshold abc
 expect 2 "missing required option --gen" -- "$bin" evaluate --ref a.sdf
 expect 2 "seed must be" -- "$bin" generate --input x.smi --output y.sdf --seed 0
+# A negative count is refused by name, not wrapped around to a huge one.
+expect 2 "--epochs must be a whole number from 0 to [0-9]+, got -1" -- "$bin" train --train x.sdf --out m.bin --epochs -1
+expect 2 "--threads must be a whole number from 0 to 4294967295, got -2" -- "$bin" match --input x.sdf --output y.sdf --threads -2
+expect 2 "--steps-per-level must be a whole number" -- "$bin" generate --method confgf --input x.smi --output y.sdf --steps-per-level -5
 expect 3 "no_such.sdf: cannot open" -- "$bin" evaluate --ref "$bad/no_such.sdf" --gen "$bad/no_such.sdf"
 # One bad line among good ones: the rest is generated, the bad lines are named, exit 1.
 expect 1 "bad_smiles.smi:3: SMILES 'C1CC'" -- "$bin" generate --input "$bad/bad_smiles.smi" --output "$work/g.sdf" --num 2 --quiet
