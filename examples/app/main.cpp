@@ -134,7 +134,8 @@ local structures first; MODEL.matching.tsv lists the matching RMSDs)
   --lr X              Adam learning rate (default 1e-3); --clip-grad 100
   --patience N        epochs without improvement before lr x --plateau-factor
                       (defaults: distance 10 and 0.6 as ConfGF, torsion 20 and 0.7 as TD)
-  --conformers-per-molecule K   lowest-energy conformers used (default 5)
+  --conformers-per-molecule K   lowest-energy conformers used (default: distance
+                      5 as ConfGF, torsion 30 as TD)
   --sigma-max 10 --sigma-min 0.01 --levels 50   geometric noise schedule
                       (torsion: sigma log-uniform in [0.0314, 3.14])
   --seed S            default 2021; same seed = same weights, any --threads
@@ -148,7 +149,7 @@ local structures first; MODEL.matching.tsv lists the matching RMSDs)
 match: conformer matching once for many torsion-space trainings: each
 conformer's torsions set on its own ETKDG local structure, RMSD minimised
   --input REF.sdf     reference ensembles; --output MATCHED.sdf (then gzip it)
-  --conformers-per-molecule K (5)  --seed S (2021)  --rotatable R  --threads T
+  --conformers-per-molecule K (30, TD)  --seed S (2021)  --rotatable R  --threads T
   --report FILE       matching RMSDs (default OUTPUT.tsv)
   train --space torsion --matched reads the result without matching again
 
@@ -160,7 +161,7 @@ record the error; a markdown table on stdout
   --samples-per-level N   default 50 (stratified); --uniform-levels draws t ~ U
                       (the paper's plan) for N x levels samples in all
   --molecules N       only the first N molecules (default all)
-  --conformers-per-molecule K   default 5
+  --conformers-per-molecule K   lowest-energy conformers drawn from (default 5)
   --update U          torsion: sde (drift of the reverse SDE, default) or ode
   --steps N           torsion: sampling levels (default 20)
   --steps-per-level T --step-size A   distance: Langevin settings (100, 2.4e-6)

@@ -15,7 +15,7 @@ namespace app {
 int run_match(arguments& args) {
   const auto input = args.required("input");
   const auto output = args.required("output");
-  const auto per_mol = args.count("conformers-per-molecule", 5);
+  const auto per_mol = args.count("conformers-per-molecule", 30);  // Torsional Diffusion's value
   const auto seed = args.integer("seed", 2021);
   const auto rule = parse_rule(args.str("rotatable", "stereo-safe"));
   const auto threads = args.count<unsigned>("threads", 0);

@@ -92,7 +92,9 @@ int run_train(arguments& args) {
   o.checkpoint_path = args.str("checkpoint", out + ".ckpt");
   o.best_model_path = out;
   const auto log = args.str("log", out + ".log.csv");
-  const auto per_mol = args.count("conformers-per-molecule", 5);
+  // Conformers per molecule: Torsional Diffusion takes the first 30, ConfGF the 5 most probable (the data sets list
+  // a molecule's conformers by energy, so the first 5 are those).
+  const auto per_mol = args.count("conformers-per-molecule", torsion ? 30 : 5);
   const double sigma_max = args.number("sigma-max", torsion ? 3.14 : 10.0);
   const double sigma_min = args.number("sigma-min", torsion ? 0.0314 : 0.01);
   const auto levels = args.count("levels", 50);
