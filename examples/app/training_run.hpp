@@ -42,12 +42,26 @@ class cli_observer : public confsgm::train::training_observer {
       std::cerr << "[train] epoch " << r.epoch << " train " << r.train_loss << " validation " << r.validation_loss
                 << (r.improved ? " (best)" : "") << " lr " << r.learning_rate << "  " << static_cast<long>(r.seconds)
                 << " s\n";
+    if (epochs_seen_ == 0 || r.learning_rate < lowest_rate_) {
+      lowest_rate_ = r.learning_rate;
+      lowest_since_ = r.epoch;
+    }
+    last_epoch_ = r.epoch;
+    ++epochs_seen_;
+  }
+  /// Epochs this run reported (a resumed run: since it resumed).
+  std::size_t epochs_seen() const noexcept { return epochs_seen_; }
+  /// How many of them ended with the learning rate at @p floor (the trainer's min_learning_rate); 0 if none did.
+  std::size_t epochs_at_floor(double floor) const noexcept {
+    return epochs_seen_ && lowest_rate_ <= floor * (1 + 1e-9) ? last_epoch_ - lowest_since_ + 1 : 0;
   }
 
  private:
   bool quiet_;
   std::size_t every_;
   std::ofstream log_;
+  double lowest_rate_ = 0;
+  std::size_t lowest_since_ = 0, last_epoch_ = 0, epochs_seen_ = 0;
 };
 
 template <class Network, class Schedule, confsgm::Perturbation P>
@@ -67,6 +81,13 @@ int train_with(Network net, Schedule schedule, P pert, const confsgm::train::tra
   t.fit(train, val.size() ? &val : nullptr, &obs);
   std::cerr << "[train] done: step " << t.step() << ", epoch " << t.epoch() << ", best validation loss "
             << t.best_validation_loss() << "; model " << o.best_model_path << "\n";
+  // The plateau patience counts epochs: on a small training set (few steps per epoch) the rate can reach its floor
+  // early and waste most of the budget there, as the first Drugs runs did (docs/results.md).
+  const auto at_floor = obs.epochs_at_floor(o.min_learning_rate);
+  if (o.learning_rate > o.min_learning_rate && at_floor > 1 && 2 * at_floor > obs.epochs_seen())
+    std::cerr << "warning: the learning rate was at its floor (" << o.min_learning_rate << ") for the last "
+              << at_floor << " of the " << obs.epochs_seen() << " epochs of this run; with few optimizer steps per "
+              << "epoch, a larger --patience keeps it higher for longer (docs/cli.md)\n";
   return ok;
 }
 

@@ -104,6 +104,14 @@ grep -q "resumed from .* at step 6, epoch 2" "$work/tresume.log" || die "torsion
 "$bin" train --space torsion --matched --train "$work/matched.sdf" --out "$work/tm.bin" --hidden 8 --layers 2 --epochs 1 \
   --batch 4 --micro-batch 2 --quiet 2> "$work/tm.log" || die "train --matched failed: $(cat "$work/tm.log")"
 grep -q "20 conformers taken as matched" "$work/tm.log" || die "matched input not used as is: $(cat "$work/tm.log")"
+# A learning rate that reaches its floor early and stays there is reported (the plateau patience counts epochs);
+# the runs above, with the default patience, are not.
+"$bin" train --space torsion --matched --train "$work/matched.sdf" --val "$work/matched.sdf" --out "$work/lr.bin" \
+  --hidden 8 --layers 2 --epochs 6 --batch 4 --micro-batch 2 --lr 1e-4 --plateau-factor 0.01 --patience 0 --quiet \
+  2> "$work/lr.log" || die "train with a collapsing learning rate failed: $(cat "$work/lr.log")"
+grep -qE "learning rate was at its floor \(1e-05\) for the last [4-6] of the 6 epochs" "$work/lr.log" \
+  || die "learning-rate floor not reported: $(cat "$work/lr.log")"
+! grep -q "learning rate was at its floor" "$work/ttrain.log" "$work/tm.log" || die "learning-rate floor reported wrongly"
 printf 'mol_id,smiles,n_conformers\nethanol,CCO,2\nisobutanol,CC(C)CO,3\nbenzene,c1ccccc1,1\n' > "$work/tin.csv"
 "$bin" generate --method torsional --model "$work/t.bin" --input "$work/tin.csv" --output "$work/tg.sdf" \
   --quiet 2> "$work/tgen.log" || die "generate torsional failed: $(cat "$work/tgen.log")"
