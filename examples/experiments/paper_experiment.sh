@@ -8,7 +8,10 @@
 #      ETKDG row generated with the same seed in the same run;
 #   5. tables (markdown, JSON, CSV) and plots (matplotlib) over the seeds: mean +- sd.
 # Every step is skipped when its output exists, and training resumes from its checkpoint, so a killed run
-# continues where it stopped: rerun the same command.
+# continues where it stopped: rerun the same command. Each stage trains all its models before sampling with them,
+# so that the sampling of trained models can be done elsewhere: GENERATE_ONLY=1 only generates the conformers of
+# the models already trained (no training, bias, evaluation, ETKDG or tables), e.g. on a lent GPU with
+# BACKEND=cuda (benchmarks/gpu/experiment_generate.sh); a later plain run evaluates them and goes on.
 #
 #   SPACE=torsion FAMILY=qm9 bash examples/experiments/paper_experiment.sh
 #   SPACE=distance FAMILY=qm9 SEEDS="1 2 3" MINUTES=30 bash examples/experiments/paper_experiment.sh
@@ -23,7 +26,7 @@
 # TEST_MOLECULES (0 = all),
 # BIAS_SAMPLES (samples per level: torsion 1000, distance 10), BIAS_MOLECULES (torsion 0 = all, distance 50),
 # STEPS_PER_LEVEL (distance sampler, 100), THREADS (0 = all), BACKEND (cpu | cuda: training, sampling and the bias estimator on the GPU;
-# the ETKDG row and the evaluation stay on the CPU), OUT (results/<space>_<family>), APP (build/examples/confsgm).
+# the ETKDG row and the evaluation stay on the CPU), GENERATE_ONLY (above), OUT (results/<space>_<family>), APP (build/examples/confsgm).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 space=${SPACE:-torsion}
@@ -85,8 +88,9 @@ for f in "$train" "$val" "$test"; do [[ -f $f ]] || { echo "missing $f (see docs
 out=${OUT:-results/${space}_${family}${quick:+_quick}}
 app=${APP:-build/examples/confsgm}
 py=${PY:-/usr/bin/python3}   # Debian's interpreter: python3-matplotlib lives there
+generate_only=${GENERATE_ONLY:-}
 mkdir -p "$out"/{models,gen,eval,bias,data}
-bash cmake/install_deps.sh python3-matplotlib
+[[ -n $generate_only ]] || bash cmake/install_deps.sh python3-matplotlib
 # Always an incremental build (a stale binary would silently run old code), unless SKIP_BUILD=1 and it exists.
 [[ -n ${SKIP_BUILD:-} && -x $app ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
 log() { echo "[experiment $(date +%H:%M:%S)] $*" >&2; }
@@ -140,10 +144,10 @@ fi
 subset "$test" "$test_n" "$out/data/test.sdf"
 test_ref=$out/data/test.sdf
 
-# Trains MODEL unless done; resumes an interrupted run.
+# Trains MODEL unless done; resumes an interrupted run. GENERATE_ONLY=1 trains nothing.
 train_model() {
   local model=$1 seed=$2; shift 2
-  [[ -f $model.done ]] && return 0
+  [[ -f $model.done || -n $generate_only ]] && return 0
   local resume=()
   [[ -f $model.ckpt ]] && resume=(--resume)
   log "train $(basename "$model") $*"
@@ -153,11 +157,13 @@ train_model() {
   [[ -f $model ]] || { echo "train $(basename "$model"): no model written (no epoch finished); rerun to resume" >&2; exit 1; }
   touch "$model.done"
 }
-# Generates 2 x n_ref conformers for REF with MODEL (or ETKDG) and evaluates them.
+# Generates 2 x n_ref conformers for REF with MODEL (or ETKDG) and evaluates them. GENERATE_ONLY=1: only the
+# conformers, and only those of a trained model.
 generate_eval() {
   local label=$1 ref=$2 seed=$3 model=${4:-}
   local gen=$out/gen/$label.sdf json=$out/eval/$label.json
   [[ -f $json ]] && return 0
+  [[ -n $generate_only && ( -z $model || ! -f $model.done ) ]] && return 0
   if [[ ! -f $gen ]]; then
     log "generate $label"
     if [[ -n $model ]]; then
@@ -170,6 +176,7 @@ generate_eval() {
     fi
     mv "$gen.partial.sdf" "$gen"
   fi
+  [[ -n $generate_only ]] && return 0
   "$app" evaluate --ref "$ref" --gen "$gen" --threshold "$threshold" --label "$label" --json "$json.partial" \
     --threads "$threads" --quiet > "$out/eval/$label.txt" || [[ $? -eq 1 ]]   # 1: some records rejected (listed)
   mv "$json.partial" "$json"
@@ -180,8 +187,15 @@ first_seed=${seeds%% *}
 # The grid's models are the first seed's IP models (same seed, budget and data), so the chosen one is reused below.
 for lam in $lambdas; do
   train_model "$out/models/ip_l${lam}_s$first_seed.bin" "$first_seed" --perturbation ip --lambda "$lam"
+done
+for lam in $lambdas; do
   generate_eval "val_ip_l${lam}" "$out/data/val_subset.sdf" "$first_seed" "$out/models/ip_l${lam}_s$first_seed.bin"
 done
+if [[ -n $generate_only ]]; then
+  # The grid is evaluated by a plain run; until then the seeds' IP models are not known.
+  [[ -f $out/lambda.txt ]] || { log "generate-only: done (lambda not chosen yet)"; exit 0; }
+  best_lambda=$(cat "$out/lambda.txt")
+else
 best_lambda=$("$py" - "$out" $lambdas <<'EOF'
 import json, sys
 out, lams = sys.argv[1], sys.argv[2:]
@@ -198,15 +212,18 @@ EOF
 )
 log "lambda chosen on the validation set: $best_lambda (table: $out/lambda_grid.md)"
 echo "$best_lambda" > "$out/lambda.txt"
+fi
 
-# 2-4. seeds x {baseline, IP}: train, bias, generate, evaluate; ETKDG with the same seed.
+# 2-4. seeds x {baseline, IP}: train (all first), then bias, generate, evaluate; ETKDG with the same seed.
+# IP outputs carry lambda in their names: extending the grid later never mixes models of two lambdas.
 for seed in $seeds; do
-  # IP outputs carry lambda in their names: extending the grid later never mixes models of two lambdas.
+  train_model "$out/models/baseline_s$seed.bin" "$seed" --perturbation none
+  train_model "$out/models/ip_l${best_lambda}_s$seed.bin" "$seed" --perturbation ip --lambda "$best_lambda"
+done
+for seed in $seeds; do
   for name in baseline "ip_l$best_lambda"; do
     model=$out/models/${name}_s$seed.bin
-    if [[ $name == baseline ]]; then train_model "$model" "$seed" --perturbation none
-    else train_model "$model" "$seed" --perturbation ip --lambda "$best_lambda"; fi
-    if [[ ! -f $out/bias/${name}_s$seed.csv ]]; then
+    if [[ -z $generate_only && ! -f $out/bias/${name}_s$seed.csv ]]; then
       log "bias ${name}_s$seed"
       "$app" bias --model "$model" --data "$test_ref" --molecules "$bias_mols" --samples-per-level "$bias_samples" \
         --seed "$seed" --threads "$threads" --steps-per-level "$steps_per_level" --label "${name%%_l*}" --backend "$backend" \
@@ -220,5 +237,6 @@ for seed in $seeds; do
 done
 
 # 5. tables and plots.
+[[ -n $generate_only ]] && { log "generate-only: done"; exit 0; }
 "$py" examples/experiments/summarize.py "$out" "$space" "$family" "$threshold" "$best_lambda" $seeds
 log "done: $out/results.md"
