@@ -3,7 +3,7 @@
 # configure, build everything (CUDA code too where nvcc exists), run CTest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash cmake/install_deps.sh
+bash cmake/install_deps.sh python3-matplotlib   # the experiment driver's plots (cli:experiment_driver_smoke)
 jobs=$(nproc)
 cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release
 cmake --build build-ci -j"$jobs"
