@@ -10,6 +10,7 @@ import csv
 import json
 import re
 import statistics
+import struct
 import sys
 from pathlib import Path
 
@@ -44,6 +45,39 @@ def quantiles(values):
         return {}
     q = lambda p: v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
     return {"n": len(v), "mean": statistics.fmean(v), "median": q(0.5), "p10": q(0.1), "p90": q(0.9), "max": v[-1]}
+
+
+def training_domain(model_file):
+    """The largest molecule, in heavy atoms, a model was trained on: its file header's training_heavy_atoms_max
+    (None when the file or the entry is missing)."""
+    try:
+        blob = open(model_file, "rb").read()
+    except OSError:
+        return None
+    if blob[:8] != b"CONFSGM\x01":
+        return None
+    _, header_length = struct.unpack("<II", blob[8:16])
+    for line in blob[16:16 + header_length].decode(errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        if key == "training_heavy_atoms_max":
+            return int(value)
+    return None
+
+
+def heavy_atoms(sdf):
+    """Heavy-atom count of each molecule (its first record) of a V2000 SDF; None if a record is not V2000."""
+    counts = {}
+    for record in open(sdf).read().split("$$$$\n"):
+        lines = record.split("\n")
+        if len(lines) < 4 or not lines[3].strip():
+            continue
+        if "V2000" not in lines[3]:
+            return None
+        mol_id = lines[lines.index(">  <mol_id>") + 1] if ">  <mol_id>" in lines else lines[0]
+        if mol_id not in counts:
+            n = int(lines[3][:3])
+            counts[mol_id] = sum(1 for a in lines[4:4 + n] if a[31:34].strip() not in ("H", "D"))
+    return counts
 
 
 def fmt(m, s, scale=1.0, digits=4):
@@ -81,6 +115,30 @@ def main():
             add_row(method + "_keep", kept)
             names[method + "_keep"] = names[method] + ", mirror images kept"
             table_methods.append(method + "_keep")
+
+    # COV-R / MAT-R within and beyond the training domain (test molecules larger than any training molecule: the
+    # Drugs test set has some), when the model files record it.
+    domain = training_domain(out / "models" / f"baseline_s{seeds[0]}.bin")
+    sizes = heavy_atoms(out / "data" / "test.sdf") if (out / "data" / "test.sdf").exists() else None
+    by_domain = {}
+    if domain is not None and sizes and any(n > domain for n in sizes.values()):
+        for method in table_methods:
+            files = [out / "eval" / f"{stem[method.removesuffix('_keep')]}_s{s}"
+                                    f"{'.keep' if method.endswith('_keep') else ''}.json" for s in seeds]
+            per_seed = [json.load(open(p))["molecules"] for p in files]
+            by_domain[method] = {}
+            for part, inside in [("inside", True), ("beyond", False)]:
+                groups = [{m: v for m, v in mols.items() if (sizes.get(m, 0) <= domain) == inside} for mols in per_seed]
+                by_domain[method][part] = {
+                    "molecules": len(groups[0]),
+                    "cov_r_mean": mean_sd([statistics.fmean(v["cov_r"] for v in g.values()) for g in groups if g]),
+                    "mat_r_mean": mean_sd([statistics.fmean(v["mat_r"] for v in g.values() if v["mat_r"] == v["mat_r"])
+                                           for g in groups if any(v["mat_r"] == v["mat_r"] for v in g.values())]),
+                }
+        summary["by_training_domain"] = {"heavy_atoms_max": domain, "methods": {
+            m: {part: {"molecules": d["molecules"], **{k: {"mean": d[k][0], "sd": d[k][1]}
+                                                       for k in ["cov_r_mean", "mat_r_mean"]}}
+                for part, d in parts.items()} for m, parts in by_domain.items()}}
 
     # Exposure bias per level (Table I analogue).
     bias = {}
@@ -163,6 +221,20 @@ def main():
                 f.write(f"| {names[method]} | {fmt(*r[f'cov_{part}_mean'], 100, 2)} | "
                         f"{fmt(*r[f'cov_{part}_median'], 100, 2)} | {fmt(*r[f'mat_{part}_mean'])} | "
                         f"{fmt(*r[f'mat_{part}_median'])} |\n")
+            f.write("\n")
+        if by_domain:
+            first = by_domain[table_methods[0]]
+            f.write(f"## Within and beyond the training domain\n\nThe models were trained on molecules of at most "
+                    f"{domain} heavy atoms; {first['beyond']['molecules']} of the "
+                    f"{first['inside']['molecules'] + first['beyond']['molecules']} test molecules are larger "
+                    "(`generate` warns about them). Means over the molecules of each part:\n\n"
+                    f"| method | COV-R, ≤ {domain} heavy atoms (%) | MAT-R, ≤ {domain} (Å) | COV-R, larger (%) | "
+                    "MAT-R, larger (Å) |\n|---|---|---|---|---|\n")
+            for method in table_methods:
+                d = by_domain[method]
+                f.write(f"| {names[method]} | {fmt(*d['inside']['cov_r_mean'], 100, 2)} | "
+                        f"{fmt(*d['inside']['mat_r_mean'])} | {fmt(*d['beyond']['cov_r_mean'], 100, 2)} | "
+                        f"{fmt(*d['beyond']['mat_r_mean'])} |\n")
             f.write("\n")
         f.write("## Generation (per seed: conformers written, failures, stereo changes)\n\n"
                 "| method | seed | conformers | molecules | failed molecules | stereo mismatches | mirror images reflected | "
