@@ -17,16 +17,18 @@
 #   SPACE=distance FAMILY=qm9 SEEDS="1 2 3" MINUTES=30 bash examples/experiments/paper_experiment.sh
 #   QUICK=1 bash examples/experiments/paper_experiment.sh      # minutes-long smoke run of the whole pipeline
 #
-# Settings (environment): SPACE (torsion), FAMILY (qm9 | drugs), SEEDS ("1 2 3"), LAMBDAS ("0.05 0.1 0.2"),
-# EPOCHS (the training budget, the same for every model: distance 100, torsion 250 on QM9; 1700 and 3700 on Drugs,
-# the same number of optimizer steps), PATIENCE (plateau patience in epochs: distance 10, torsion 20 on QM9; 170 and
-# 296 on Drugs), MATCH_CONFORMERS (torsion space: conformers per molecule matched for training, 5 on QM9, 30 on
-# Drugs), MINUTES (an optional
-# wall-clock cap per model, 0 = none; a cap makes the budget depend on machine load), VAL_MOLECULES (30),
-# TEST_MOLECULES (0 = all),
-# BIAS_SAMPLES (samples per level: torsion 1000, distance 10), BIAS_MOLECULES (torsion 0 = all, distance 50),
-# STEPS_PER_LEVEL (distance sampler, 100), THREADS (0 = all), BACKEND (cpu | cuda: training, sampling and the bias estimator on the GPU;
-# the ETKDG row and the evaluation stay on the CPU), GENERATE_ONLY (above), OUT (results/<space>_<family>), APP (build/examples/confsgm).
+# Settings (environment):
+#   SPACE (torsion), FAMILY (qm9 | drugs), SEEDS ("1 2 3"), LAMBDAS ("0.05 0.1 0.2");
+#   EPOCHS: the training budget, the same for every model: distance 100, torsion 250 on QM9; 1700 and 3700 on
+#     Drugs, the same number of optimizer steps;
+#   PATIENCE: plateau patience in epochs: distance 10, torsion 20 on QM9; 170 and 296 on Drugs;
+#   MATCH_CONFORMERS: torsion space, conformers per molecule matched for training: 5 on QM9, 30 on Drugs;
+#   MINUTES: an optional wall-clock cap per model, 0 = none (a cap makes the budget depend on machine load);
+#   VAL_MOLECULES (30), TEST_MOLECULES (0 = all);
+#   BIAS_SAMPLES: samples per level, torsion 1000, distance 10; BIAS_MOLECULES: torsion 0 = all, distance 50;
+#   STEPS_PER_LEVEL: distance sampler, 100; THREADS (0 = all);
+#   BACKEND: cpu | cuda (training, sampling and the bias estimator on the GPU; ETKDG and evaluation stay on the CPU);
+#   GENERATE_ONLY (above), OUT (results/<space>_<family>), APP (build/examples/confsgm).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 space=${SPACE:-torsion}
@@ -43,7 +45,7 @@ minutes=${MINUTES:-0}
 # distance 10: the reference codes' values). On Drugs that patience is scaled by the same factor as the epochs, so
 # that it too spans the QM9 runs' number of optimizer steps: with 20 epochs of 21 steps, the first Drugs runs
 # (2026-11-26) had reached the 1e-5 floor by epoch 600 of 3,700 and spent the rest of the budget there
-# (docs/results.md, "Training budget on Drugs").
+# (docs/results.md, "Learning-rate schedule on Drugs").
 if [[ $space == torsion ]]; then epochs=${EPOCHS:-250}; patience=${PATIENCE:-20}
 else epochs=${EPOCHS:-100}; patience=${PATIENCE:-10}; fi
 if [[ $family == drugs && -z ${EPOCHS:-} ]]; then
