@@ -80,6 +80,12 @@ def heavy_atoms(sdf):
     return counts
 
 
+def write_rows(f, methods, names, cells):
+    """One markdown table row per method: its name, then the formatted cells(method)."""
+    for method in methods:
+        f.write("| " + " | ".join([names[method], *cells(method)]) + " |\n")
+
+
 def fmt(m, s, scale=1.0, digits=4):
     return f"{m * scale:.{digits}f} ± {s * scale:.{digits}f}"
 
@@ -216,11 +222,9 @@ def main():
                             ("Precision: COV-P and MAT-P (Table IV analogue)", "p")]:
             f.write(f"## {title}\n\n| method | COV-{part.upper()} mean (%) | COV-{part.upper()} median (%) | "
                     f"MAT-{part.upper()} mean (Å) | MAT-{part.upper()} median (Å) |\n|---|---|---|---|---|\n")
-            for method in table_methods:
-                r = rows[method]
-                f.write(f"| {names[method]} | {fmt(*r[f'cov_{part}_mean'], 100, 2)} | "
-                        f"{fmt(*r[f'cov_{part}_median'], 100, 2)} | {fmt(*r[f'mat_{part}_mean'])} | "
-                        f"{fmt(*r[f'mat_{part}_median'])} |\n")
+            write_rows(f, table_methods, names, lambda m: [
+                fmt(*rows[m][f"cov_{part}_mean"], 100, 2), fmt(*rows[m][f"cov_{part}_median"], 100, 2),
+                fmt(*rows[m][f"mat_{part}_mean"]), fmt(*rows[m][f"mat_{part}_median"])])
             f.write("\n")
         if by_domain:
             first = by_domain[table_methods[0]]
@@ -230,11 +234,9 @@ def main():
                     "(`generate` warns about them). Means over the molecules of each part:\n\n"
                     f"| method | COV-R, ≤ {domain} heavy atoms (%) | MAT-R, ≤ {domain} (Å) | COV-R, larger (%) | "
                     "MAT-R, larger (Å) |\n|---|---|---|---|---|\n")
-            for method in table_methods:
-                d = by_domain[method]
-                f.write(f"| {names[method]} | {fmt(*d['inside']['cov_r_mean'], 100, 2)} | "
-                        f"{fmt(*d['inside']['mat_r_mean'])} | {fmt(*d['beyond']['cov_r_mean'], 100, 2)} | "
-                        f"{fmt(*d['beyond']['mat_r_mean'])} |\n")
+            write_rows(f, table_methods, names, lambda m: [
+                fmt(*by_domain[m][part]["cov_r_mean"], 100, 2) if k == "cov" else fmt(*by_domain[m][part]["mat_r_mean"])
+                for part in ["inside", "beyond"] for k in ["cov", "mat"]])
             f.write("\n")
         f.write("## Generation (per seed: conformers written, failures, stereo changes)\n\n"
                 "| method | seed | conformers | molecules | failed molecules | stereo mismatches | mirror images reflected | "
