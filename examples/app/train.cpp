@@ -87,6 +87,7 @@ int run_train(arguments& args) {
   // ReduceLROnPlateau as the references: ConfGF 0.6 / 10 epochs, Torsional Diffusion 0.7 / 20 epochs.
   o.plateau_patience = args.count("patience", torsion ? 20 : 10);
   o.plateau_factor = args.number("plateau-factor", torsion ? 0.7 : 0.6);
+  o.early_stop_patience = args.count("early-stop", 0);
   o.threads = args.count<unsigned>("threads", 0);
   o.checkpoint_every_steps = args.count("checkpoint-every", 200);
   o.checkpoint_path = args.str("checkpoint", out + ".ckpt");

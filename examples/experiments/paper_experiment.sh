@@ -22,13 +22,18 @@
 #   EPOCHS: the training budget, the same for every model: distance 100, torsion 250 on QM9; 1700 and 3700 on
 #     Drugs, the same number of optimizer steps;
 #   PATIENCE: plateau patience in epochs: distance 10, torsion 20 on QM9; 170 and 296 on Drugs;
+#   EARLY_STOP: epochs without a better validation loss after which training stops (train --early-stop): 0 on QM9
+#     (every epoch, as published), twice the patience on Drugs (592 torsion, 340 distance);
 #   MATCH_CONFORMERS: torsion space, conformers per molecule matched for training: 5 on QM9, 30 on Drugs;
 #   MINUTES: an optional wall-clock cap per model, 0 = none (a cap makes the budget depend on machine load);
 #   VAL_MOLECULES (30), TEST_MOLECULES (0 = all);
 #   BIAS_SAMPLES: samples per level, torsion 1000, distance 10; BIAS_MOLECULES: torsion 0 = all, distance 50;
 #   STEPS_PER_LEVEL: distance sampler, 100; THREADS (0 = all);
 #   BACKEND: cpu | cuda (training, sampling and the bias estimator on the GPU; ETKDG and evaluation stay on the CPU);
-#   GENERATE_ONLY (above), OUT (results/<space>_<family>), APP (build/examples/confsgm).
+#   GENERATE_ONLY (above), OUT (results/<space>_<family>), APP (build/examples/confsgm);
+#   NO_TRAINING=1: trains nothing; every later step skips the models not trained yet (a lent GPU machine that trained
+#     some models elsewhere in the same call: benchmarks/gpu/experiment_train.sh); DEFER_BIAS=1: leaves the bias
+#     estimates (and so the tables) to a later plain run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 space=${SPACE:-torsion}
@@ -91,8 +96,11 @@ out=${OUT:-results/${space}_${family}${quick:+_quick}}
 app=${APP:-build/examples/confsgm}
 py=${PY:-/usr/bin/python3}   # Debian's interpreter: python3-matplotlib lives there
 generate_only=${GENERATE_ONLY:-}
+no_training=${NO_TRAINING:-}
+defer_bias=${DEFER_BIAS:-}
 mkdir -p "$out"/{models,gen,eval,bias,data}
-[[ -n $generate_only ]] || bash cmake/install_deps.sh python3-matplotlib
+# A partial pass (no training, or generation only) runs where apt-get may not reach (a lent GPU machine).
+[[ -n $generate_only || -n $no_training ]] || bash cmake/install_deps.sh python3-matplotlib
 # Always an incremental build (a stale binary would silently run old code), unless SKIP_BUILD=1 and it exists.
 [[ -n ${SKIP_BUILD:-} && -x $app ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
 log() { echo "[experiment $(date +%H:%M:%S)] $*" >&2; }
@@ -124,11 +132,22 @@ if [[ -n $quick ]]; then  # a smoke run trains on a few molecules, whatever sets
   subset "$train" 40 "$out/data/train_subset.sdf"
   train=$out/data/train_subset.sdf
 fi
+# Early stopping on Drugs: the Drugs budget is the QM9 runs' number of optimizer steps, but the Drugs torsion models
+# reached their best validation loss by about epoch 1,000 of 3,700 and never beat it afterwards (docs/results.md,
+# "Early stopping on Drugs"); stopping after twice the plateau patience without a better loss, the same rule for
+# every model of a run, keeps each model's best epoch and skips the rest.
+if [[ $family == drugs ]]; then early_stop=${EARLY_STOP:-$((2 * patience))}; else early_stop=${EARLY_STOP:-0}; fi
+[[ -n $quick ]] && early_stop=${EARLY_STOP:-0}
 # Torsion space: conformer matching once (ETKDG local structures, seed 2021) for every training run.
 train_args=()
 if [[ $space == torsion ]]; then
   for split in train val; do
     src=$train; [[ $split == val ]] && src=$val
+    # A committed state (examples/experiments/keep_state.sh) holds the matched set gzipped.
+    if [[ ! -f $out/data/$split.matched.sdf && -f $out/data/$split.matched.sdf.gz ]]; then
+      gzip -dc "$out/data/$split.matched.sdf.gz" > "$out/data/$split.matched.sdf.partial"
+      mv "$out/data/$split.matched.sdf.partial" "$out/data/$split.matched.sdf"
+    fi
     # Redo the matching when its source or count changed (both are recorded beside the result).
     if [[ ! -f $out/data/$split.matched.sdf || $(cat "$out/data/$split.matched.source" 2>/dev/null) != "$src $match_confs" ]]; then
       log "conformer matching ($split)"
@@ -149,12 +168,12 @@ test_ref=$out/data/test.sdf
 # Trains MODEL unless done; resumes an interrupted run. GENERATE_ONLY=1 trains nothing.
 train_model() {
   local model=$1 seed=$2; shift 2
-  [[ -f $model.done || -n $generate_only ]] && return 0
+  [[ -f $model.done || -n $generate_only || -n $no_training ]] && return 0
   local resume=()
   [[ -f $model.ckpt ]] && resume=(--resume)
   log "train $(basename "$model") $*"
   "$app" train "${space_args[@]}" "${train_args[@]}" --train "$train" --val "$val" --out "$model" --seed "$seed" --epochs "$epochs" \
-    --patience "$patience" --max-minutes "$minutes" --threads "$threads" --backend "$backend" --quiet "${net[@]}" "${resume[@]}" "$@"
+    --patience "$patience" --early-stop "$early_stop" --max-minutes "$minutes" --threads "$threads" --backend "$backend" --quiet "${net[@]}" "${resume[@]}" "$@"
   # The model file holds the best validation epoch; a run stopped before its first epoch has none.
   [[ -f $model ]] || { echo "train $(basename "$model"): no model written (no epoch finished); rerun to resume" >&2; exit 1; }
   touch "$model.done"
@@ -165,7 +184,8 @@ generate_eval() {
   local label=$1 ref=$2 seed=$3 model=${4:-}
   local gen=$out/gen/$label.sdf json=$out/eval/$label.json
   [[ -f $json ]] && return 0
-  [[ -n $generate_only && ( -z $model || ! -f $model.done ) ]] && return 0
+  [[ -n $generate_only && -z $model ]] && return 0
+  [[ -n $model && ! -f $model.done ]] && return 0   # not trained yet (GENERATE_ONLY, NO_TRAINING)
   if [[ ! -f $gen ]]; then
     log "generate $label"
     if [[ -n $model ]]; then
@@ -193,9 +213,11 @@ done
 for lam in $lambdas; do
   generate_eval "val_ip_l${lam}" "$out/data/val_subset.sdf" "$first_seed" "$out/models/ip_l${lam}_s$first_seed.bin"
 done
-if [[ -n $generate_only ]]; then
+grid_done=1
+for lam in $lambdas; do [[ -f $out/eval/val_ip_l${lam}.json ]] || grid_done=; done
+if [[ -n $generate_only || -z $grid_done ]]; then
   # The grid is evaluated by a plain run; until then the seeds' IP models are not known.
-  [[ -f $out/lambda.txt ]] || { log "generate-only: done (lambda not chosen yet)"; exit 0; }
+  [[ -f $out/lambda.txt ]] || { log "partial pass: done (lambda not chosen yet)"; exit 0; }
   best_lambda=$(cat "$out/lambda.txt")
 else
 best_lambda=$("$py" - "$out" $lambdas <<'EOF'
@@ -225,7 +247,7 @@ done
 for seed in $seeds; do
   for name in baseline "ip_l$best_lambda"; do
     model=$out/models/${name}_s$seed.bin
-    if [[ -z $generate_only && ! -f $out/bias/${name}_s$seed.csv ]]; then
+    if [[ -z $generate_only && -z $defer_bias && -f $model.done && ! -f $out/bias/${name}_s$seed.csv ]]; then
       log "bias ${name}_s$seed"
       "$app" bias --model "$model" --data "$test_ref" --molecules "$bias_mols" --samples-per-level "$bias_samples" \
         --seed "$seed" --threads "$threads" --steps-per-level "$steps_per_level" --label "${name%%_l*}" --backend "$backend" \
@@ -239,6 +261,6 @@ for seed in $seeds; do
 done
 
 # 5. tables and plots.
-[[ -n $generate_only ]] && { log "generate-only: done"; exit 0; }
+[[ -n $generate_only || -n $no_training || -n $defer_bias ]] && { log "partial pass: done"; exit 0; }
 "$py" examples/experiments/summarize.py "$out" "$space" "$family" "$threshold" "$best_lambda" $seeds
 log "done: $out/results.md"

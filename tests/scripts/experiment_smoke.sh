@@ -47,4 +47,41 @@ cp -a "$work/distance" "$domain"
 grep -qE "trained on molecules of at most 6 heavy atoms; [1-6] of the 6 test molecules are larger" "$domain/results.md" \
   || die "no within/beyond-domain table: $(grep -A3 'Within' "$domain/results.md")"
 ! grep -q "Within and beyond" "$work/distance/results.md" || die "domain table without molecules beyond the domain"
-echo "ok: paper_experiment.sh QUICK in both spaces, the generate-only split run, the training-domain table"
+# The lent-GPU training script on the CPU (benchmarks/gpu/experiment_train.sh, BACKEND=cpu): distance models that
+# finish are sampled and evaluated by the partial pass (NO_TRAINING=1 DEFER_BIAS=1), torsion models cut off by the
+# budget come back with a checkpoint and no .done marker; `collect` unpacks both and never overwrites.
+gpu=$work/gpu_train
+mkdir -p "$gpu/out" "$gpu/bin"
+ln -s "$(realpath "$bin")" "$gpu/bin/confsgm"
+/usr/bin/python3 - "$here/../../data/drugs/val.sdf.gz" "$gpu" <<'EOF_PY'
+import gzip, sys
+recs = [r for r in gzip.open(sys.argv[1], 'rt').read().split('$$$$\n') if r.strip()]
+by = {}
+for r in recs:
+    lines = r.split('\n')
+    by.setdefault(lines[lines.index('>  <mol_id>') + 1], []).append(r)
+ids = list(by)
+for name, sel in (('train', ids[:6]), ('val', ids[6:9])):
+    open(f'{sys.argv[2]}/{name}.sdf', 'w').write(''.join(x + '$$$$\n' for m in sel for x in by[m][:6]))
+EOF_PY
+(cd "$here/../.." && OUT=$gpu/out BIN=$gpu/bin WORK=$gpu/work BACKEND=cpu DIST_EPOCHS=1 TORSION_EPOCHS=100000 \
+  BUDGET_S=80 PASS_MIN_S=5 START_CHECK_S=2 TRAIN_SDF=$gpu/train.sdf VAL_SDF=$gpu/val.sdf MATCH_THREADS=2 VAL_MOLECULES=2 \
+  TEST_MOLECULES=2 STEPS_PER_LEVEL=2 bash benchmarks/gpu/experiment_train.sh > "$gpu.log" 2>&1) \
+  || die "experiment_train.sh failed: $(tail -5 "$gpu.log")"
+for f in distance_drugs.tgz distance_drugs_gen.tgz torsion_drugs.tgz torsion_drugs_data.tgz; do
+  [[ -s $gpu/out/$f ]] || die "experiment_train.sh: $f missing"
+done
+(cd "$here/../.." && RESULTS_ROOT=$gpu/results bash benchmarks/gpu/experiment_train.sh collect "$gpu/out" > "$gpu.collect.log") \
+  || die "collect failed"
+r=$gpu/results
+[[ -f $r/distance_drugs/models/baseline_s1.bin.done && -f $r/distance_drugs/lambda.txt ]] || die "distance models not finished"
+[[ -s $r/distance_drugs/eval/baseline_s1.json && -s $r/distance_drugs/eval/etkdg_s1.json ]] || die "partial pass did not evaluate"
+[[ ! -e $r/distance_drugs/bias/baseline_s1.csv ]] || die "partial pass estimated the bias"
+[[ -f $r/torsion_drugs/models/baseline_s1.bin.ckpt && ! -e $r/torsion_drugs/models/baseline_s1.bin.done ]] \
+  || die "the cut-off torsion model should come back with its checkpoint and unfinished"
+grep -q "partly trained" "$r/torsion_drugs/models/baseline_s1.bin.where" || die "no provenance for the torsion model"
+[[ -s $r/torsion_drugs/data/train.matched.sdf ]] || die "matched set missing"
+(cd "$here/../.." && RESULTS_ROOT=$gpu/results bash benchmarks/gpu/experiment_train.sh collect "$gpu/out" > "$gpu.collect2.log")
+grep -q "kept the existing" "$gpu.collect2.log" || die "a second collect overwrote files"
+echo "ok: paper_experiment.sh QUICK in both spaces, the generate-only split run, the training-domain table," \
+  "experiment_train.sh with its partial pass and collect"

@@ -518,6 +518,39 @@ TEST_CASE("trainer: a killed run resumed from its checkpoint ends with the same 
   CHECK_THROWS_WITH(other_data.resume((dir / "with_domain.bin").string()), Catch::Contains("training_molecules"));
 }
 
+TEST_CASE("trainer: early stopping ends the run after the set number of epochs without a better validation loss",
+          "[model][train]") {
+  const auto dir = std::filesystem::temp_directory_path() / "confsgm_model_test_early_stop";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto data = toy_set(12);
+  auto o = toy_options(1);
+  o.epochs = 40;
+  o.learning_rate = 0;  // the weights never change: the first epoch's validation loss is never beaten
+  o.early_stop_patience = 3;
+  o.checkpoint_path = (dir / "ckpt.bin").string();
+  toy_trainer t(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), o);
+  t.fit(data, &data);
+  CHECK(t.best_epoch() == 1);
+  CHECK(t.epoch() == 4);  // epochs 2, 3 and 4 brought nothing better
+  CHECK(t.stopped_early());
+  // Resumed, the stopped run stays stopped: its best epoch travels in the checkpoint.
+  toy_trainer resumed(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), o);
+  resumed.resume(o.checkpoint_path);
+  CHECK(resumed.best_epoch() == 1);
+  resumed.fit(data, &data);
+  CHECK(resumed.epoch() == 4);
+  CHECK(resumed.step() == t.step());
+  // Without it, the same run trains every epoch; with training, the patience only counts epochs since the best.
+  o.early_stop_patience = 0;
+  o.epochs = 6;
+  o.checkpoint_path.clear();
+  toy_trainer all(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), o);
+  all.fit(data, &data);
+  CHECK(all.epoch() == 6);
+  CHECK_FALSE(all.stopped_early());
+}
+
 TEST_CASE("checkpoint files: corrupt, truncated, foreign and wrong-precision files are named and refused",
           "[model][train]") {
   const auto dir = std::filesystem::temp_directory_path() / "confsgm_model_test_ckpt";

@@ -99,6 +99,9 @@ struct trainer_options {
   double clip_grad_norm = 100.0;        ///< global L2 norm; 0 = off
   double plateau_factor = 0.6;          ///< ConfGF: ReduceLROnPlateau(0.6, patience 10) on validation loss
   std::size_t plateau_patience = 10;
+  /// Stop once this many epochs in a row brought no better validation loss; 0 = always train all epochs. The
+  /// model file keeps the best epoch either way, so stopping only saves the epochs that could not replace it.
+  std::size_t early_stop_patience = 0;
   double min_learning_rate = 1e-5;
   unsigned threads = 0;                 ///< 0 = all cores
   std::string checkpoint_path;          ///< latest state with optimiser (resume from it); empty = none
@@ -157,6 +160,12 @@ class dsm_trainer {
   params& parameters() noexcept { return params_; }
   std::uint64_t step() const noexcept { return step_; }
   std::size_t epoch() const noexcept { return epoch_; }
+  /// Epochs completed when the best validation loss so far was reached (0 before the first).
+  std::size_t best_epoch() const noexcept { return best_epoch_; }
+  /// True when opts.early_stop_patience epochs have passed without a better validation loss.
+  bool stopped_early() const noexcept {
+    return opts_.early_stop_patience > 0 && epoch_ > 0 && epoch_ - best_epoch_ >= opts_.early_stop_patience;
+  }
   double learning_rate() const noexcept { return lr_; }
   double best_validation_loss() const noexcept { return best_val_; }
   const trainer_options& options() const noexcept { return opts_; }
@@ -236,7 +245,8 @@ class dsm_trainer {
     return idx;
   }
 
-  /// Trains until opts.epochs epochs are complete (or max_seconds passes).
+  /// Trains until opts.epochs epochs are complete, or early stopping ends it (opts.early_stop_patience), or
+  /// max_seconds passes.
   void fit(const training_set<space>& train, const training_set<space>* val = nullptr,
            training_observer* obs = nullptr) {
     if (train.size() == 0) throw invalid_argument("dsm_trainer::fit(): the training set is empty");
@@ -244,7 +254,7 @@ class dsm_trainer {
     const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     const std::size_t per_epoch = (train.size() + opts_.batch_molecules - 1) / opts_.batch_molecules;
     params grad;
-    while (epoch_ < opts_.epochs) {
+    while (epoch_ < opts_.epochs && !stopped_early()) {
       const auto order = epoch_order(train.size(), epoch_);
       for (; batch_in_epoch_ < per_epoch; ++batch_in_epoch_) {
         std::vector<std::size_t> mols(order.begin() + batch_in_epoch_ * opts_.batch_molecules,
@@ -285,6 +295,7 @@ class dsm_trainer {
         bad_epochs_ = 0;
       }
       ++epoch_;
+      if (improved) best_epoch_ = epoch_;
       batch_in_epoch_ = 0;
       epoch_loss_ = 0;
       if (obs) obs->on_epoch({epoch_, train_loss, vloss, lr_, elapsed(), improved});
@@ -341,6 +352,7 @@ class dsm_trainer {
     c.header["learning_rate"] = exact(lr_);
     c.header["best_validation_loss"] = exact(best_val_);
     c.header["bad_epochs"] = std::to_string(bad_epochs_);
+    c.header["best_epoch"] = std::to_string(best_epoch_);
     c.header["batch_molecules"] = std::to_string(opts_.batch_molecules);
     c.header["micro_batch"] = std::to_string(opts_.micro_batch);
     c.parameters.assign(params_.begin(), params_.end());
@@ -379,6 +391,8 @@ class dsm_trainer {
     lr_ = c.number("learning_rate", path);
     best_val_ = c.number("best_validation_loss", path);
     bad_epochs_ = std::stoull(c.at("bad_epochs", path));
+    // Checkpoints from before early stopping have no best epoch: the count then starts where the run resumes.
+    best_epoch_ = c.header.contains("best_epoch") ? std::stoull(c.at("best_epoch", path)) : epoch_;
   }
 
  private:
@@ -413,7 +427,7 @@ class dsm_trainer {
   trainer_options opts_;
   params params_, m_, v_;
   std::uint64_t step_ = 0;
-  std::size_t epoch_ = 0, batch_in_epoch_ = 0, bad_epochs_ = 0;
+  std::size_t epoch_ = 0, batch_in_epoch_ = 0, bad_epochs_ = 0, best_epoch_ = 0;
   double epoch_loss_ = 0, lr_ = 1e-3, best_val_ = std::numeric_limits<double>::infinity();
 };
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Stages the resumable state of the experiments under results/ for a commit, so that a run cut off by the end of a
+# session goes on from the same point in a fresh checkout (results/ is ignored: the conformer files are large, and
+# the rest is rebuilt by the run). Staged, per run folder (results/<space>_<family>):
+#   models: every model file with its .done marker, training log and provenance (.where); the checkpoint only of
+#     a model still training (a finished model never resumes);
+#   eval/ and bias/ (small: JSON, tables, CSV), lambda.txt and lambda_grid.md, the tables and plots;
+#   data/: the matched training and validation sets of the torsion space, gzipped (matching takes minutes and
+#     paper_experiment.sh restores them), with their .source records.
+# Not staged: generated conformers (gen/: once evaluated they are not read again; a missing one of an unevaluated
+# model is sampled again with the same seed) and logs of finished steps.
+#
+#   bash examples/experiments/keep_state.sh && git commit -m "results: experiment state"
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=${RESULTS_ROOT:-results}
+[[ -d $root ]] || { echo "keep_state: no $root/ here" >&2; exit 0; }
+files=()
+for run in "$root"/*/; do
+  run=${run%/}
+  [[ -d $run/models ]] || continue
+  for m in "$run"/models/*.bin; do
+    [[ -e $m ]] || continue
+    files+=("$m")
+    for extra in "$m.done" "$m.log.csv" "$m.where" "$m.train.log"; do [[ -f $extra ]] && files+=("$extra"); done
+    [[ ! -f $m.done && -f $m.ckpt ]] && files+=("$m.ckpt")
+  done
+  for f in "$run"/eval/*.json "$run"/eval/*.txt "$run"/bias/*.csv "$run"/bias/*.md "$run"/lambda.txt \
+    "$run"/lambda_grid.md "$run"/results.md "$run"/*.png "$run"/*.csv "$run"/*.json "$run"/data/*.source \
+    "$run"/data/*.matching.tsv; do
+    [[ -f $f ]] && files+=("$f")
+  done
+  for matched in "$run"/data/*.matched.sdf; do
+    [[ -f $matched ]] || continue
+    # Gzipped beside the file the run reads; paper_experiment.sh unpacks it when the plain file is missing.
+    if [[ ! -f $matched.gz || $matched -nt $matched.gz ]]; then gzip -9 -n -c "$matched" > "$matched.gz"; fi
+    files+=("$matched.gz")
+  done
+done
+((${#files[@]})) || { echo "keep_state: nothing to stage"; exit 0; }
+git add -f -- "${files[@]}"
+du -ch "${files[@]}" | tail -1 | sed 's/^/keep_state: staged /'
