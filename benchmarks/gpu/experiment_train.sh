@@ -14,6 +14,10 @@
 #   device:  run, carry ["build-gpu/bin"], timeout_s 600:   bash benchmarks/gpu/experiment_train.sh
 #   here:    bash benchmarks/gpu/experiment_train.sh collect FILES_AT
 #              (unpacks into results/<space>_drugs, never over a finished model or an existing evaluation)
+# Once the distance models have finished training here, `pass` samples and evaluates them on the GPU machine
+# without training anything (their state travels as committed files: examples/experiments/keep_state.sh first):
+#   device:  run, carry ["build-gpu/bin"]:   bash benchmarks/gpu/experiment_train.sh pass
+#   here:    bash benchmarks/gpu/experiment_train.sh collect FILES_AT
 # The script's own test runs it here on the CPU: BACKEND=cpu BIN=build/examples with small DIST_EPOCHS,
 # TORSION_EPOCHS and BUDGET_S (tests/scripts/experiment_smoke.sh).
 set -uo pipefail
@@ -74,6 +78,27 @@ mark_if_finished() {
     echo "partly trained on $where (resume here)" > "$model.where"
   fi
 }
+
+# The distance models' conformers and evaluations on this machine, while time is left (bias: a later plain run).
+distance_pass() {
+  PY=$(command -v python3) NO_TRAINING=1 DEFER_BIAS=1 SKIP_BUILD=1 APP=$app BACKEND=$backend SPACE=distance \
+    FAMILY=drugs SEEDS=${PASS_SEEDS:-1} LAMBDAS="$lambdas" THREADS=6 OUT=$dist timeout $(($(left) - 30)) \
+    bash examples/experiments/paper_experiment.sh > "$dist/partial_pass.log" 2>&1
+  log "distance: partial pass exit $?"
+  echo "sampled on $card by benchmarks/gpu/experiment_train.sh" > "$dist/gen/sampled_on.txt"
+}
+if [[ ${1:-} == pass ]]; then
+  dist=$work/distance_drugs
+  [[ -d $root/distance_drugs/models ]] || { log "pass: no $root/distance_drugs/models"; exit 3; }
+  cp -a "$root/distance_drugs" "$dist"
+  distance_pass
+  rm -f "$dist"/gen/*.partial.sdf
+  tar czf "$OUT/distance_drugs_pass.tgz" -C "$work" --exclude distance_drugs/models --exclude distance_drugs/gen \
+    distance_drugs
+  tar czf "$OUT/distance_drugs_gen.tgz" -C "$work" distance_drugs/gen
+  ls -la "$OUT"
+  exit 0
+fi
 
 # Distance space: the first seed's baseline and grid models, one GPU process each (1,700 epochs, patience 170:
 # paper_experiment.sh's Drugs settings).
@@ -155,13 +180,7 @@ for job in "${dist_jobs[@]}"; do
 done
 log "distance: trainings stopped: $(find "$dist/models" -name '*.done' | wc -l) of ${#dist_jobs[@]} finished"
 
-# The distance models' conformers and evaluations on this machine, while time is left (bias: a later plain run).
-if (($(left) > ${PASS_MIN_S:-90})); then
-  PY=$(command -v python3) NO_TRAINING=1 DEFER_BIAS=1 SKIP_BUILD=1 APP=$app BACKEND=$backend SPACE=distance FAMILY=drugs SEEDS=1 \
-    LAMBDAS="$lambdas" THREADS=6 OUT=$dist timeout $(($(left) - 30)) bash examples/experiments/paper_experiment.sh \
-    > "$dist/partial_pass.log" 2>&1
-  log "distance: partial pass exit $?"
-fi
+if (($(left) > ${PASS_MIN_S:-90})); then distance_pass; fi
 wait "$tors_pid"
 rm -f "$tors"/data/*.partial.sdf "$dist"/gen/*.partial.sdf
 # A finished model's checkpoint is not needed again. The files come back at most 16 MiB each: conformers apart.
