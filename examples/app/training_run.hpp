@@ -80,7 +80,10 @@ int train_with(Network net, Schedule schedule, P pert, const confsgm::train::tra
             << pert.name() << "\n";
   t.fit(train, val.size() ? &val : nullptr, &obs);
   std::cerr << "[train] done: step " << t.step() << ", epoch " << t.epoch() << ", best validation loss "
-            << t.best_validation_loss() << " at epoch " << t.best_epoch() << "; model " << o.best_model_path << "\n";
+            << t.best_validation_loss()
+            << (t.best_epoch_recorded() ? " at epoch " + std::to_string(t.best_epoch())
+                                        : " (reached before the resume; the checkpoint did not record its epoch)")
+            << "; model " << o.best_model_path << "\n";
   if (t.stopped_early())
     std::cerr << "[train] stopped early: " << o.early_stop_patience << " epochs without a better validation loss\n";
   // The plateau patience counts epochs: on a small training set (few steps per epoch) the rate can reach its floor

@@ -15,6 +15,17 @@ import sys
 from pathlib import Path
 
 
+def training_seconds(curve):
+    """Training time of a run from its per-epoch log: a resumed run's clock starts again at 0, so the pieces'
+    last times are summed."""
+    total, last = 0.0, 0.0
+    for e in curve:
+        if e["seconds"] < last:
+            total += last
+        last = e["seconds"]
+    return total + last
+
+
 def mean_sd(values):
     values = [v for v in values if v == v]  # drop NaN (a diverged sample)
     if not values:
@@ -266,6 +277,8 @@ def main():
                         f"{q['max']:.3f} |\n")
             f.write("\n")
         f.write("## Training (per seed: epochs run, best validation loss, wall time)\n\n"
+                "Minutes: training time summed over the run's pieces (a resumed run starts its clock again), "
+                "on whichever machine each piece ran (models/*.where says where a run started elsewhere).\n\n"
                 "| model | seed | epochs | best validation loss | at epoch | minutes |\n|---|---|---|---|---|---|\n")
         for kind in ["baseline", "ip"]:
             for s in seeds:
@@ -274,7 +287,7 @@ def main():
                     continue
                 best = min(c, key=lambda e: e["validation_loss"])
                 f.write(f"| {names[kind]} | {s} | {c[-1]['epoch']} | {best['validation_loss']:.5g} | "
-                        f"{best['epoch']} | {c[-1]['seconds'] / 60:.1f} |\n")
+                        f"{best['epoch']} | {training_seconds(c) / 60:.1f} |\n")
         f.write("\nPlots: bias_vs_sigma.png (Fig. 1a/b analogue), error_histogram.png (Fig. 1c analogue), "
                 "loss_curves.png (training and validation loss per epoch).\n")
     json.dump(summary, open(out / "results.json", "w"), indent=1)

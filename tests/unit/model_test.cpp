@@ -538,6 +538,7 @@ TEST_CASE("trainer: early stopping ends the run after the set number of epochs w
   toy_trainer resumed(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), o);
   resumed.resume(o.checkpoint_path);
   CHECK(resumed.best_epoch() == 1);
+  CHECK(resumed.best_epoch_recorded());
   resumed.fit(data, &data);
   CHECK(resumed.epoch() == 4);
   CHECK(resumed.step() == t.step());

@@ -160,8 +160,10 @@ class dsm_trainer {
   params& parameters() noexcept { return params_; }
   std::uint64_t step() const noexcept { return step_; }
   std::size_t epoch() const noexcept { return epoch_; }
-  /// Epochs completed when the best validation loss so far was reached (0 before the first).
+  /// Epochs completed when the best validation loss so far was reached (0 before the first). After resuming from a
+  /// checkpoint that did not record it, the epoch resumed at, until a better loss comes (best_epoch_recorded()).
   std::size_t best_epoch() const noexcept { return best_epoch_; }
+  bool best_epoch_recorded() const noexcept { return best_epoch_recorded_; }
   /// True when opts.early_stop_patience epochs have passed without a better validation loss.
   bool stopped_early() const noexcept {
     return opts_.early_stop_patience > 0 && epoch_ > 0 && epoch_ - best_epoch_ >= opts_.early_stop_patience;
@@ -295,7 +297,10 @@ class dsm_trainer {
         bad_epochs_ = 0;
       }
       ++epoch_;
-      if (improved) best_epoch_ = epoch_;
+      if (improved) {
+        best_epoch_ = epoch_;
+        best_epoch_recorded_ = true;
+      }
       batch_in_epoch_ = 0;
       epoch_loss_ = 0;
       if (obs) obs->on_epoch({epoch_, train_loss, vloss, lr_, elapsed(), improved});
@@ -392,7 +397,8 @@ class dsm_trainer {
     best_val_ = c.number("best_validation_loss", path);
     bad_epochs_ = std::stoull(c.at("bad_epochs", path));
     // Checkpoints from before early stopping have no best epoch: the count then starts where the run resumes.
-    best_epoch_ = c.header.contains("best_epoch") ? std::stoull(c.at("best_epoch", path)) : epoch_;
+    best_epoch_recorded_ = c.header.contains("best_epoch");
+    best_epoch_ = best_epoch_recorded_ ? std::stoull(c.at("best_epoch", path)) : epoch_;
   }
 
  private:
@@ -428,6 +434,7 @@ class dsm_trainer {
   params params_, m_, v_;
   std::uint64_t step_ = 0;
   std::size_t epoch_ = 0, batch_in_epoch_ = 0, bad_epochs_ = 0, best_epoch_ = 0;
+  bool best_epoch_recorded_ = true;
   double epoch_loss_ = 0, lr_ = 1e-3, best_val_ = std::numeric_limits<double>::infinity();
 };
 
