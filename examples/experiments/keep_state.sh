@@ -24,6 +24,10 @@ for run in "$root"/*/; do
     files+=("$m")
     for extra in "$m.done" "$m.log.csv" "$m.where" "$m.train.log"; do [[ -f $extra ]] && files+=("$extra"); done
     [[ ! -f $m.done && -f $m.ckpt ]] && files+=("$m.ckpt")
+    # A checkpoint staged while its model was training is dropped from git once the model is finished.
+    if [[ -f $m.done ]] && git ls-files --error-unmatch "$m.ckpt" > /dev/null 2>&1; then
+      git rm -q --cached -- "$m.ckpt"
+    fi
   done
   for f in "$run"/eval/*.json "$run"/eval/*.txt "$run"/bias/*.csv "$run"/bias/*.md "$run"/lambda.txt \
     "$run"/lambda_grid.md "$run"/results.md "$run"/*.png "$run"/*.csv "$run"/*.json "$run"/data/*.source \
