@@ -4,7 +4,7 @@
 # the rest is rebuilt by the run). Staged, per run folder (results/<space>_<family>):
 #   models: every model file with its .done marker, training log and provenance (.where); the checkpoint only of
 #     a model still training (a finished model never resumes);
-#   eval/ and bias/ (small: JSON, tables, CSV), lambda.txt and lambda_grid.md, the tables and plots;
+#   eval/ and bias/ (small: JSON, tables, CSV; every sample's errors gzipped), lambda.txt and lambda_grid.md, the tables and plots;
 #   data/: the matched training and validation sets of the torsion space, gzipped (matching takes minutes and
 #     paper_experiment.sh restores them), with their .source records.
 # Not staged: generated conformers (gen/: once evaluated they are not read again; a missing one of an unevaluated
@@ -29,10 +29,17 @@ for run in "$root"/*/; do
       git rm -q --cached -- "$m.ckpt"
     fi
   done
-  for f in "$run"/eval/*.json "$run"/eval/*.txt "$run"/bias/*.csv "$run"/bias/*.md "$run"/lambda.txt \
+  for f in "$run"/eval/*.json "$run"/eval/*.txt "$run"/bias/*[0-9].csv "$run"/bias/*.md "$run"/lambda.txt \
     "$run"/lambda_grid.md "$run"/results.md "$run"/*.png "$run"/*.csv "$run"/*.json "$run"/data/*.source \
     "$run"/data/*.matching.tsv; do
     [[ -f $f ]] && files+=("$f")
+  done
+  # Every sample's bias error (the Fig. 1c histogram), gzipped: summarize.py reads either form.
+  for errors in "$run"/bias/*.errors.csv; do
+    [[ -f $errors ]] || continue
+    if [[ ! -f $errors.gz || $errors -nt $errors.gz ]]; then gzip -9 -n -c "$errors" > "$errors.gz"; fi
+    files+=("$errors.gz")
+    if git ls-files --error-unmatch "$errors" > /dev/null 2>&1; then git rm -q --cached -- "$errors"; fi
   done
   for matched in "$run"/data/*.matched.sdf; do
     [[ -f $matched ]] || continue

@@ -7,6 +7,7 @@ Reads OUT/eval/*.json (confsgm evaluate), OUT/bias/*.csv and *.errors.csv
 OUT/error_histogram.png.
 """
 import csv
+import gzip
 import json
 import re
 import statistics
@@ -316,7 +317,10 @@ def main():
     for kind, colour in [("baseline", "tab:blue"), ("ip", "tab:red")]:
         errs = []
         for s in seeds:
-            for row in csv.DictReader(open(out / "bias" / f"{stem[kind]}_s{s}.errors.csv")):
+            errors = out / "bias" / f"{stem[kind]}_s{s}.errors.csv"
+            # A committed state (keep_state.sh) holds the per-sample errors gzipped.
+            stream = open(errors) if errors.exists() else gzip.open(f"{errors}.gz", "rt")
+            for row in csv.DictReader(stream):
                 if row["metric"] == main_metric and row["error"] not in ("nan", "-nan"):
                     errs.append(float(row["error"]))
         ax.hist(errs, bins=40, alpha=0.5, color=colour, label=f"{names[kind]} (n = {len(errs)})")
