@@ -82,7 +82,7 @@ mark_if_finished() {
 # The distance models' conformers and evaluations on this machine, while time is left (bias: a later plain run).
 distance_pass() {
   PY=$(command -v python3) NO_TRAINING=1 DEFER_BIAS=1 SKIP_BUILD=1 APP=$app BACKEND=$backend SPACE=distance \
-    FAMILY=drugs SEEDS=${PASS_SEEDS:-1} LAMBDAS="$lambdas" THREADS=6 OUT=$dist timeout $(($(left) - 30)) \
+    FAMILY=drugs SEEDS=${PASS_SEEDS:-1} LAMBDAS="$lambdas" THREADS=${PASS_THREADS:-6} OUT=$dist timeout $(($(left) - 30)) \
     bash examples/experiments/paper_experiment.sh > "$dist/partial_pass.log" 2>&1
   log "distance: partial pass exit $?"
   echo "sampled on $card by benchmarks/gpu/experiment_train.sh" > "$dist/gen/sampled_on.txt"
