@@ -51,7 +51,7 @@ bin=${BIN:-build-gpu/bin}
 app=$bin/confsgm
 backend=${BACKEND:-cuda}
 dist_epochs=${DIST_EPOCHS:-1700}
-tors_epochs=${TORSION_EPOCHS:-3700}
+tors_epochs=${TORSION_EPOCHS:-3700}   # TORSION_EARLY_STOP (592) too: the test turns it off
 train_sdf=${TRAIN_SDF:-data/drugs/train.sdf.gz}   # the test's smaller sets
 val_sdf=${VAL_SDF:-data/drugs/val.sdf.gz}
 if [[ -f $bin/lib.tar.xz ]]; then
@@ -107,14 +107,17 @@ mkdir -p "$dist/models"
 dist_minutes=${DIST_MINUTES:-5.5}
 dist_jobs=("baseline_s1 1 --perturbation none")
 for lam in $lambdas; do dist_jobs+=("ip_l${lam}_s1 1 --perturbation ip --lambda $lam"); done
+# One distance training (paper_experiment.sh's Drugs settings): MODEL SEED BACKEND THREADS "EXTRA ARGUMENTS".
+train_distance() {
+  # shellcheck disable=SC2086
+  "$app" train --space distance --train "$train_sdf" --val "$val_sdf" --out "$1" --seed "$2" --epochs "$dist_epochs" \
+    --patience 170 --early-stop 340 --max-minutes "$dist_minutes" --threads "$4" --backend "$3" --quiet $5 > "$1.train.log" 2>&1
+}
 pids=()
 for job in "${dist_jobs[@]}"; do
   read -r name seed extra <<< "$job"
   m=$dist/models/$name.bin
-  # shellcheck disable=SC2086
-  "$app" train --space distance --train "$train_sdf" --val "$val_sdf" --out "$m" --seed "$seed" \
-    --epochs "$dist_epochs" --patience 170 --early-stop 340 --max-minutes "$dist_minutes" --threads 1 --backend "$backend" --quiet $extra \
-    > "$m.train.log" 2>&1 &
+  train_distance "$m" "$seed" "$backend" 1 "$extra" &
   pids+=($!)
 done
 log "distance: ${#dist_jobs[@]} GPU trainings started (cap $dist_minutes min)"
@@ -126,10 +129,7 @@ for i in "${!dist_jobs[@]}"; do
   if ! kill -0 "${pids[$i]}" 2> /dev/null && ! grep -q "done: step" "$m.train.log"; then
     log "distance: $name failed on $backend: $(tail -1 "$m.train.log"); on the CPU instead"
     mv "$m.train.log" "$m.failed.log"
-    # shellcheck disable=SC2086
-    "$app" train --space distance --train "$train_sdf" --val "$val_sdf" --out "$m" --seed "$seed" \
-      --epochs "$dist_epochs" --patience 170 --early-stop 340 --max-minutes "$dist_minutes" --threads 2 --backend cpu --quiet $extra \
-      > "$m.train.log" 2>&1 &
+    train_distance "$m" "$seed" cpu 2 "$extra" &
     pids[$i]=$!
   fi
 done
@@ -159,7 +159,7 @@ mkdir -p "$tors/models" "$tors/data"
     m=$tors/models/$name.bin
     # shellcheck disable=SC2086
     "$app" train --space torsion --matched --conformers-per-molecule 30 --train "$tors/data/train.matched.sdf" \
-      --val "$tors/data/val.matched.sdf" --out "$m" --seed "$seed" --epochs "$tors_epochs" --patience 296 --early-stop 592 --max-minutes "$minutes" \
+      --val "$tors/data/val.matched.sdf" --out "$m" --seed "$seed" --epochs "$tors_epochs" --patience 296 --early-stop "${TORSION_EARLY_STOP:-592}" --max-minutes "$minutes" \
       --threads 2 --backend cpu --quiet $extra > "$m.train.log" 2>&1 &
     tp+=($!)
   done

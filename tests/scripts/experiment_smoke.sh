@@ -64,7 +64,7 @@ ids = list(by)
 for name, sel in (('train', ids[:6]), ('val', ids[6:9])):
     open(f'{sys.argv[2]}/{name}.sdf', 'w').write(''.join(x + '$$$$\n' for m in sel for x in by[m][:6]))
 EOF_PY
-(cd "$here/../.." && OUT=$gpu/out BIN=$gpu/bin WORK=$gpu/work BACKEND=cpu DIST_EPOCHS=1 TORSION_EPOCHS=100000 \
+(cd "$here/../.." && OUT=$gpu/out BIN=$gpu/bin WORK=$gpu/work BACKEND=cpu DIST_EPOCHS=1 TORSION_EPOCHS=100000 TORSION_EARLY_STOP=0 \
   BUDGET_S=80 PASS_MIN_S=5 START_CHECK_S=2 TRAIN_SDF=$gpu/train.sdf VAL_SDF=$gpu/val.sdf MATCH_THREADS=2 VAL_MOLECULES=2 \
   TEST_MOLECULES=2 STEPS_PER_LEVEL=2 bash benchmarks/gpu/experiment_train.sh > "$gpu.log" 2>&1) \
   || die "experiment_train.sh failed: $(tail -5 "$gpu.log")"
