@@ -17,6 +17,7 @@
 #include "cli.hpp"
 #include "confgf.hpp"
 #include "cuda_backend.hpp"
+#include "generate_journal.hpp"
 #include "shipped_models.hpp"
 #include "torsional.hpp"
 
@@ -265,6 +266,7 @@ int run_generate(arguments& args) {
   const bool reuse_local = args.flag("reuse-local");
   const auto backend = args.str("backend", "cpu");
   const auto mirror_option = args.str("mirror-images");
+  const bool resume = args.flag("resume");
   args.reject_unknown();
   const std::string mirror_images = mirror_option.empty() ? "reflect" : mirror_option;
   if (mirror_images != "reflect" && mirror_images != "keep")
@@ -384,18 +386,52 @@ int run_generate(arguments& args) {
       wanted[k] = n >= static_cast<double>(too_many) ? too_many : std::max<std::size_t>(1, static_cast<std::size_t>(n));
     }
   }
+  // The settings that decide the output: a journaled run resumes only under the same ones.
+  run_settings settings = {{"method", method}, {"input", file_fingerprint(input)}, {"molecules", std::to_string(mols.size())},
+                           {"seed", std::to_string(seed)}, {"num", std::to_string(num)}, {"multiplier", exact(multiplier)},
+                           {"group-by", group_by}, {"allow-fragments", allow_fragments ? "yes" : "no"}};
+  if (confgf || torsional) {
+    std::string models;
+    for (const auto& f : model_files) models += (models.empty() ? "" : " ") + file_fingerprint(f);
+    settings.insert(settings.end(), {{"models", models}, {"backend", backend}});
+  }
+  if (confgf)
+    settings.insert(settings.end(), {{"steps-per-level", std::to_string(lo.steps_per_level)}, {"step-size", exact(lo.step_size)},
+                                     {"clip", exact(lo.clip)}, {"init-std", exact(lo.init_std)}, {"mirror-images", mirror_images}});
+  if (torsional)
+    settings.insert(settings.end(), {{"sampler", sampler}, {"steps", std::to_string(steps)},
+                                     {"langevin-steps", std::to_string(to.steps_per_level)},
+                                     {"langevin-step-size", exact(to.step_size)}, {"reuse-local", reuse_local ? "yes" : "no"}});
+  if (!confgf && !torsional)
+    settings.insert(settings.end(), {{"mmff", eo.mmff ? "yes" : "no"}, {"mmff-iterations", std::to_string(eo.mmff_max_iterations)},
+                                     {"prune-rms", exact(eo.prune_rms)}, {"random-coords", eo.use_random_coords ? "yes" : "no"}});
+  std::vector<std::string> ids;
+  for (const auto& m : mols) ids.push_back(m.id);
+  generate_journal journal(output + ".journal", std::move(settings), resume, ids);
+  const std::size_t resume_from = journal.finished().size();
+  molecule_tally totals;
+  for (const auto& e : journal.finished()) totals += e.tally;
+  if (resume && !journal.resumed())
+    std::cerr << "note: --resume: no journal " << journal.path() << "; generating every molecule\n";
+  if (journal.resumed())
+    std::cerr << "resumed: " << resume_from << " of " << mols.size() << " molecules already generated ("
+              << totals.written << " conformers, from " << journal.path() << ")\n";
+  // Molecules the journal lists are not sampled again.
+  std::vector<std::size_t> wanted_now = wanted;
+  std::fill(wanted_now.begin(), wanted_now.begin() + static_cast<std::ptrdiff_t>(resume_from), 0);
+
   // --backend cuda samples every molecule up front, many per launch; generate_one then only collects the results.
   std::vector<std::optional<confsgm::sample::langevin_result>> gpu_confgf;
   std::vector<torsional_on_gpu> gpu_torsional;
   if (gpu && confgf) {
     auto o = lo;
     o.seed = eo.seed;
-    gpu_confgf = sample_confgf_on_gpu(confgf_models, mols, model_of, wanted, o);
+    gpu_confgf = sample_confgf_on_gpu(confgf_models, mols, model_of, wanted_now, o);
   }
   if (gpu && torsional) {
     auto o = to;
     o.seed = eo.seed;
-    gpu_torsional = sample_torsional_on_gpu(torsional_models, mols, model_of, wanted, o, steps, reuse_local,
+    gpu_torsional = sample_torsional_on_gpu(torsional_models, mols, model_of, wanted_now, o, steps, reuse_local,
                                             confsgm::resolve_threads(eo.threads));
   }
   const auto generate_one = [&](std::size_t k, unsigned inner_threads) {
@@ -478,24 +514,28 @@ int run_generate(arguments& args) {
   const std::size_t batch = confgf ? lo.chunk : torsional ? to.chunk : 1;
   const auto runs_alone = [&](std::size_t k) { return threads_used <= 1 || wanted[k] >= batch * threads_used; };
 
-  confsgm::rdkit::sdf_writer writer(output);
+  // The partial output stays when the run stops early: with the journal it is where --resume continues.
+  confsgm::rdkit::sdf_writer writer(
+      output, {.keep_partial = true,
+               .resume_at = resume_from ? std::optional<std::uintmax_t>(journal.finished().back().end) : std::nullopt});
   progress prog("generate", mols.size(), !quiet);
-  std::size_t failed_molecules = 0, total = 0, stereo_bad = 0, failed_conformers = 0, reflected = 0;
+  // One molecule's conformers into the output; returns what it adds to the run's totals.
   const auto write_molecule = [&](std::size_t k, const molecule_output& out) {
     const auto& m = mols[k];
+    molecule_tally tally;
     std::cerr << out.messages;
-    failed_conformers += out.diverged;
-    reflected += out.reflected;
+    tally.diverged = out.diverged;
+    tally.reflected = out.reflected;
     if (!out.res) {
-      ++failed_molecules;
-      return;
+      tally.failed = 1;
+      return tally;
     }
     const auto& res = *out.res;
     const std::size_t n = out.requested;
     if (res.embedded == 0) {
       std::cerr << "error: " << m.id << ": " << method << " produced none of " << n << " conformers\n";
-      ++failed_molecules;
-      return;
+      tally.failed = 1;
+      return tally;
     }
     if (res.embedded < n)
       std::cerr << "warning: " << m.id << ": " << method << " produced " << res.embedded << " of " << n << " conformers\n";
@@ -518,7 +558,7 @@ int run_generate(arguments& args) {
       // bad conformer costs itself, not the run (the writer refuses non-finite coordinates).
       if (!res.conformers.conformers.is_finite(c)) {
         std::cerr << "error: " << info.title << ": non-finite coordinates; conformer not written\n";
-        ++failed_conformers;
+        ++tally.diverged;
         continue;
       }
       std::vector<std::pair<std::string, std::string>> props = {
@@ -537,14 +577,15 @@ int run_generate(arguments& args) {
       writer.write(*res.mol, res.conformers.conformers[c], info.title, props);
       ++written;
       if (info.status.rfind("stereo", 0) == 0) {
-        ++stereo_bad;
+        ++tally.stereo_bad;
         std::cerr << "warning: " << info.title << ": " << info.status << "\n";
       }
     }
-    total += written;
+    tally.written = written;
     prog.step(k + 1, "molecules (" + m.id + ": " + std::to_string(written) + " conformers)");
+    return tally;
   };
-  for (std::size_t first = 0; first < mols.size();) {
+  for (std::size_t first = resume_from; first < mols.size();) {
     std::size_t last = first + 1;
     if (!runs_alone(first))
       while (last < mols.size() && last - first < 4 * threads_used && !runs_alone(last)) ++last;
@@ -557,15 +598,22 @@ int run_generate(arguments& args) {
         for (std::size_t i = next.fetch_add(1); i < outs.size(); i = next.fetch_add(1)) outs[i] = generate_one(first + i, 1);
       });
     }
-    for (std::size_t i = 0; i < outs.size(); ++i) write_molecule(first + i, outs[i]);
+    for (std::size_t i = 0; i < outs.size(); ++i) {
+      const auto tally = write_molecule(first + i, outs[i]);
+      totals += tally;
+      journal.record(mols[first + i].id, writer.flush(), tally);
+    }
     first = last;
   }
+  // The journal goes first: a run stopped between the two steps starts again rather than resuming from a
+  // partial file that is no longer there.
+  journal.remove();
   writer.commit();
-  std::cerr << "wrote " << total << " conformers of " << (mols.size() - failed_molecules) << " molecules to "
-            << output << " (" << failed_molecules << " molecules failed, " << rejected << " input records rejected, "
-            << stereo_bad << " conformers with a stereo mismatch, " << failed_conformers
-            << " conformers diverged and not written, " << reflected << " mirror images reflected)\n";
-  return (failed_molecules || rejected || failed_conformers) ? partial : ok;
+  std::cerr << "wrote " << totals.written << " conformers of " << (mols.size() - totals.failed) << " molecules to "
+            << output << " (" << totals.failed << " molecules failed, " << rejected << " input records rejected, "
+            << totals.stereo_bad << " conformers with a stereo mismatch, " << totals.diverged
+            << " conformers diverged and not written, " << totals.reflected << " mirror images reflected)\n";
+  return (totals.failed || rejected || totals.diverged) ? partial : ok;
 }
 
 }  // namespace app

@@ -74,6 +74,11 @@ generate: conformer ensembles for every molecule of FILE
   --random-coords     RDKit useRandomCoords (large molecules)
   --allow-fragments   accept multi-fragment inputs (salts) instead of failing
   --group-by NAME     SD property naming the molecule (default mol_id)
+  --resume            continue a killed run: the molecules listed in OUT.sdf.journal
+                      (written after every molecule) are kept from OUT.sdf.partial
+                      and the rest generated; the output equals an uninterrupted
+                      run's. Refused, naming the setting, if input, models or
+                      sampling settings differ. Without it a run starts afresh
   --quiet             no progress lines on stderr
 
 evaluate: COV/MAT of a generated ensemble against a reference ensemble
@@ -210,7 +215,7 @@ int main(int argc, char** argv) {
         return app::ok;
       }
     if (cmd == "generate") {
-      app::arguments args(argc, argv, 2, {"mmff", "random-coords", "allow-fragments", "quiet", "reuse-local"});
+      app::arguments args(argc, argv, 2, {"mmff", "random-coords", "allow-fragments", "quiet", "reuse-local", "resume"});
       return app::run_generate(args);
     }
     if (cmd == "evaluate") {

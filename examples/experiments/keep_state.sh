@@ -7,6 +7,8 @@
 #   eval/ and bias/ (small: JSON, tables, CSV; every sample's errors gzipped), lambda.txt and lambda_grid.md, the tables and plots;
 #   data/: the matched training and validation sets of the torsion space, gzipped (matching takes minutes and
 #     paper_experiment.sh restores them), with their .source records.
+#   gen/: only a sampling cut off mid-run: its journal (generate --resume) and its partial output gzipped, so the
+#     next session resumes at the next molecule (paper_experiment.sh unpacks it); both leave git once it finished.
 # Not staged: generated conformers (gen/: once evaluated they are not read again; a missing one of an unevaluated
 # model is sampled again with the same seed) and logs of finished steps.
 #
@@ -41,6 +43,21 @@ for run in "$root"/*/; do
     files+=("$errors.gz")
     if git ls-files --error-unmatch "$errors" > /dev/null 2>&1; then git rm -q --cached -- "$errors"; fi
   done
+  # The journal is read before the partial output is copied: that file only grows, so the copy holds every byte
+  # the staged journal vouches for, even while the sampling runs. The journal's snapshot goes into the index as a
+  # blob, leaving the file that generate appends to alone.
+  for journal in "$run"/gen/*.journal; do
+    [[ -f $journal ]] || continue
+    partial=${journal%.journal}.partial
+    [[ -f $partial ]] || continue
+    blob=$(git hash-object -w -- "$journal")
+    gzip -9 -n -c "$partial" > "$partial.gz.tmp" && mv "$partial.gz.tmp" "$partial.gz"
+    git update-index --add --cacheinfo "100644,$blob,$journal"
+    files+=("$partial.gz")
+  done
+  while IFS= read -r tracked; do   # samplings that finished since they were staged
+    [[ -f $tracked ]] || git rm -q --cached -- "$tracked"
+  done < <(git ls-files -- "$run/gen/")
   for matched in "$run"/data/*.matched.sdf; do
     [[ -f $matched ]] || continue
     # Gzipped beside the file the run reads; paper_experiment.sh unpacks it when the plain file is missing.

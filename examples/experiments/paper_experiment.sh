@@ -33,7 +33,9 @@
 #   GENERATE_ONLY (above), OUT (results/<space>_<family>), APP (build/examples/confsgm);
 #   NO_TRAINING=1: trains nothing; every later step skips the models not trained yet (a lent GPU machine that trained
 #     some models elsewhere in the same call: benchmarks/gpu/experiment_train.sh); DEFER_BIAS=1: leaves the bias
-#     estimates (and so the tables) to a later plain run.
+#     estimates (and so the tables) to a later plain run; TRAIN_ONLY=1: trains every model (the lambda grid's
+#     validation sampling included, since the seeds' IP models need the chosen lambda) and stops before the bias
+#     estimates and the test-set sampling (reproduce_all.sh trains every run's models first).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 space=${SPACE:-torsion}
@@ -98,6 +100,7 @@ py=${PY:-/usr/bin/python3}   # Debian's interpreter: python3-matplotlib lives th
 generate_only=${GENERATE_ONLY:-}
 no_training=${NO_TRAINING:-}
 defer_bias=${DEFER_BIAS:-}
+train_only=${TRAIN_ONLY:-}
 mkdir -p "$out"/{models,gen,eval,bias,data}
 # A partial pass (no training, or generation only) runs where apt-get may not reach (a lent GPU machine).
 [[ -n $generate_only || -n $no_training ]] || bash cmake/install_deps.sh python3-matplotlib
@@ -187,15 +190,25 @@ generate_eval() {
   [[ -n $generate_only && -z $model ]] && return 0
   [[ -n $model && ! -f $model.done ]] && return 0   # not trained yet (GENERATE_ONLY, NO_TRAINING)
   if [[ ! -f $gen ]]; then
-    log "generate $label"
+    # generate journals every finished molecule (GEN.partial.sdf.journal), so a sampling cut off by the end of a
+    # session resumes (--resume) at the next molecule; the log then goes on after the earlier run's lines.
+    # keep_state.sh commits the journal with the partial output gzipped, unpacked here in a fresh checkout.
+    local journal=$gen.partial.sdf.journal partial=$gen.partial.sdf.partial
+    if [[ -f $journal && ! -f $partial && -f $partial.gz ]]; then
+      gzip -dc "$partial.gz" > "$partial.tmp" && mv "$partial.tmp" "$partial"
+    fi
+    if [[ -f $journal ]]; then log "generate $label (resumed)"; exec 3>> "$out/gen/$label.log"
+    else log "generate $label"; exec 3> "$out/gen/$label.log"; fi
     if [[ -n $model ]]; then
       "$app" generate --method "$method" --model "$model" --input "$ref" --output "$gen.partial.sdf" --seed "$seed" \
-        --threads "$threads" --steps-per-level "$steps_per_level" --backend "$backend" --quiet 2> "$out/gen/$label.log" \
+        --threads "$threads" --steps-per-level "$steps_per_level" --backend "$backend" --resume --quiet 2>&3 \
         || [[ $? -eq 1 ]]
     else
-      "$app" generate --input "$ref" --output "$gen.partial.sdf" --seed "$seed" --threads "$threads" --quiet \
-        2> "$out/gen/$label.log" || [[ $? -eq 1 ]]
+      "$app" generate --input "$ref" --output "$gen.partial.sdf" --seed "$seed" --threads "$threads" --resume --quiet \
+        2>&3 || [[ $? -eq 1 ]]
     fi
+    exec 3>&-
+    rm -f "$partial.gz"
     mv "$gen.partial.sdf" "$gen"
   fi
   [[ -n $generate_only ]] && return 0
@@ -244,6 +257,7 @@ for seed in $seeds; do
   train_model "$out/models/baseline_s$seed.bin" "$seed" --perturbation none
   train_model "$out/models/ip_l${best_lambda}_s$seed.bin" "$seed" --perturbation ip --lambda "$best_lambda"
 done
+[[ -n $train_only ]] && { log "train-only pass: done"; exit 0; }
 for seed in $seeds; do
   for name in baseline "ip_l$best_lambda"; do
     model=$out/models/${name}_s$seed.bin

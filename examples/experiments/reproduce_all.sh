@@ -26,6 +26,15 @@ log() { echo "[reproduce_all $(date +%H:%M:%S)] $*" | tee -a results/reproduce_a
 # One build up front: the experiments then run with SKIP_BUILD=1 and cannot replace the binary under each other.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build build --target confsgm_app -j 2 > /dev/null
+# Every run's models first (TRAIN_ONLY=1), then each run's bias estimates, sampling and tables: training needs the
+# CPU, while the sampling of trained models can also be done on a lent GPU (benchmarks/gpu/experiment_train.sh pass),
+# so a session that is lent one finds every model it could sample already trained.
+for run in $runs; do
+  space=${run%%:*} family=${run##*:}
+  log "train $space $family"
+  SKIP_BUILD=1 TRAIN_ONLY=1 SPACE=$space FAMILY=$family SEEDS="1 2 3" LAMBDAS="0.05 0.1 0.2" \
+    bash examples/experiments/paper_experiment.sh 2> >(tee -a "results/${space}_${family}.log" >&2)
+done
 for run in $runs; do
   space=${run%%:*} family=${run##*:}
   log "start $space $family"

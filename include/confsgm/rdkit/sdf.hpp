@@ -31,6 +31,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -291,13 +292,38 @@ inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options&
   return out;
 }
 
+/// How an sdf_writer treats its temporary file (TARGET.partial) for a run that may be resumed.
+struct sdf_writer_options {
+  /// Keep the temporary file when the writer is destroyed without commit(), so that a journaled run (generate
+  /// --resume) continues from it; by default it is removed and nothing is left behind.
+  bool keep_partial = false;
+  /// Continue an earlier run's temporary file, cut to this many bytes (what the run's journal vouches for: bytes
+  /// after it belong to a conformer the killed run had not finished); empty: start a new file.
+  std::optional<std::uintmax_t> resume_at;
+};
+
 /// Streams conformers into an SDF file atomically: nothing appears at the
 /// target path until commit() succeeds.
 class sdf_writer {
  public:
-  explicit sdf_writer(std::string path)
-      : path_(std::move(path)), tmp_(path_ + ".partial") {
-    out_.open(tmp_, std::ios::out | std::ios::trunc);
+  explicit sdf_writer(std::string path, sdf_writer_options options = {})
+      : path_(std::move(path)), tmp_(path_ + ".partial"), keep_partial_(options.keep_partial) {
+    if (options.resume_at) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(tmp_, ec);
+      if (ec)
+        throw io_error(tmp_, std::nullopt, std::nullopt, "cannot resume: the partial file is missing (" + ec.message() + ")");
+      if (size < *options.resume_at)
+        throw io_error(tmp_, std::nullopt, std::nullopt,
+                       "cannot resume: the partial file has " + std::to_string(size) + " bytes, fewer than the " +
+                           std::to_string(*options.resume_at) + " its journal lists");
+      std::filesystem::resize_file(tmp_, *options.resume_at, ec);
+      if (ec) throw io_error(tmp_, std::nullopt, std::nullopt, "cannot resume: " + ec.message());
+      out_.open(tmp_, std::ios::in | std::ios::out);
+      out_.seekp(0, std::ios::end);
+    } else {
+      out_.open(tmp_, std::ios::out | std::ios::trunc);
+    }
     if (!out_) throw io_error(tmp_, std::nullopt, std::nullopt, "cannot open the file for writing");
     out_.precision(17);
   }
@@ -307,8 +333,19 @@ class sdf_writer {
     if (!committed_) {
       out_.close();
       std::error_code ec;
-      std::filesystem::remove(tmp_, ec);
+      if (!keep_partial_) std::filesystem::remove(tmp_, ec);
     }
+  }
+
+  /// The temporary file written until commit().
+  const std::string& partial_path() const noexcept { return tmp_; }
+
+  /// Hands everything written so far to the operating system and returns the temporary file's size: a run
+  /// killed after this point loses nothing before it (a journal records it as the place to resume from).
+  std::uintmax_t flush() {
+    out_.flush();
+    if (!out_) throw io_error(tmp_, std::nullopt, std::nullopt, "write failed (disk full?)");
+    return static_cast<std::uintmax_t>(out_.tellp());
   }
 
   /// Writes one conformer: @p tmpl supplies atoms, bonds and stereo tags,
@@ -349,8 +386,9 @@ class sdf_writer {
 
  private:
   std::string path_, tmp_;
-  std::ofstream out_;
+  std::fstream out_;
   std::size_t written_ = 0;
+  bool keep_partial_ = false;
   bool committed_ = false;
 };
 

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# examples/experiments/keep_state.sh in a scratch git repository: what it stages of a run folder (finished and
+# unfinished models, a sampling cut off mid-run), that the journal is staged as it was when the partial output was
+# copied (the file itself may grow meanwhile), and that checkpoints and journals leave the index once their step
+# finished.
+# usage: keep_state_test.sh WORK_DIR
+set -uo pipefail
+work=$1
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work"; mkdir -p "$work/repo/examples/experiments"
+cp "$here/../../examples/experiments/keep_state.sh" "$work/repo/examples/experiments/"
+cd "$work/repo" || exit 1
+fail=0
+die() { echo "FAIL: $*"; fail=1; }
+git init -q . && git config user.email t@t && git config user.name t
+printf 'results/\n' > .gitignore
+git add .gitignore examples && git commit -qm init
+run=results/distance_qm9
+mkdir -p $run/models $run/gen $run/eval
+printf 'model' > $run/models/a.bin; touch $run/models/a.bin.done; printf 'log' > $run/models/a.bin.log.csv
+printf 'ckpt' > $run/models/a.bin.ckpt                      # finished: its checkpoint stays out
+printf 'model' > $run/models/b.bin; printf 'ckpt' > $run/models/b.bin.ckpt   # still training
+printf '{}' > $run/eval/a_s1.json
+gen=$run/gen/a_s1.sdf.partial.sdf
+printf 'confsgm generate journal 1\nmolecule\tm1\t5\t1\t0\t0\t0\t0\n' > $gen.journal
+printf 'abcde' > $gen.partial
+printf 'whole file' > $run/gen/done_s1.sdf                   # finished conformers stay out
+bash examples/experiments/keep_state.sh > ks.log 2>&1 || die "keep_state failed: $(cat ks.log)"
+staged=$(git diff --cached --name-only)
+for f in models/a.bin models/a.bin.done models/a.bin.log.csv models/b.bin models/b.bin.ckpt eval/a_s1.json \
+  gen/a_s1.sdf.partial.sdf.journal gen/a_s1.sdf.partial.sdf.partial.gz; do
+  grep -qx "$run/$f" <<< "$staged" || die "$f not staged"
+done
+for f in models/a.bin.ckpt gen/a_s1.sdf.partial.sdf.partial gen/done_s1.sdf; do
+  grep -qx "$run/$f" <<< "$staged" && die "$f staged"
+done
+[[ $(git show ":$gen.partial.gz" | gzip -dc) == abcde ]] || die "the staged partial output is not the file's content"
+git commit -qm state
+# The sampling goes on: the staged journal is what was read, whatever the file holds now.
+printf 'molecule\tm2\t9\t1\t0\t0\t0\t0\n' >> $gen.journal; printf 'fghi' >> $gen.partial
+touch $run/models/b.bin.done                                 # b finished
+bash examples/experiments/keep_state.sh > ks.log 2>&1 || die "keep_state (2) failed: $(cat ks.log)"
+[[ $(git show ":$gen.journal" | grep -c '^molecule') -eq 2 ]] || die "the restaged journal does not have both molecules"
+git ls-files --error-unmatch $run/models/b.bin.ckpt > /dev/null 2>&1 && die "a finished model's checkpoint stayed in git"
+git commit -qm state2
+# The sampling finished: generate removed the journal, paper_experiment.sh the gzipped copy.
+rm $gen.journal $gen.partial $gen.partial.gz
+bash examples/experiments/keep_state.sh > ks.log 2>&1 || die "keep_state (3) failed: $(cat ks.log)"
+git ls-files "$run/gen/" | grep -q . && die "a finished sampling's journal stayed in git: $(git ls-files "$run/gen/")"
+[[ $fail -eq 0 ]] && echo "ok: keep_state stages models, checkpoints of unfinished models and cut-off samplings"
+exit $fail
