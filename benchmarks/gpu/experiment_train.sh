@@ -14,8 +14,10 @@
 #   device:  run, carry ["build-gpu/bin"], timeout_s 600:   bash benchmarks/gpu/experiment_train.sh
 #   here:    bash benchmarks/gpu/experiment_train.sh collect FILES_AT
 #              (unpacks into results/<space>_drugs, never over a finished model or an existing evaluation)
-# Once the distance models have finished training here, `pass` samples and evaluates them on the GPU machine
-# without training anything (their state travels as committed files: examples/experiments/keep_state.sh first):
+# Once distance models have finished training here, `pass` samples and evaluates them on the GPU machine without
+# training anything (their state travels as committed files: examples/experiments/keep_state.sh first), run by run
+# (PASS_RUNS, default "distance_drugs distance_qm9": each run folder of results/ that exists), the QM9 run's lambda
+# grid included:
 #   device:  run, carry ["build-gpu/bin"]:   bash benchmarks/gpu/experiment_train.sh pass
 #   here:    bash benchmarks/gpu/experiment_train.sh collect FILES_AT
 # The script's own test runs it here on the CPU: BACKEND=cpu BIN=build/examples with small DIST_EPOCHS,
@@ -79,24 +81,33 @@ mark_if_finished() {
   fi
 }
 
-# The distance models' conformers and evaluations on this machine, while time is left (bias: a later plain run).
+# The conformers and evaluations of the distance models in $dist (FAMILY $1, default drugs) on this machine, while
+# time is left (bias: a later plain run).
 distance_pass() {
   PY=$(command -v python3) NO_TRAINING=1 DEFER_BIAS=1 SKIP_BUILD=1 APP=$app BACKEND=$backend SPACE=distance \
-    FAMILY=drugs SEEDS=${PASS_SEEDS:-1} LAMBDAS="$lambdas" THREADS=${PASS_THREADS:-6} OUT=$dist timeout $(($(left) - 30)) \
+    FAMILY=${1:-drugs} SEEDS=${PASS_SEEDS:-1} LAMBDAS="$lambdas" THREADS=${PASS_THREADS:-6} OUT=$dist timeout $(($(left) - 30)) \
     bash examples/experiments/paper_experiment.sh > "$dist/partial_pass.log" 2>&1
-  log "distance: partial pass exit $?"
+  log "distance ${1:-drugs}: partial pass exit $?"
   echo "sampled on $card by benchmarks/gpu/experiment_train.sh" > "$dist/gen/sampled_on.txt"
 }
+# Unfinished samplings (generate's journal and partial output, gzipped in a committed state): a journal records the
+# backend, so a CPU sampling cannot be resumed here, nor one of this machine's there; the GPU samples it anew.
+drop_unfinished_samplings() { rm -f "$1"/gen/*.partial.sdf "$1"/gen/*.partial.sdf.journal "$1"/gen/*.partial.sdf.partial*; }
 if [[ ${1:-} == pass ]]; then
-  dist=$work/distance_drugs
-  [[ -d $root/distance_drugs/models ]] || { log "pass: no $root/distance_drugs/models"; exit 3; }
-  cp -a "$root/distance_drugs" "$dist"
-  distance_pass
-  rm -f "$dist"/gen/*.partial.sdf
-  tar czf "$OUT/distance_drugs_pass.tgz" -C "$work" --exclude distance_drugs/models --exclude distance_drugs/gen \
-    distance_drugs
-  tar czf "$OUT/distance_drugs_gen.tgz" -C "$work" distance_drugs/gen
+  passed=0
+  for run in ${PASS_RUNS:-distance_drugs distance_qm9}; do
+    [[ -d $root/$run/models ]] || { log "pass: no $root/$run/models; $run skipped"; continue; }
+    dist=$work/$run
+    cp -a "$root/$run" "$dist"
+    drop_unfinished_samplings "$dist"
+    distance_pass "${run#distance_}"
+    drop_unfinished_samplings "$dist"
+    tar czf "$OUT/${run}_pass.tgz" -C "$work" --exclude "$run/models" --exclude "$run/gen" "$run"
+    tar czf "$OUT/${run}_gen.tgz" -C "$work" "$run/gen"
+    passed=$((passed + 1))
+  done
   ls -la "$OUT"
+  ((passed)) || exit 3
   exit 0
 fi
 
@@ -182,7 +193,8 @@ log "distance: trainings stopped: $(find "$dist/models" -name '*.done' | wc -l) 
 
 if (($(left) > ${PASS_MIN_S:-90})); then distance_pass; fi
 wait "$tors_pid"
-rm -f "$tors"/data/*.partial.sdf "$dist"/gen/*.partial.sdf
+rm -f "$tors"/data/*.partial.sdf
+drop_unfinished_samplings "$dist"
 # A finished model's checkpoint is not needed again. The files come back at most 16 MiB each: conformers apart.
 for done in "$dist"/models/*.done "$tors"/models/*.done; do [[ -e $done ]] && rm -f "${done%.done}.ckpt"; done
 tar czf "$OUT/distance_drugs.tgz" -C "$work" --exclude distance_drugs/gen distance_drugs

@@ -186,6 +186,8 @@ train_model() {
 generate_eval() {
   local label=$1 ref=$2 seed=$3 model=${4:-}
   local gen=$out/gen/$label.sdf json=$out/eval/$label.json
+  # A journal beside finished conformers is stale (say, the same sampling finished on another machine).
+  [[ -f $json || -f $gen ]] && rm -f "$gen.partial.sdf.journal" "$gen.partial.sdf.partial" "$gen.partial.sdf.partial.gz"
   [[ -f $json ]] && return 0
   [[ -n $generate_only && -z $model ]] && return 0
   [[ -n $model && ! -f $model.done ]] && return 0   # not trained yet (GENERATE_ONLY, NO_TRAINING)

@@ -83,5 +83,17 @@ grep -q "partly trained" "$r/torsion_drugs/models/baseline_s1.bin.where" || die 
 [[ -s $r/torsion_drugs/data/train.matched.sdf ]] || die "matched set missing"
 (cd "$here/../.." && RESULTS_ROOT=$gpu/results bash benchmarks/gpu/experiment_train.sh collect "$gpu/out" > "$gpu.collect2.log")
 grep -q "kept the existing" "$gpu.collect2.log" || die "a second collect overwrote files"
+# `pass` on the collected state: samples and evaluates what is missing, run by run (a missing run folder is
+# skipped), and drops an unfinished sampling (its journal records another backend) instead of failing on it.
+rm -f "$r"/distance_drugs/eval/baseline_s1.* "$r"/distance_drugs/gen/baseline_s1.*
+printf 'not a journal' > "$r/distance_drugs/gen/baseline_s1.sdf.partial.sdf.journal"
+printf 'partial' | gzip > "$r/distance_drugs/gen/baseline_s1.sdf.partial.sdf.partial.gz"
+mkdir -p "$gpu/out2"
+(cd "$here/../.." && OUT=$gpu/out2 BIN=$gpu/bin WORK=$gpu/work2 BACKEND=cpu RESULTS_ROOT=$r BUDGET_S=80 VAL_MOLECULES=2 \
+  TEST_MOLECULES=2 STEPS_PER_LEVEL=2 bash benchmarks/gpu/experiment_train.sh pass > "$gpu.pass.log" 2>&1) \
+  || die "experiment_train.sh pass failed: $(tail -5 "$gpu.pass.log")"
+grep -q "distance_qm9 skipped" "$gpu.pass.log" || die "pass did not report the missing QM9 run"
+tar tzf "$gpu/out2/distance_drugs_pass.tgz" | grep -q "eval/baseline_s1.json" || die "pass did not evaluate baseline_s1"
+tar tzf "$gpu/out2/distance_drugs_gen.tgz" | grep -q "partial" && die "an unfinished sampling travelled back"
 echo "ok: paper_experiment.sh QUICK in both spaces, the generate-only split run, the training-domain table," \
-  "experiment_train.sh with its partial pass and collect"
+  "experiment_train.sh with its partial pass, collect and pass"
