@@ -109,14 +109,16 @@ class arguments {
 };
 
 /// Progress on stderr: "[evaluate] 4/10 molecules  12.3 s elapsed, ETA 18.0 s".
+/// @p done_before items were done by an earlier run (a resumed one): the ETA counts only this run's pace.
 class progress {
  public:
-  progress(std::string tag, std::size_t total, bool enabled)
-      : tag_(std::move(tag)), total_(total), enabled_(enabled), start_(clock::now()) {}
+  progress(std::string tag, std::size_t total, bool enabled, std::size_t done_before = 0)
+      : tag_(std::move(tag)), total_(total), done_before_(done_before), enabled_(enabled), start_(clock::now()) {}
   void step(std::size_t done, const std::string& what) {
     if (!enabled_) return;
     const double el = elapsed();
-    const double eta = done ? el / static_cast<double>(done) * static_cast<double>(total_ - done) : 0.0;
+    const std::size_t done_here = done > done_before_ ? done - done_before_ : 0;
+    const double eta = done_here ? el / static_cast<double>(done_here) * static_cast<double>(total_ - done) : 0.0;
     std::cerr << "[" << tag_ << "] " << done << "/" << total_ << " " << what << "  " << std::fixed
               << std::setprecision(1) << el << " s elapsed, ETA " << eta << " s\n";
   }
@@ -125,7 +127,7 @@ class progress {
  private:
   using clock = std::chrono::steady_clock;
   std::string tag_;
-  std::size_t total_;
+  std::size_t total_, done_before_;
   bool enabled_;
   clock::time_point start_;
 };

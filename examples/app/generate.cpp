@@ -518,7 +518,7 @@ int run_generate(arguments& args) {
   confsgm::rdkit::sdf_writer writer(
       output, {.keep_partial = true,
                .resume_at = resume_from ? std::optional<std::uintmax_t>(journal.finished().back().end) : std::nullopt});
-  progress prog("generate", mols.size(), !quiet);
+  progress prog("generate", mols.size(), !quiet, resume_from);
   // One molecule's conformers into the output; returns what it adds to the run's totals.
   const auto write_molecule = [&](std::size_t k, const molecule_output& out) {
     const auto& m = mols[k];
