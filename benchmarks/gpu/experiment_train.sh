@@ -92,11 +92,12 @@ distance_pass() {
 }
 # Unfinished samplings (generate's journal and partial output, gzipped in a committed state): a journal records the
 # backend, so a CPU sampling cannot be resumed here, nor one of this machine's there; the GPU samples it anew.
-drop_unfinished_samplings() { rm -f "$1"/gen/*.partial.sdf "$1"/gen/*.partial.sdf.journal "$1"/gen/*.partial.sdf.partial*; }
+drop_unfinished_samplings() { rm -f "$1"/gen/*.partial.sdf "$1"/gen/*.partial.sdf.journal* "$1"/gen/*.partial.sdf.partial*; }
 if [[ ${1:-} == pass ]]; then
   passed=0
   for run in ${PASS_RUNS:-distance_drugs distance_qm9}; do
     [[ -d $root/$run/models ]] || { log "pass: no $root/$run/models; $run skipped"; continue; }
+    (($(left) > ${PASS_MIN_S:-90})) || { log "pass: $(left) s left; $run skipped"; continue; }
     dist=$work/$run
     cp -a "$root/$run" "$dist"
     drop_unfinished_samplings "$dist"

@@ -3,6 +3,7 @@
 #include <confsgm/confsgm.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
 #include <confsgm/rdkit/sdf.hpp>
+#include <RDGeneral/versions.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -137,6 +139,23 @@ confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, s
 /// The first of molecule @p k's noise streams: noise is keyed by the molecule's index and the conformer's
 /// (stream_offset, molecule_seed), never by the thread, so the thread count changes the speed only.
 std::uint32_t stream_offset(std::size_t k) { return static_cast<std::uint32_t>(k) << stream_bits; }
+
+/// What of the build can change the samples or the written text: a resumed file must not mix two builds (an SSE2
+/// and an AVX-512 build sample different conformers from the same noise; docs/performance.md).
+std::string build_fingerprint() {
+  std::string isa;
+#if defined(__AVX512F__)
+  isa += " avx512f";
+#endif
+#if defined(__AVX2__)
+  isa += " avx2";
+#endif
+#if defined(__FMA__)
+  isa += " fma";
+#endif
+  return std::string("confsgm ") + CONFSGM_VERSION_STRING + ", g++ " + __VERSION__ + ", isa" + (isa.empty() ? " baseline" : isa) +
+         ", rdkit " + RDKit::rdkitVersion;
+}
 
 /// `--backend cuda` with distance models: every molecule's conformers (@p wanted[k] of molecule k, from model
 /// @p model_of[k]) sampled before the output loop, many molecules per launch, each molecule with its own noise
@@ -279,6 +298,11 @@ int run_generate(arguments& args) {
     throw usage_error("--method '" + method + "' is not available; this build offers: etkdg, confgf, torsional");
   if (backend == "cuda" && method == "etkdg")
     throw usage_error("--backend cuda runs the score models (--method confgf or torsional)");
+  // A GPU run samples every molecule up front in shared launches; their grouping (and with it the fp32 rounding,
+  // which a trajectory amplifies) would change with the resume point.
+  if (resume && backend == "cuda")
+    throw usage_error("--resume is for --backend cpu: a GPU run samples all molecules up front in shared launches, "
+                      "so a resumed one would not equal an uninterrupted one (and GPU runs take minutes)");
   const bool gpu = cuda_backend::selected(backend);
   // --model FILE or a shipped model's name. By default the shipped IP models of the method's state space, one
   // per data family where shipped (QM9, Drugs); each molecule then goes to the one whose training domain fits it
@@ -389,10 +413,13 @@ int run_generate(arguments& args) {
   // The settings that decide the output: a journaled run resumes only under the same ones.
   run_settings settings = {{"method", method}, {"input", file_fingerprint(input)}, {"molecules", std::to_string(mols.size())},
                            {"seed", std::to_string(seed)}, {"num", std::to_string(num)}, {"multiplier", exact(multiplier)},
-                           {"group-by", group_by}, {"allow-fragments", allow_fragments ? "yes" : "no"}};
+                           {"group-by", group_by}, {"allow-fragments", allow_fragments ? "yes" : "no"},
+                           {"build", build_fingerprint()}};
   if (confgf || torsional) {
     std::string models;
-    for (const auto& f : model_files) models += (models.empty() ? "" : " ") + file_fingerprint(f);
+    // The file name too: every record names its model.
+    for (const auto& f : model_files)
+      models += (models.empty() ? "" : " ") + std::filesystem::path(f).filename().string() + "=" + file_fingerprint(f);
     settings.insert(settings.end(), {{"models", models}, {"backend", backend}});
   }
   if (confgf)
@@ -411,6 +438,9 @@ int run_generate(arguments& args) {
   const std::size_t resume_from = journal.finished().size();
   molecule_tally totals;
   for (const auto& e : journal.finished()) totals += e.tally;
+  if (journal.discarded_earlier_run())
+    std::cerr << "note: " << journal.path() << " of an earlier, unfinished run was replaced: this run starts afresh "
+              << "(--resume continues such a run)\n";
   if (resume && !journal.resumed())
     std::cerr << "note: --resume: no journal " << journal.path() << "; generating every molecule\n";
   if (journal.resumed())
@@ -515,9 +545,22 @@ int run_generate(arguments& args) {
   const auto runs_alone = [&](std::size_t k) { return threads_used <= 1 || wanted[k] >= batch * threads_used; };
 
   // The partial output stays when the run stops early: with the journal it is where --resume continues.
-  confsgm::rdkit::sdf_writer writer(
-      output, {.keep_partial = true,
-               .resume_at = resume_from ? std::optional<std::uintmax_t>(journal.finished().back().end) : std::nullopt});
+  const auto open_output = [&] {
+    try {
+      return std::make_unique<confsgm::rdkit::sdf_writer>(
+          output, confsgm::rdkit::sdf_writer_options{
+                      .keep_partial = true,
+                      .resume_at = resume_from ? std::optional<std::uintmax_t>(journal.finished().back().end)
+                                               : std::nullopt});
+    } catch (const confsgm::io_error& e) {
+      if (!resume_from) throw;
+      throw confsgm::io_error(e.file(), e.line(), e.record(),
+                              e.reason() + " (journal " + journal.path() + "; delete it and the partial file, or run "
+                              "without --resume, to start over)");
+    }
+  };
+  const auto writer_ptr = open_output();
+  auto& writer = *writer_ptr;
   progress prog("generate", mols.size(), !quiet, resume_from);
   // One molecule's conformers into the output; returns what it adds to the run's totals.
   const auto write_molecule = [&](std::size_t k, const molecule_output& out) {

@@ -7,6 +7,7 @@
 #include <confsgm/error.hpp>
 #include <confsgm/train/checkpoint.hpp>
 
+#include <charconv>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -72,7 +73,10 @@ class generate_journal {
   generate_journal(std::string path, run_settings settings, bool resume, const std::vector<std::string>& molecule_ids)
       : path_(std::move(path)), settings_(std::move(settings)) {
     for (auto& [name, value] : settings_) value = one_line(value);
-    if (resume && std::filesystem::exists(path_)) read(molecule_ids);
+    if (std::filesystem::exists(path_)) {
+      if (resume) read(molecule_ids);
+      else discarded_ = true;
+    }
     write_all();
   }
 
@@ -80,6 +84,8 @@ class generate_journal {
   const std::vector<entry>& finished() const noexcept { return finished_; }
   /// Whether an earlier run's journal was read (--resume found one).
   bool resumed() const noexcept { return resumed_; }
+  /// Whether a run without --resume found an earlier run's journal (and started afresh over it).
+  bool discarded_earlier_run() const noexcept { return discarded_; }
   const std::string& path() const noexcept { return path_; }
 
   /// Records the next molecule as finished; call after its conformers are flushed (@p end: the partial output's
@@ -119,6 +125,11 @@ class generate_journal {
     f.push_back(line.substr(start));
     return f;
   }
+  template <class Unsigned>
+  static bool whole_number(const std::string& text, Unsigned& value) {
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+    return !text.empty() && r.ec == std::errc{} && r.ptr == text.data() + text.size();
+  }
   [[noreturn]] void corrupt(std::size_t line, const std::string& what) const {
     throw confsgm::io_error(path_, line, std::nullopt,
                             what + "; delete it (and the output's .partial file) to start over, or run without --resume");
@@ -146,10 +157,16 @@ class generate_journal {
       std::string earlier = "(not recorded)";
       for (const auto& [fname, fvalue] : found)
         if (fname == name) earlier = fvalue;
-      if (earlier != value)
-        throw usage_error("--resume: " + path_ + " was written by a run with " + name + " = " + earlier +
-                          ", this run has " + value + " (a resumed run must use the same input, models and sampling "
-                          "settings; delete the journal, or run without --resume, to start over)");
+      if (earlier == value) continue;
+      // Files are compared by content: say which file, not only which fingerprint.
+      const std::string difference =
+          name == "input"    ? "the input file's content differs from the journaled run's (fingerprint " + earlier +
+                                   ", now " + value + ")"
+          : name == "models" ? "the model files differ from the journaled run's (" + earlier + ", now " + value + ")"
+                             : "it was written by a run with " + name + " = " + earlier + ", this run has " + value;
+      throw usage_error("--resume: " + path_ + ": " + difference +
+                        " (a resumed run must use the same input, models, sampling settings and build; delete the "
+                        "journal, or run without --resume, to start over)");
     }
     std::uintmax_t previous_end = 0;
     for (; n < lines.size(); ++n) {
@@ -163,13 +180,15 @@ class generate_journal {
                            "' in the input");
       entry e;
       e.id = f[1];
-      try {
-        e.end = std::stoull(f[2]);
-        e.tally = {std::stoull(f[3]), std::stoull(f[4]), std::stoull(f[5]), std::stoull(f[6]), std::stoull(f[7])};
-      } catch (const std::exception&) {
-        corrupt(n + 1, "a count is not a number");
-      }
+      std::uintmax_t end = 0;
+      std::size_t counts[5] = {};
+      bool numbers = whole_number(f[2], end);
+      for (int i = 0; i < 5; ++i) numbers = numbers && whole_number(f[3 + i], counts[i]);
+      if (!numbers) corrupt(n + 1, "an offset or count is not a whole number");
+      e.end = end;
+      e.tally = {counts[0], counts[1], counts[2], counts[3], counts[4]};
       if (e.end < previous_end) corrupt(n + 1, "the output offsets go backwards");
+      if (e.tally.written == 0 && e.end != previous_end) corrupt(n + 1, "a molecule without conformers has output");
       previous_end = e.end;
       finished_.push_back(std::move(e));
     }
@@ -196,7 +215,7 @@ class generate_journal {
   std::string path_;
   run_settings settings_;
   std::vector<entry> finished_;
-  bool resumed_ = false;
+  bool resumed_ = false, discarded_ = false;
   std::ofstream out_;
 };
 

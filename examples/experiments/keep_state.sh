@@ -43,17 +43,24 @@ for run in "$root"/*/; do
     files+=("$errors.gz")
     if git ls-files --error-unmatch "$errors" > /dev/null 2>&1; then git rm -q --cached -- "$errors"; fi
   done
-  # The journal is read before the partial output is copied: that file only grows, so the copy holds every byte
-  # the staged journal vouches for, even while the sampling runs. The journal's snapshot goes into the index as a
-  # blob, leaving the file that generate appends to alone.
+  # The journal is copied before the partial output: while a sampling runs, the partial file only grows past what
+  # its journal vouches for (a resumed run first cuts it back to its journal's last offset, never below), so the
+  # copy holds every byte the copied journal lists; the size is checked anyway. Either file may vanish meanwhile
+  # (the sampling finished): then nothing is staged for it. The journal's copy goes into the index as a blob.
   for journal in "$run"/gen/*.journal; do
     [[ -f $journal ]] || continue
     partial=${journal%.journal}.partial
-    [[ -f $partial ]] || continue
-    blob=$(git hash-object -w -- "$journal")
-    gzip -9 -n -c "$partial" > "$partial.gz.tmp" && mv "$partial.gz.tmp" "$partial.gz"
-    git update-index --add --cacheinfo "100644,$blob,$journal"
-    files+=("$partial.gz")
+    snap=$(mktemp -d)
+    if cp "$journal" "$snap/journal" 2> /dev/null && cp "$partial" "$snap/partial" 2> /dev/null; then
+      vouched=$(awk -F'\t' '$1 == "molecule" && NF == 8 { end = $3 } END { print end + 0 }' "$snap/journal")
+      if (($(stat -c %s "$snap/partial") >= vouched)); then
+        gzip -9 -n -c "$snap/partial" > "$partial.gz.tmp" && mv "$partial.gz.tmp" "$partial.gz"
+        blob=$(git hash-object -w -- "$snap/journal")
+        git update-index --add --cacheinfo "100644,$blob,$journal"
+        files+=("$partial.gz")
+      fi
+    fi
+    rm -rf "$snap"
   done
   while IFS= read -r tracked; do   # samplings that finished since they were staged
     [[ -f $tracked ]] || git rm -q --cached -- "$tracked"

@@ -181,35 +181,54 @@ train_model() {
   [[ -f $model ]] || { echo "train $(basename "$model"): no model written (no epoch finished); rerun to resume" >&2; exit 1; }
   touch "$model.done"
 }
+# One `generate` call for generate_eval (its locals model, ref, gen, seed are visible here), more arguments appended;
+# messages to descriptor 3.
+generate_call() {
+  if [[ -n $model ]]; then
+    "$app" generate --method "$method" --model "$model" --input "$ref" --output "$gen.partial.sdf" --seed "$seed" \
+      --threads "$threads" --steps-per-level "$steps_per_level" --backend "$backend" --quiet "$@" 2>&3
+  else
+    "$app" generate --input "$ref" --output "$gen.partial.sdf" --seed "$seed" --threads "$threads" --quiet "$@" 2>&3
+  fi
+}
 # Generates 2 x n_ref conformers for REF with MODEL (or ETKDG) and evaluates them. GENERATE_ONLY=1: only the
 # conformers, and only those of a trained model.
 generate_eval() {
   local label=$1 ref=$2 seed=$3 model=${4:-}
   local gen=$out/gen/$label.sdf json=$out/eval/$label.json
   # A journal beside finished conformers is stale (say, the same sampling finished on another machine).
-  [[ -f $json || -f $gen ]] && rm -f "$gen.partial.sdf.journal" "$gen.partial.sdf.partial" "$gen.partial.sdf.partial.gz"
+  [[ -f $json || -f $gen ]] && rm -f "$gen".partial.sdf.journal* "$gen".partial.sdf.partial*
   [[ -f $json ]] && return 0
   [[ -n $generate_only && -z $model ]] && return 0
   [[ -n $model && ! -f $model.done ]] && return 0   # not trained yet (GENERATE_ONLY, NO_TRAINING)
   if [[ ! -f $gen ]]; then
     # generate journals every finished molecule (GEN.partial.sdf.journal), so a sampling cut off by the end of a
-    # session resumes (--resume) at the next molecule; the log then goes on after the earlier run's lines.
-    # keep_state.sh commits the journal with the partial output gzipped, unpacked here in a fresh checkout.
-    local journal=$gen.partial.sdf.journal partial=$gen.partial.sdf.partial
-    if [[ -f $journal && ! -f $partial && -f $partial.gz ]]; then
-      gzip -dc "$partial.gz" > "$partial.tmp" && mv "$partial.tmp" "$partial"
+    # session resumes (--resume, CPU backend) at the next molecule; the log then goes on after the earlier run's
+    # lines. keep_state.sh commits the journal with the partial output gzipped, unpacked here in a fresh checkout
+    # (also over an older local partial file shorter than the journal vouches for).
+    local journal=$gen.partial.sdf.journal partial=$gen.partial.sdf.partial resume=()
+    [[ $backend == cpu ]] && resume=(--resume)
+    if [[ -f $journal && -f $partial.gz ]]; then
+      local vouched
+      vouched=$(awk -F'\t' '$1 == "molecule" && NF == 8 { end = $3 } END { print end + 0 }' "$journal")
+      if [[ ! -f $partial ]] || (($(stat -c %s "$partial") < vouched)); then
+        gzip -dc "$partial.gz" > "$partial.tmp" && mv "$partial.tmp" "$partial"
+      fi
     fi
-    if [[ -f $journal ]]; then log "generate $label (resumed)"; exec 3>> "$out/gen/$label.log"
+    if [[ -f $journal && ${#resume[@]} -gt 0 ]]; then log "generate $label (resumed)"; exec 3>> "$out/gen/$label.log"
     else log "generate $label"; exec 3> "$out/gen/$label.log"; fi
-    if [[ -n $model ]]; then
-      "$app" generate --method "$method" --model "$model" --input "$ref" --output "$gen.partial.sdf" --seed "$seed" \
-        --threads "$threads" --steps-per-level "$steps_per_level" --backend "$backend" --resume --quiet 2>&3 \
-        || [[ $? -eq 1 ]]
-    else
-      "$app" generate --input "$ref" --output "$gen.partial.sdf" --seed "$seed" --threads "$threads" --resume --quiet \
-        2>&3 || [[ $? -eq 1 ]]
+    local status=0
+    generate_call "${resume[@]}" || status=$?
+    # 2 or 3 with a journal: the resume was refused (another build or settings, a damaged journal; the log says
+    # which). The sampling starts afresh rather than stopping every later session at the same point.
+    if [[ ($status -eq 2 || $status -eq 3) && -f $journal ]]; then
+      log "generate $label: resume refused ($(tail -1 "$out/gen/$label.log")); starting afresh"
+      rm -f "$journal"* "$partial"*
+      status=0
+      generate_call || status=$?
     fi
     exec 3>&-
+    [[ $status -le 1 ]] || { log "generate $label failed (exit $status): $(tail -3 "$out/gen/$label.log")"; exit 1; }
     rm -f "$partial.gz"
     mv "$gen.partial.sdf" "$gen"
   fi

@@ -74,6 +74,22 @@ rc=$?
 [[ $rc -eq 3 ]] && grep -q "j.sdf.journal:[0-9]*: molecule 1 is 'methanol' here but 'ethanol' in the input" "$work/j.log" \
   || die "mismatched journal: exit $rc, $(cat "$work/j.log")"
 
+# A count that is not a whole number: refused with the line.
+cp "$work/j.sdf.journal" "$work/j2.sdf.journal"; cp "$work/j.sdf.partial" "$work/j2.sdf.partial"
+sed -i 's/^molecule\tmethanol\t\([0-9]*\)\t[0-9]*\t/molecule\tethanol\t\1\t-1\t/' "$work/j2.sdf.journal"
+"$bin" "${gen[@]}" --output "$work/j2.sdf" --resume 2> "$work/j2.log"
+rc=$?
+[[ $rc -eq 3 ]] && grep -q "j2.sdf.journal:[0-9]*: an offset or count is not a whole number" "$work/j2.log" \
+  || die "negative count in the journal: exit $rc, $(cat "$work/j2.log")"
+# A run without --resume replaces the unfinished run's journal and says so.
+"$bin" "${gen[@]}" --output "$work/j2.sdf" 2> "$work/j3.log" || die "a fresh run over a journal failed: $(cat "$work/j3.log")"
+grep -q "j2.sdf.journal of an earlier, unfinished run was replaced" "$work/j3.log" || die "no note on the replaced journal"
+cmp -s "$work/full.sdf" "$work/j2.sdf" || die "a fresh run over a journal: output differs"
+# The GPU samples every molecule up front: no resume there.
+"$bin" "${gen[@]}" --output "$work/g.sdf" --backend cuda --resume 2> "$work/g.log"
+rc=$?
+[[ $rc -eq 2 ]] && grep -q -- "--resume is for --backend cpu" "$work/g.log" || die "--resume with cuda: exit $rc, $(cat "$work/g.log")"
+
 # --resume with no journal: a note, and every molecule.
 "$bin" "${gen[@]}" --output "$work/n.sdf" --resume 2> "$work/n.log" || die "--resume without a journal failed: $(cat "$work/n.log")"
 grep -q "no journal" "$work/n.log" || die "--resume without a journal gave no note"

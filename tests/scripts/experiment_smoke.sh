@@ -3,6 +3,7 @@
 # 2-value lambda grid), in both state spaces: tables, JSON and plots are written. Then the split run that
 # benchmarks/gpu/experiment_generate.sh relies on: GENERATE_ONLY=1 samples only the trained models, and a plain
 # run afterwards evaluates those files; the conformers and the results table equal the one-piece run's.
+# A sampling whose resume is refused (a damaged journal) starts afresh; `experiment_train.sh pass` on a collected state.
 # usage: experiment_smoke.sh CONFSGM_BINARY WORK_DIR
 set -uo pipefail
 bin=$1; work=$2
@@ -22,6 +23,18 @@ for space in distance torsion; do
   done
   grep -q "seed" "$work/$space/results.md" || die "$space: results.md has no seed table"
 done
+# A sampling whose resume is refused (here a damaged journal) starts afresh instead of stopping the run.
+refused=$work/refused
+cp -a "$work/distance" "$refused"
+rm -f "$refused"/gen/baseline_s2.sdf "$refused"/eval/baseline_s2.* "$refused"/results.*
+printf 'not a journal\n' > "$refused/gen/baseline_s2.sdf.partial.sdf.journal"
+printf 'x' > "$refused/gen/baseline_s2.sdf.partial.sdf.partial"
+run "$refused" SPACE=distance FAMILY=qm9
+grep -q "generate baseline_s2: resume refused (.*not a confsgm generate journal.*); starting afresh" "$refused.log" \
+  || die "refused resume: $(grep baseline_s2 "$refused.log")"
+cmp -s "$work/distance/gen/baseline_s2.sdf" "$refused/gen/baseline_s2.sdf" || die "the fresh sampling differs"
+ls "$refused/gen/" > "$refused.gen.list"
+grep -q journal "$refused.gen.list" && die "a journal survived the fresh sampling"
 # The split run: seed 2's IP model not trained yet, nothing of seed 2 sampled or evaluated.
 split=$work/split
 cp -a "$work/distance" "$split"
@@ -89,11 +102,13 @@ rm -f "$r"/distance_drugs/eval/baseline_s1.* "$r"/distance_drugs/gen/baseline_s1
 printf 'not a journal' > "$r/distance_drugs/gen/baseline_s1.sdf.partial.sdf.journal"
 printf 'partial' | gzip > "$r/distance_drugs/gen/baseline_s1.sdf.partial.sdf.partial.gz"
 mkdir -p "$gpu/out2"
-(cd "$here/../.." && OUT=$gpu/out2 BIN=$gpu/bin WORK=$gpu/work2 BACKEND=cpu RESULTS_ROOT=$r BUDGET_S=80 VAL_MOLECULES=2 \
+(cd "$here/../.." && OUT=$gpu/out2 BIN=$gpu/bin WORK=$gpu/work2 BACKEND=cpu RESULTS_ROOT=$r BUDGET_S=80 PASS_MIN_S=5 VAL_MOLECULES=2 \
   TEST_MOLECULES=2 STEPS_PER_LEVEL=2 bash benchmarks/gpu/experiment_train.sh pass > "$gpu.pass.log" 2>&1) \
   || die "experiment_train.sh pass failed: $(tail -5 "$gpu.pass.log")"
 grep -q "distance_qm9 skipped" "$gpu.pass.log" || die "pass did not report the missing QM9 run"
-tar tzf "$gpu/out2/distance_drugs_pass.tgz" | grep -q "eval/baseline_s1.json" || die "pass did not evaluate baseline_s1"
-tar tzf "$gpu/out2/distance_drugs_gen.tgz" | grep -q "partial" && die "an unfinished sampling travelled back"
+# (Listings to files first: grep -q stops reading early, and pipefail would count tar's broken pipe.)
+tar tzf "$gpu/out2/distance_drugs_pass.tgz" > "$gpu/pass.list"; tar tzf "$gpu/out2/distance_drugs_gen.tgz" > "$gpu/gen.list"
+grep -q "eval/baseline_s1.json" "$gpu/pass.list" || die "pass did not evaluate baseline_s1"
+grep -q "partial" "$gpu/gen.list" && die "an unfinished sampling travelled back"
 echo "ok: paper_experiment.sh QUICK in both spaces, the generate-only split run, the training-domain table," \
   "experiment_train.sh with its partial pass, collect and pass"

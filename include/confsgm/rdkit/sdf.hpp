@@ -371,6 +371,7 @@ class sdf_writer {
     ++written_;
   }
 
+  /// Conformers written by this writer (a resumed file's earlier records not counted).
   std::size_t written() const noexcept { return written_; }
 
   /// Flushes and atomically renames the temporary file onto the target path.
