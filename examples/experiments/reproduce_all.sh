@@ -6,8 +6,9 @@
 #   bash examples/experiments/reproduce_all.sh                       # everything: about 20 h on 2 cores
 #   RUNS="torsion:drugs distance:drugs" bash examples/experiments/reproduce_all.sh
 #
-# RUNS lists SPACE:FAMILY pairs in the order they run (default: the cheapest first); TRAIN_FIRST (below). Every run uses 3 seeds and the
-# lambda grid "0.05 0.1 0.2"; the other settings are paper_experiment.sh's defaults (FAMILY=drugs: COV at 1.25 A).
+# RUNS lists SPACE:FAMILY pairs in the order they run (default: the cheapest first); TRAIN_FIRST below. Every run
+# uses 3 seeds and the lambda grid "0.05 0.1 0.2"; the other settings are paper_experiment.sh's defaults
+# (FAMILY=drugs: COV at 1.25 A).
 # The whole-run log is results/reproduce_all.log; each experiment also logs to results/<space>_<family>.log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
