@@ -31,6 +31,11 @@
 #include <string>
 #include <vector>
 
+// Debian's libxtb does its linear algebra in OpenBLAS, whose pthread build keeps a thread per core spinning for
+// work; beside other busy processes they take the cores from the calculation (docs/properties.md, "Threads"). The
+// calculator sets OpenBLAS to its own thread count. Weak: absent where libxtb uses another BLAS.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 namespace confsgm::xtb {
 
 inline constexpr double bohr_per_angstrom = 1.0 / 0.52917721067;  // xtb's own constant (CODATA 2014)
@@ -96,6 +101,7 @@ class gfn2_calculator {
   singlepoint_result singlepoint(const Eigen::MatrixBase<Derived>& xyz) {
     std::lock_guard lock(library_mutex());
     omp_set_num_threads(omp_threads_ > 0 ? omp_threads_ : 1);
+    if (openblas_set_num_threads) openblas_set_num_threads(omp_threads_ > 0 ? omp_threads_ : 1);
     singlepoint_result r;
     if (xyz.rows() != n_ || xyz.cols() != 3)
       throw shape_mismatch("gfn2_calculator::singlepoint(): conformer is " + std::to_string(xyz.rows()) + "x" +

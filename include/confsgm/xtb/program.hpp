@@ -231,7 +231,7 @@ result run(const molecule_graph& g, const Eigen::MatrixBase<Derived>& xyz, int c
   std::string why;
   const auto t0 = std::chrono::steady_clock::now();
   const int rc = spawn_in(dir.path(), args,
-                          {"OMP_NUM_THREADS=" + nt + ",1", "MKL_NUM_THREADS=" + nt, "OMP_MAX_ACTIVE_LEVELS=1",
+                          {"OMP_NUM_THREADS=" + nt + ",1", "MKL_NUM_THREADS=" + nt, "OPENBLAS_NUM_THREADS=" + nt, "OMP_MAX_ACTIVE_LEVELS=1",
                            "OMP_STACKSIZE=1G"},
                           opts.timeout_s, why);
   result r;
