@@ -28,14 +28,19 @@ gen=(generate --method confgf --model qm9-distance-ip --input "$work/in.csv" --n
 [[ -e $work/full.sdf.journal || -e $work/full.sdf.partial ]] && die "a finished run left its journal or partial file"
 [[ $(grep -c '^\$\$\$\$' "$work/full.sdf") -eq $((4 * n_mols)) ]] || die "uninterrupted run: not $((4 * n_mols)) conformers"
 
-# Killed after at least two molecules.
-"$bin" "${gen[@]}" --output "$work/k.sdf" --threads 1 2> /dev/null &
-pid=$!
-for _ in $(seq 1 1200); do
-  [[ $(grep -c '^molecule' "$work/k.sdf.journal" 2> /dev/null) -ge 2 ]] && break
-  sleep 0.05
-done
-kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
+# One thread (every molecule journaled as soon as it is sampled), killed with SIGKILL once OUTPUT's journal lists
+# at least N molecules.
+run_and_kill() {
+  local output=$1 n=$2
+  "$bin" "${gen[@]}" --output "$output" --threads 1 2> /dev/null &
+  local pid=$!
+  for _ in $(seq 1 1200); do
+    [[ $(grep -c '^molecule' "$output.journal" 2> /dev/null) -ge $n ]] && break
+    sleep 0.05
+  done
+  kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
+}
+run_and_kill "$work/k.sdf" 2
 done_before=$(grep -c '^molecule' "$work/k.sdf.journal")
 [[ $done_before -ge 2 && $done_before -lt $n_mols ]] || die "kill came too late or too early ($done_before molecules journaled)"
 [[ -f $work/k.sdf.partial && ! -e $work/k.sdf ]] || die "the killed run did not leave k.sdf.partial alone"
@@ -61,13 +66,7 @@ cmp -s "$work/full.sdf" "$work/k.sdf" || die "killed + resumed output differs fr
 [[ -e $work/k.sdf.journal || -e $work/k.sdf.partial ]] && die "the resumed run left its journal or partial file"
 
 # A journal that does not fit the input (a molecule renamed): refused with the file and line.
-"$bin" "${gen[@]}" --output "$work/j.sdf" --threads 1 2> /dev/null &
-pid=$!
-for _ in $(seq 1 1200); do
-  [[ $(grep -c '^molecule' "$work/j.sdf.journal" 2> /dev/null) -ge 1 ]] && break
-  sleep 0.05
-done
-kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
+run_and_kill "$work/j.sdf" 1
 sed -i 's/^molecule\tethanol\t/molecule\tmethanol\t/' "$work/j.sdf.journal"
 "$bin" "${gen[@]}" --output "$work/j.sdf" --resume 2> "$work/j.log"
 rc=$?
