@@ -267,3 +267,41 @@ TEST_CASE("SDF writer round trip keeps coordinates and properties, atomically", 
   }
   std::filesystem::remove(path);
 }
+
+TEST_CASE("SDF writer resumes a kept partial file at a flushed offset", "[rdkit][sdf]") {
+  const auto& m = geom_molecule("drugs_train10_0002");
+  const auto path = (std::filesystem::temp_directory_path() / "confsgm_resume.sdf").string();
+  const auto conf = [&](std::size_t c) { return m.data.conformers[c]; };
+  std::uintmax_t vouched = 0;
+  {
+    rdkit::sdf_writer w(path, {.keep_partial = true, .resume_at = std::nullopt});
+    w.write(*m.mol, conf(0), "t0", {{"mol_id", "x"}});
+    w.write(*m.mol, conf(1), "t1", {{"mol_id", "x"}});
+    vouched = w.flush();
+    CHECK(vouched == std::filesystem::file_size(w.partial_path()));
+    w.write(*m.mol, conf(2), "unfinished", {{"mol_id", "x"}});  // a molecule the "killed" run had not finished
+    w.flush();
+  }  // destroyed without commit: the partial file stays
+  REQUIRE(std::filesystem::exists(path + ".partial"));
+  CHECK(std::filesystem::file_size(path + ".partial") > vouched);
+  // More bytes vouched for than the file has: refused, naming the file and both sizes.
+  CHECK_THROWS_WITH(rdkit::sdf_writer(path, {.resume_at = vouched + std::filesystem::file_size(path + ".partial")}),
+                    Catch::Contains("confsgm_resume.sdf.partial") && Catch::Contains("fewer than the"));
+  {
+    rdkit::sdf_writer w(path, {.keep_partial = true, .resume_at = vouched});
+    CHECK(w.flush() == vouched);  // the unfinished record is cut off
+    w.write(*m.mol, conf(2), "t2", {{"mol_id", "x"}});
+    w.commit();
+  }
+  CHECK_FALSE(std::filesystem::exists(path + ".partial"));
+  const auto r = rdkit::read_sdf(path);
+  REQUIRE(r.errors.empty());
+  REQUIRE(r.molecules.size() == 1);
+  REQUIRE(r.molecules[0].data.size() == 3);
+  CHECK(r.molecules[0].data.info[1].title == "t1");
+  CHECK(r.molecules[0].data.info[2].title == "t2");
+  // Nothing to resume from: refused by name.
+  CHECK_THROWS_WITH(rdkit::sdf_writer(path + ".none", {.resume_at = 0}),
+                    Catch::Contains("confsgm_resume.sdf.none.partial") && Catch::Contains("missing"));
+  std::filesystem::remove(path);
+}
