@@ -9,6 +9,9 @@
 #     paper_experiment.sh restores them), with their .source records.
 #   gen/: only a sampling cut off mid-run: its journal (generate --resume) and its partial output gzipped, so the
 #     next session resumes at the next molecule (paper_experiment.sh unpacks it); both leave git once it finished.
+# A published run (publish.sh left a `published` marker; its tables, JSON and plots are in docs/results/) keeps its
+# models, evaluations and bias tables in git, but not its JSON, plots, matched sets and matching reports, which
+# leave the index: a GPU machine takes the working tree only up to 64 MiB (a later rerun of the run matches again).
 # Not staged: generated conformers (gen/: once evaluated they are not read again; a missing one of an unevaluated
 # model is sampled again with the same seed) and logs of finished steps.
 #
@@ -31,9 +34,16 @@ for run in "$root"/*/; do
       git rm -q --cached -- "$m.ckpt"
     fi
   done
+  bulky=("$run"/*.png "$run"/*.json "$run"/data/*.matching.tsv "$run"/data/*.matched.sdf.gz)
+  if [[ -f $run/published ]]; then
+    files+=("$run/published")
+    for f in "${bulky[@]}"; do
+      if git ls-files --error-unmatch "$f" > /dev/null 2>&1; then git rm -q --cached -- "$f"; fi
+    done
+    bulky=()
+  fi
   for f in "$run"/eval/*.json "$run"/eval/*.txt "$run"/bias/*[0-9].csv "$run"/bias/*.md "$run"/lambda.txt \
-    "$run"/lambda_grid.md "$run"/results.md "$run"/*.png "$run"/*.csv "$run"/*.json "$run"/data/*.source \
-    "$run"/data/*.matching.tsv; do
+    "$run"/lambda_grid.md "$run"/results.md "$run"/*.csv "$run"/data/*.source "${bulky[@]}"; do
     [[ -f $f ]] && files+=("$f")
   done
   # Every sample's bias error (the Fig. 1c histogram), gzipped: summarize.py reads either form.
@@ -66,7 +76,7 @@ for run in "$root"/*/; do
     [[ -f $tracked ]] || git rm -q --cached -- "$tracked"
   done < <(git ls-files -- "$run/gen/")
   for matched in "$run"/data/*.matched.sdf; do
-    [[ -f $matched ]] || continue
+    [[ -f $matched && ! -f $run/published ]] || continue
     # Gzipped beside the file the run reads; paper_experiment.sh unpacks it when the plain file is missing.
     if [[ ! -f $matched.gz || $matched -nt $matched.gz ]]; then gzip -9 -n -c "$matched" > "$matched.gz"; fi
     files+=("$matched.gz")

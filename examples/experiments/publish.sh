@@ -37,6 +37,8 @@ publish_model() {
 publish_model "$run/models/baseline_s$seed.bin" "$family-$space" none -
 publish_model "$run/models/ip_l${lambda}_s$seed.bin" "$family-$space-ip" ip "$lambda"
 echo "publish: $dst"
+# keep_state.sh then keeps only the run's models, evaluations and bias tables in git (the rest is in $dst).
+echo "published to $dst on $(date -u +%Y-%m-%dT%H:%MZ)" > "$run/published"
 # Both spaces of the family published: one table with both beside ETKDG (docs/results/<family>_spaces.md).
 if [[ -f docs/results/distance_$family/results.json && -f docs/results/torsion_$family/results.json ]]; then
   /usr/bin/python3 examples/experiments/compare_spaces.py "$family"

@@ -2,7 +2,7 @@
 # examples/experiments/keep_state.sh in a scratch git repository: what it stages of a run folder (finished and
 # unfinished models, a sampling cut off mid-run), that the journal is staged as it was when the partial output was
 # copied (the file itself may grow meanwhile), and that checkpoints and journals leave the index once their step
-# finished.
+# finished, and that a published run keeps only its models, evaluations and bias tables in git.
 # usage: keep_state_test.sh WORK_DIR
 set -uo pipefail
 work=$1
@@ -47,5 +47,23 @@ git commit -qm state2
 rm $gen.journal $gen.partial $gen.partial.gz
 bash examples/experiments/keep_state.sh > ks.log 2>&1 || die "keep_state (3) failed: $(cat ks.log)"
 git ls-files "$run/gen/" | grep -q . && die "a finished sampling's journal stayed in git: $(git ls-files "$run/gen/")"
+# A published run: models, evaluations and bias tables stay; its JSON, plots and matched sets leave the index.
+pub=results/torsion_drugs
+mkdir -p $pub/models $pub/data $pub/eval
+printf 'model' > $pub/models/m.bin; touch $pub/models/m.bin.done
+printf '{}' > $pub/results.json; printf 'png' > $pub/bias_vs_sigma.png; printf '{}' > $pub/eval/m_s1.json
+printf 'sdf' > $pub/data/train.matched.sdf; printf 'tsv' > $pub/data/train.matching.tsv
+bash examples/experiments/keep_state.sh > ks.log 2>&1 || die "keep_state (4) failed: $(cat ks.log)"
+git ls-files --error-unmatch $pub/results.json $pub/data/train.matched.sdf.gz > /dev/null 2>&1 \
+  || die "an unpublished run's JSON or matched set was not staged"
+git commit -qm state3
+echo "published to docs/results/torsion_drugs" > $pub/published
+bash examples/experiments/keep_state.sh > ks.log 2>&1 || die "keep_state (5) failed: $(cat ks.log)"
+for f in results.json bias_vs_sigma.png data/train.matched.sdf.gz data/train.matching.tsv; do
+  git ls-files --error-unmatch "$pub/$f" > /dev/null 2>&1 && die "published run: $f stayed in git"
+done
+for f in models/m.bin models/m.bin.done eval/m_s1.json published; do
+  git ls-files --error-unmatch "$pub/$f" > /dev/null 2>&1 || die "published run: $f not in git"
+done
 [[ $fail -eq 0 ]] && echo "ok: keep_state stages models, checkpoints of unfinished models and cut-off samplings"
 exit $fail
