@@ -10,7 +10,8 @@
 # A model that did not finish its epochs comes back with its checkpoint and no .done marker, so the next plain run
 # here resumes it (the trainer's checkpoint is the same on both backends).
 #
-#   here:    APP=1 bash benchmarks/gpu/build.sh
+#   here:    APP=1 bash benchmarks/gpu/build.sh; bash examples/experiments/keep_state.sh && git commit ...;
+#            bash benchmarks/gpu/experiment_train.sh size      (the working tree and the build must fit 64 MiB)
 #   device:  run, carry ["build-gpu/bin"], timeout_s 600:   bash benchmarks/gpu/experiment_train.sh
 #   here:    bash benchmarks/gpu/experiment_train.sh collect FILES_AT
 #              (unpacks into results/<space>_drugs, never over a finished model or an existing evaluation)
@@ -25,6 +26,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=${RESULTS_ROOT:-results}
+# `size`: what a device call would take along (tracked and untracked-not-ignored files plus the carried build), against
+# the device tool's 64 MiB; run it here after keep_state.sh, before the call.
+if [[ ${1:-} == size ]]; then
+  tree=$( (git ls-files -z; git ls-files -z --others --exclude-standard) | xargs -0 du -cb 2> /dev/null | awk '$2 == "total" { s += $1 } END { print s + 0 }')
+  carried=$(du -sb "${BIN:-build-gpu/bin}" 2> /dev/null | cut -f1)
+  total=$((tree + ${carried:-0}))
+  awk -v t="$tree" -v c="${carried:-0}" -v b="${BIN:-build-gpu/bin}" 'BEGIN { m = 1048576;
+    printf "experiment_train: working tree %.1f MiB + %s %.1f MiB = %.1f MiB of 64\n", t / m, b, c / m, (t + c) / m }' 
+  ((total <= 64 * 1048576)) || { echo "experiment_train: over the limit: see keep_state.sh (published runs)" >&2; exit 1; }
+  exit 0
+fi
 if [[ ${1:-} == collect ]]; then
   from=${2:?collect FILES_AT: the folder where the files of the device run came back}
   for pack in "$from"/*.tgz; do
