@@ -446,22 +446,20 @@ int run_generate(arguments& args) {
   if (journal.resumed())
     std::cerr << "resumed: " << resume_from << " of " << mols.size() << " molecules already generated ("
               << totals.written << " conformers, from " << journal.path() << ")\n";
-  // Molecules the journal lists are not sampled again.
-  std::vector<std::size_t> wanted_now = wanted;
-  std::fill(wanted_now.begin(), wanted_now.begin() + static_cast<std::ptrdiff_t>(resume_from), 0);
 
   // --backend cuda samples every molecule up front, many per launch; generate_one then only collects the results.
+  // (A GPU run never resumes, so every molecule is wanted.)
   std::vector<std::optional<confsgm::sample::langevin_result>> gpu_confgf;
   std::vector<torsional_on_gpu> gpu_torsional;
   if (gpu && confgf) {
     auto o = lo;
     o.seed = eo.seed;
-    gpu_confgf = sample_confgf_on_gpu(confgf_models, mols, model_of, wanted_now, o);
+    gpu_confgf = sample_confgf_on_gpu(confgf_models, mols, model_of, wanted, o);
   }
   if (gpu && torsional) {
     auto o = to;
     o.seed = eo.seed;
-    gpu_torsional = sample_torsional_on_gpu(torsional_models, mols, model_of, wanted_now, o, steps, reuse_local,
+    gpu_torsional = sample_torsional_on_gpu(torsional_models, mols, model_of, wanted, o, steps, reuse_local,
                                             confsgm::resolve_threads(eo.threads));
   }
   const auto generate_one = [&](std::size_t k, unsigned inner_threads) {

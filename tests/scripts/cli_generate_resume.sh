@@ -2,7 +2,8 @@
 # `confsgm generate --resume`: a run killed with SIGKILL part way keeps its finished molecules (OUT.journal,
 # OUT.partial) and, resumed with another thread count, ends with the uninterrupted run's output byte for byte and
 # the same totals; a torn journal line is ignored; a resume under other settings, or with a journal that does not
-# fit the input, is refused with the reason; --resume without a journal generates everything.
+# fit the input, is refused with the reason; --resume without a journal generates everything. Then the same
+# kill/resume round for confgf, torsional and ETKDG over a journaled prefix holding a failed molecule.
 # usage: cli_generate_resume.sh CONFSGM_BINARY WORK_DIR
 set -uo pipefail
 bin=$1; work=$2
@@ -93,6 +94,53 @@ rc=$?
 "$bin" "${gen[@]}" --output "$work/n.sdf" --resume 2> "$work/n.log" || die "--resume without a journal failed: $(cat "$work/n.log")"
 grep -q "no journal" "$work/n.log" || die "--resume without a journal gave no note"
 cmp -s "$work/full.sdf" "$work/n.sdf" || die "--resume without a journal: output differs"
+
+# The same round for every method, over a journaled prefix that holds a failed molecule: no_count lists no
+# conformer count, so with --multiplier it fails at once (exit 1 for the run, "1 molecules failed"). The run killed
+# after at least 2 molecules and resumed ends with the uninterrupted run's output byte for byte, its totals and
+# its exit status. Counts are chosen so that every molecule takes well over the 50 ms the kill waits between looks.
+cat > "$work/counts.csv" <<'CSV'
+mol_id,smiles,n_conformers
+pentanol,CCCCCO,3
+no_count,CCOCC,
+hexane,CCCCCC,3
+butanol,CCCCO,2
+ethylanisole,CCc1ccc(OC)cc1,3
+diethylamine,CCNCC,2
+CSV
+resume_round() {
+  local name=$1; shift
+  local args=(generate "$@" --input "$work/counts.csv" --seed 11 --quiet)
+  "$bin" "${args[@]}" --output "$work/$name-full.sdf" --threads 2 2> "$work/$name-full.log"
+  local rc_full=$?
+  [[ $rc_full -eq 1 ]] && grep -q "no_count: no --num given and the input lists no reference count" "$work/$name-full.log" \
+    || { die "$name: uninterrupted run: exit $rc_full, $(grep -v '^warning' "$work/$name-full.log" | head -3)"; return; }
+  "$bin" "${args[@]}" --output "$work/$name.sdf" --threads 1 2> /dev/null &
+  local pid=$!
+  for _ in $(seq 1 1200); do
+    [[ $(grep -c '^molecule' "$work/$name.sdf.journal" 2> /dev/null) -ge 2 ]] && break
+    sleep 0.05
+  done
+  kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
+  local done_before
+  done_before=$(grep -c '^molecule' "$work/$name.sdf.journal" 2> /dev/null)
+  [[ $done_before -ge 2 && $done_before -lt 6 ]] || { die "$name: kill came too late or too early ($done_before molecules journaled)"; return; }
+  grep -q $'^molecule\tno_count\t[0-9]*\t0\t1\t' "$work/$name.sdf.journal" || die "$name: the journal does not record no_count as failed"
+  "$bin" "${args[@]}" --output "$work/$name.sdf" --threads 2 --resume 2> "$work/$name-resume.log"
+  local rc=$?
+  [[ $rc -eq $rc_full ]] || die "$name: resumed run exit $rc, uninterrupted $rc_full"
+  grep -q "resumed: $done_before of 6 molecules already generated" "$work/$name-resume.log" \
+    || die "$name: resume did not report the journaled molecules: $(grep -v '^warning' "$work/$name-resume.log" | head -2)"
+  cmp -s "$work/$name-full.sdf" "$work/$name.sdf" || die "$name: killed + resumed output differs from the uninterrupted run's"
+  [[ "$(grep '^wrote' "$work/$name-full.log" | sed 's/ to .* (/ (/')" == "$(grep '^wrote' "$work/$name-resume.log" | sed 's/ to .* (/ (/')" ]] \
+    || die "$name: totals differ: $(grep '^wrote' "$work/$name-full.log") / $(grep '^wrote' "$work/$name-resume.log")"
+  # The failed molecule's message is not repeated by the resume (it was reported by the killed run).
+  grep -q "no_count" "$work/$name-resume.log" && die "$name: the resume sampled no_count again"
+  [[ -e $work/$name.sdf.journal || -e $work/$name.sdf.partial ]] && die "$name: the resumed run left its journal or partial file"
+}
+resume_round confgf --method confgf --model qm9-distance-ip --steps-per-level 30 --multiplier 2
+resume_round torsional --method torsional --model qm9-torsion-ip --multiplier 60
+resume_round etkdg --multiplier 120
 
 [[ $fail -eq 0 ]] && echo "ok: generate --resume after SIGKILL equals the uninterrupted run; mismatches refused"
 exit $fail

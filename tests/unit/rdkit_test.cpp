@@ -186,6 +186,26 @@ TEST_CASE("bad SMILES lines are reported with line numbers and the rest is read"
   CHECK_NOTHROW(rdkit::from_smiles("CCO.Cl", "salt", {.allow_fragments = true}));
 }
 
+TEST_CASE("CSV conformer counts must be whole numbers; an empty cell lists none", "[rdkit][smiles][errors]") {
+  const auto r = rdkit::read_smiles_file(bad + "bad_counts.csv");
+  REQUIRE(r.molecules.size() == 3);
+  CHECK(r.molecules[0].id == "ethanol");
+  CHECK(r.molecules[0].n_reference == std::optional<std::size_t>(4));
+  CHECK(r.molecules[1].id == "empty");
+  CHECK_FALSE(r.molecules[1].n_reference.has_value());
+  CHECK(r.molecules[2].id == "short");
+  CHECK_FALSE(r.molecules[2].n_reference.has_value());
+  // -1 (not 2^64 - 1), 12abc (not 12), 2.5 (not 2) and a count past 2^64 are each refused with the row.
+  REQUIRE(r.errors.size() == 4);
+  const std::vector<std::pair<std::size_t, std::string>> expected = {
+      {3, "'-1'"}, {4, "'12abc'"}, {5, "'2.5'"}, {8, "'99999999999999999999999'"}};
+  for (std::size_t k = 0; k < expected.size(); ++k) {
+    CHECK(r.errors[k].line().value() == expected[k].first);
+    CHECK_THAT(std::string(r.errors[k].what()), Catch::Contains("bad_counts.csv") &&
+                                                    Catch::Contains("n_conformers " + expected[k].second + " is not a count"));
+  }
+}
+
 TEST_CASE("ETKDG: seeded, thread-count independent, stereo kept and checked", "[rdkit][etkdg]") {
   const auto m = rdkit::from_smiles("C[C@H](N)C(=O)O/C=C/C", "probe");
   rdkit::etkdg_options o;

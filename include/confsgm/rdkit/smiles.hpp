@@ -10,6 +10,7 @@
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 
+#include <charconv>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -101,7 +102,7 @@ inline std::vector<std::string> split_csv_line(const std::string& line) {
 
 /// Reads a .smi or .csv list of molecules. Ids default to "<file stem>_<line>".
 /// CSV: the header must name a `smiles` (or `corrected_smiles`, preferred) column;
-/// optional `id`/`name` and `n_conformers` columns are used when present.
+/// optional `id`/`name` and `n_conformers` columns are used when present (an empty count cell: none listed).
 inline smiles_file_result read_smiles_file(const std::string& path, const smiles_options& opts = {}) {
   std::ifstream in(path);
   if (!in) throw io_error(path, std::nullopt, std::nullopt, "cannot open the file for reading");
@@ -137,14 +138,17 @@ inline smiles_file_result read_smiles_file(const std::string& path, const smiles
       }
       smiles = cells[smiles_col];
       if (id_col >= 0 && id_col < static_cast<int>(cells.size())) id = cells[id_col];
-      if (nconf_col >= 0 && nconf_col < static_cast<int>(cells.size())) {
-        try {
-          n_ref = static_cast<std::size_t>(std::stoul(cells[nconf_col]));
-        } catch (const std::exception&) {
-          out.errors.emplace_back(path, line_no, std::nullopt,
-                                  "n_conformers '" + cells[nconf_col] + "' is not a count");
+      // An empty or missing cell means "not listed"; anything else must be a whole number in full (std::stoul
+      // would take "-1" as 2^64 - 1 and "12abc" as 12).
+      if (nconf_col >= 0 && nconf_col < static_cast<int>(cells.size()) && !cells[nconf_col].empty()) {
+        const auto& cell = cells[nconf_col];
+        std::size_t count = 0;
+        const auto r = std::from_chars(cell.data(), cell.data() + cell.size(), count);
+        if (r.ec != std::errc{} || r.ptr != cell.data() + cell.size()) {
+          out.errors.emplace_back(path, line_no, std::nullopt, "n_conformers '" + cell + "' is not a count");
           continue;
         }
+        n_ref = count;
       }
     } else {
       std::istringstream ls(line);
