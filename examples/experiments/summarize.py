@@ -216,6 +216,14 @@ def main():
         f.write(f"Seeds: {' '.join(seeds)} (mean ± sd over seeds). λ = {lam}, {chosen} "
                 f"(lambda_grid.md). COV threshold {threshold} Å.\n\n")
         f.write("## Exposure bias per noise level (Table I analogue)\n\n")
+        # The sample design, as `confsgm bias` reported it ("[bias] N reference conformers of M molecules, K samples
+        # per level"): with few samples per level a level's mean is uncertain, and the reader must know how much.
+        design = None
+        bias_log = out / "bias" / f"baseline_s{seeds[0]}.log"
+        if bias_log.exists():
+            design = next((l.strip()[len("[bias] "):] for l in open(bias_log) if l.startswith("[bias] ")), None)
+        if design:
+            f.write(f"Design (per seed and model, the same draws for both models of a seed): {design}.\n\n")
         f.write(f"Metric: {main_metric} ({'rad' if 'torsion' in main_metric else 'Å'}); "
                 "lower is better.\n\n| level | σ | baseline | IP | IP − baseline |\n|---|---|---|---|---|\n")
         lower = 0
@@ -266,7 +274,7 @@ def main():
             f.write("## Conformer matching of the training set (torsion space)\n\n"
                     f"{matching['rmsd']['n']} reference conformers of {matching['molecules']} molecules matched; "
                     f"{matching['left_out']} molecules left out (no rotatable bond, or no usable ETKDG local structure; "
-                    "data/train.match.log). RMSD (Å, after superposition) between each reference conformer and its ETKDG "
+                    f"{out}/data/train.match.log, run output). RMSD (Å, after superposition) between each reference conformer and its ETKDG "
                     "local structure, first with the reference's own dihedrals, then with the matched ones (the "
                     "objective: all atoms, hydrogens included), and heavy atoms only (what Torsional Diffusion "
                     "reports):\n\n"
@@ -279,12 +287,16 @@ def main():
             f.write("\n")
         f.write("## Training (per seed: epochs run, best validation loss, wall time)\n\n"
                 "Minutes: training time summed over the run's pieces (a resumed run starts its clock again), "
-                "on whichever machine each piece ran (models/*.where says where a run started elsewhere).\n\n"
+                f"on whichever machine each piece ran ({out}/models/*.where says where a run started elsewhere).\n\n"
                 "| model | seed | epochs | best validation loss | at epoch | minutes |\n|---|---|---|---|---|---|\n")
         for kind in ["baseline", "ip"]:
             for s in seeds:
                 c = curves[kind][s]
                 if not c:
+                    # A model restored from a file (say, a shipped one) after its run folder was lost has no log.
+                    where = out / "models" / f"{stem[kind]}_s{s}.bin.where"
+                    note = open(where).read().strip().replace("\n", " ") if where.exists() else "no record"
+                    f.write(f"| {names[kind]} | {s} | training log not kept | | | ({note}) |\n")
                     continue
                 best = min(c, key=lambda e: e["validation_loss"])
                 f.write(f"| {names[kind]} | {s} | {c[-1]['epoch']} | {best['validation_loss']:.5g} | "
@@ -326,7 +338,7 @@ def main():
         ax.hist(errs, bins=40, alpha=0.5, color=colour, label=f"{names[kind]} (n = {len(errs)})")
     ax.set_xlabel(f"{main_metric}, all levels")
     ax.set_ylabel("samples")
-    ax.set_title("Distribution of reconstruction errors (Fig. 1c analogue)")
+    ax.set_title(f"Reconstruction errors (Fig. 1c), {space}, {family} (surrogate data)", fontsize=10)
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "error_histogram.png", dpi=120)
