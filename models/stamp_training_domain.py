@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Adds the training-domain header entries (training_molecules, training_heavy_atoms_max) to a model file
 written before `confsgm train` recorded them. Parameters and every other byte of the header stay as they are;
-the FNV-1a checksum is recomputed. Used once, on 2026-11-26, for the four QM9 models (models/README.md):
+the FNV-1a checksum is recomputed. Used once, on 2026-11-26, for the four QM9 models of then (three are still shipped; models/README.md):
 
   /usr/bin/python3 models/stamp_training_domain.py models/qm9-distance.bin 11188 9
 

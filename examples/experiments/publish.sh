@@ -4,7 +4,7 @@
 #                                    links them)
 #   models/<family>-<space>.bin, models/<family>-<space>-ip.bin
 #                                    the first seed's baseline and IP models, loaded by `generate --model NAME`;
-#                                    models/MANIFEST.tsv records each file's SHA-256, lambda, seed and source run
+#                                    models/MANIFEST.tsv records each file's SHA-256, lambda, seed, source run and date
 #   docs/results/<family>_spaces.md  both state spaces beside ETKDG, once both are published (compare_spaces.py)
 #
 #   SPACE=distance FAMILY=qm9 bash examples/experiments/publish.sh
@@ -22,7 +22,7 @@ for f in results.md results.json lambda_grid.md bias_vs_sigma.png error_histogra
   [[ -f $run/$f ]] && cp "$run/$f" "$dst/$f"
 done
 manifest=models/MANIFEST.tsv
-[[ -f $manifest ]] || printf 'model\tsha256\tspace\tfamily\tperturbation\tlambda\tseed\tsource\n' > "$manifest"
+[[ -f $manifest ]] || printf 'model\tsha256\tspace\tfamily\tperturbation\tlambda\tseed\tsource\tpublished\n' > "$manifest"
 publish_model() {
   local src=$1 name=$2 pert=$3 lam=$4
   [[ -f $src ]] || { echo "publish: missing $src" >&2; exit 3; }
@@ -30,7 +30,8 @@ publish_model() {
   local sum
   sum=$(sha256sum "models/$name.bin" | cut -d' ' -f1)
   grep -v "^$name	" "$manifest" > "$manifest.partial" || true
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$sum" "$space" "$family" "$pert" "$lam" "$seed" "$src" >> "$manifest.partial"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$sum" "$space" "$family" "$pert" "$lam" "$seed" "$src" \
+    "$(date -u +%F)" >> "$manifest.partial"
   mv "$manifest.partial" "$manifest"
   echo "publish: models/$name.bin ($(du -h "models/$name.bin" | cut -f1), sha256 ${sum:0:12}...)"
 }
