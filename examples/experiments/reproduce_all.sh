@@ -3,7 +3,7 @@
 # shipped models). Each step is resumable (paper_experiment.sh skips finished outputs and resumes training from its
 # checkpoint), so a run cut off by the end of a session continues where it stopped: rerun the same command.
 #
-#   bash examples/experiments/reproduce_all.sh                       # everything: about 20 h on 2 cores
+#   bash examples/experiments/reproduce_all.sh                       # everything: about 13 h on 2 cores
 #   RUNS="torsion:drugs distance:drugs" bash examples/experiments/reproduce_all.sh
 #
 # RUNS lists SPACE:FAMILY pairs in the order they run (default: the cheapest first); TRAIN_FIRST below. Every run

@@ -186,7 +186,7 @@ TEST_CASE("bad SMILES lines are reported with line numbers and the rest is read"
   CHECK_NOTHROW(rdkit::from_smiles("CCO.Cl", "salt", {.allow_fragments = true}));
 }
 
-TEST_CASE("CSV conformer counts must be whole numbers; an empty cell lists none", "[rdkit][smiles][errors]") {
+TEST_CASE("CSV conformer counts must be whole numbers, and an empty cell lists none", "[rdkit][smiles][errors]") {
   const auto r = rdkit::read_smiles_file(bad + "bad_counts.csv");
   REQUIRE(r.molecules.size() == 3);
   CHECK(r.molecules[0].id == "ethanol");
