@@ -3,11 +3,11 @@
 #include <confsgm/confsgm.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
 #include <confsgm/rdkit/sdf.hpp>
+#include <confsgm/util/parse.hpp>
 #include <RDGeneral/versions.h>
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -38,12 +38,10 @@ std::optional<std::size_t> training_heavy_atoms_max(const std::map<std::string, 
                                                     const std::string& model_file) {
   const auto entry = header.find("training_heavy_atoms_max");
   if (entry == header.end()) return std::nullopt;
-  std::size_t limit = 0;
-  const auto& text = entry->second;
-  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), limit);
-  if (parsed.ec != std::errc{} || parsed.ptr != text.data() + text.size())
+  const auto limit = confsgm::parse_whole_number<std::size_t>(entry->second);
+  if (!limit)
     throw confsgm::io_error(model_file, std::nullopt, std::nullopt,
-                            "entry 'training_heavy_atoms_max' is not a number ('" + text + "')");
+                            "entry 'training_heavy_atoms_max' is not a number ('" + entry->second + "')");
   return limit;
 }
 

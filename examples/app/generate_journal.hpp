@@ -6,8 +6,8 @@
 
 #include <confsgm/error.hpp>
 #include <confsgm/train/checkpoint.hpp>
+#include <confsgm/util/parse.hpp>
 
-#include <charconv>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -127,8 +127,9 @@ class generate_journal {
   }
   template <class Unsigned>
   static bool whole_number(const std::string& text, Unsigned& value) {
-    const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
-    return !text.empty() && r.ec == std::errc{} && r.ptr == text.data() + text.size();
+    const auto parsed = confsgm::parse_whole_number<Unsigned>(text);
+    if (parsed) value = *parsed;
+    return parsed.has_value();
   }
   [[noreturn]] void corrupt(std::size_t line, const std::string& what) const {
     throw confsgm::io_error(path_, line, std::nullopt,

@@ -22,3 +22,4 @@
 #include "confsgm/eval/rmsd_matrix.hpp"
 
 #include "confsgm/util/parallel.hpp"
+#include "confsgm/util/parse.hpp"

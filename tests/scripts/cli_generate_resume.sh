@@ -30,10 +30,12 @@ gen=(generate --method confgf --model qm9-distance-ip --input "$work/in.csv" --n
 [[ $(grep -c '^\$\$\$\$' "$work/full.sdf") -eq $((4 * n_mols)) ]] || die "uninterrupted run: not $((4 * n_mols)) conformers"
 
 # One thread (every molecule journaled as soon as it is sampled), killed with SIGKILL once OUTPUT's journal lists
-# at least N molecules.
+# at least N molecules. ARGS: the generate command line (default: gen's).
 run_and_kill() {
-  local output=$1 n=$2
-  "$bin" "${gen[@]}" --output "$output" --threads 1 2> /dev/null &
+  local output=$1 n=$2; shift 2
+  local args=("$@")
+  ((${#args[@]})) || args=("${gen[@]}")
+  "$bin" "${args[@]}" --output "$output" --threads 1 2> /dev/null &
   local pid=$!
   for _ in $(seq 1 1200); do
     [[ $(grep -c '^molecule' "$output.journal" 2> /dev/null) -ge $n ]] && break
@@ -115,13 +117,7 @@ resume_round() {
   local rc_full=$?
   [[ $rc_full -eq 1 ]] && grep -q "no_count: no --num given and the input lists no reference count" "$work/$name-full.log" \
     || { die "$name: uninterrupted run: exit $rc_full, $(grep -v '^warning' "$work/$name-full.log" | head -3)"; return; }
-  "$bin" "${args[@]}" --output "$work/$name.sdf" --threads 1 2> /dev/null &
-  local pid=$!
-  for _ in $(seq 1 1200); do
-    [[ $(grep -c '^molecule' "$work/$name.sdf.journal" 2> /dev/null) -ge 2 ]] && break
-    sleep 0.05
-  done
-  kill -9 "$pid" 2> /dev/null; wait "$pid" 2> /dev/null
+  run_and_kill "$work/$name.sdf" 2 "${args[@]}"
   local done_before
   done_before=$(grep -c '^molecule' "$work/$name.sdf.journal" 2> /dev/null)
   [[ $done_before -ge 2 && $done_before -lt 6 ]] || { die "$name: kill came too late or too early ($done_before molecules journaled)"; return; }

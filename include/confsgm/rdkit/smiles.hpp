@@ -5,12 +5,12 @@
 #pragma once
 
 #include "confsgm/rdkit/convert.hpp"
+#include "confsgm/util/parse.hpp"
 
 #include <GraphMol/SanitException.h>
 #include <GraphMol/SmilesParse/SmilesParse.h>
 #include <GraphMol/SmilesParse/SmilesWrite.h>
 
-#include <charconv>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -138,17 +138,13 @@ inline smiles_file_result read_smiles_file(const std::string& path, const smiles
       }
       smiles = cells[smiles_col];
       if (id_col >= 0 && id_col < static_cast<int>(cells.size())) id = cells[id_col];
-      // An empty or missing cell means "not listed"; anything else must be a whole number in full (std::stoul
-      // would take "-1" as 2^64 - 1 and "12abc" as 12).
+      // An empty or missing cell means "not listed"; anything else must be a whole number in full.
       if (nconf_col >= 0 && nconf_col < static_cast<int>(cells.size()) && !cells[nconf_col].empty()) {
-        const auto& cell = cells[nconf_col];
-        std::size_t count = 0;
-        const auto r = std::from_chars(cell.data(), cell.data() + cell.size(), count);
-        if (r.ec != std::errc{} || r.ptr != cell.data() + cell.size()) {
-          out.errors.emplace_back(path, line_no, std::nullopt, "n_conformers '" + cell + "' is not a count");
+        n_ref = parse_whole_number<std::size_t>(cells[nconf_col]);
+        if (!n_ref) {
+          out.errors.emplace_back(path, line_no, std::nullopt, "n_conformers '" + cells[nconf_col] + "' is not a count");
           continue;
         }
-        n_ref = count;
       }
     } else {
       std::istringstream ls(line);

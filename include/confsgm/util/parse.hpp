@@ -1,0 +1,22 @@
+// confsgm/util/parse.hpp: strict text-to-number parsing for input files and headers.
+#pragma once
+
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+
+namespace confsgm {
+
+/// @p text as a whole number when all of it is one (no sign, no fraction, no trailing text, in range);
+/// otherwise empty. std::stoul would take "-1" as 2^64 - 1 and "12abc" as 12.
+template <class Unsigned>
+std::optional<Unsigned> parse_whole_number(std::string_view text) {
+  static_assert(std::is_unsigned_v<Unsigned>, "parse_whole_number() reads counts and offsets: an unsigned type");
+  Unsigned value{};
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || r.ec != std::errc{} || r.ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace confsgm
