@@ -10,12 +10,7 @@ cd "$(dirname "$0")/.."
 # Background work: lowest priority for this whole session (started with setsid, the
 # kernel schedules it as its own autogroup, where per-process nice values do not reach).
 echo 19 > /proc/self/autogroup 2>/dev/null || true
-bash cmake/install_deps.sh
-# A folder of its own, so rebuilding the development tree never swaps the binary under a running build.
-cmake -S . -B build-data -DCMAKE_BUILD_TYPE=Release -DCONFSGM_BUILD_TESTS=OFF -DCONFSGM_BUILD_BENCHMARKS=OFF \
-  -DCONFSGM_ENABLE_CUDA=OFF -DCONFSGM_NATIVE=OFF > /dev/null
-cmake --build build-data --target confsgm_app -j "${JOBS:-2}" > /dev/null
-app=build-data/examples/confsgm
+app=$(bash data/build_app.sh)
 for set in ${SETS:-qm9_test qm9_val qm9_train drugs_test drugs_val drugs_train}; do
   family=${set%%_*}
   split=${set#*_}

@@ -8,6 +8,10 @@ random.Random(SEED) shuffles, nothing else is random. Rules (docs/data.md):
 - Drugs train 660 and val 55 (>= 600 and >= 50 built): seeded shuffle of drugs_train_pool.smi restricted to
   molecules with <= 30 heavy atoms (compute: GFN2-xTB cost grows with size).
 - Drugs test 100: seeded draw from the GEOM Drugs test list restricted to <= 40 heavy atoms.
+- Drugs train_large 8,400 (>= 8,000 built; issue 25): the 660 Drugs train molecules first, in their order,
+  then the same seeded shuffle of the pool continued past the molecules already drawn (train and val), now
+  restricted to <= 40 heavy atoms like the test set. Any prefix of it is a nested training set (learning
+  curves). Built in shards of SHARD_SIZE rows by data/build_drugs_large.sh.
 Pool molecules whose canonical SMILES (with or without stereo) equals a test molecule's
 are refused here too (the pools were already cleaned of every test-list molecule).
 """
@@ -80,7 +84,45 @@ def draw(prefix, pool_file, test_file, n_train, n_val, n_test, max_heavy_pool, m
     print(f"{prefix}: train {n_train}, val {len(chosen) - n_train}, test {len(tests)}", file=sys.stderr)
 
 
+LARGE_SIZE = 8400
+
+
+def draw_large(n_total, max_heavy):
+    """data/splits/drugs_train_large.csv: drugs_train.csv, then the continued shuffle (see the docstring)."""
+    rng = random.Random(SEED)
+    tests = [r for r in read_test("DRUGS_test_index.csv") if int(r["n_heavy_atoms"]) <= 40]
+    rng.sample(tests, 100)  # the draw of draw("drugs", ...) above, so the pool shuffle below is the same one
+    out = os.path.join(HERE, "splits")
+    with open(os.path.join(out, "drugs_train.csv")) as f:
+        train = [(r["mol_id"], r["smiles"], int(r["pool_line"])) for r in csv.DictReader(f)]
+    with open(os.path.join(out, "drugs_val.csv")) as f:
+        val = [(r["mol_id"], r["smiles"], int(r["pool_line"])) for r in csv.DictReader(f)]
+    held_out = set()  # every test molecule of the whole GEOM list and every val molecule, with and without stereo
+    for r in read_test("DRUGS_test_index.csv"):
+        held_out.update(keys(r["corrected_smiles"]) or ())
+    for _, smi, _ in val:
+        held_out.update(keys(smi))
+    used_lines = {line for _, _, line in train + val}
+    seen = set(keys(smi)[0] for _, smi, _ in train)
+    pool = read_pool("drugs_train_pool.smi")
+    rng.shuffle(pool)
+    chosen = list(train)
+    for line, smi in pool:
+        if len(chosen) == n_total:
+            break
+        if line in used_lines or heavy_atoms(smi) > max_heavy:
+            continue
+        k = keys(smi)
+        if k is None or k[0] in held_out or k[1] in held_out or k[0] in seen:
+            continue
+        seen.add(k[0])
+        chosen.append((f"drugs_pool{line:06d}", smi, line))
+    write(os.path.join(out, "drugs_train_large.csv"), chosen, ["mol_id", "smiles", "pool_line"])
+    print(f"drugs_train_large: {len(chosen)} ({len(train)} from drugs_train)", file=sys.stderr)
+
+
 if __name__ == "__main__":
     # About 15 % of pool molecules (strained cages) yield no ensemble; draw enough for >= 10,000 and >= 200.
     draw("qm9", "qm9_train_pool.smi", "QM9_test_index.csv", 11800, 240, 200, None, None)
     draw("drugs", "drugs_train_pool.smi", "DRUGS_test_index.csv", 660, 55, 100, 30, 40)
+    draw_large(LARGE_SIZE, 40)

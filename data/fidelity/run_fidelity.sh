@@ -7,11 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 shared=${CONFSGM_SHARED_DATA:-../shared/data}
-bash cmake/install_deps.sh
-cmake -S . -B build-data -DCMAKE_BUILD_TYPE=Release -DCONFSGM_BUILD_TESTS=OFF -DCONFSGM_BUILD_BENCHMARKS=OFF \
-  -DCONFSGM_ENABLE_CUDA=OFF -DCONFSGM_NATIVE=OFF > /dev/null
-cmake --build build-data --target confsgm_app -j 2 > /dev/null
-app=build-data/examples/confsgm
+app=$(bash data/build_app.sh)
 work=data/work/fidelity
 mkdir -p "$work"
 # mol_id and the SMILES RDKit perceives from GEOM's own 3D structures (full stereo).

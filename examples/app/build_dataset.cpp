@@ -33,7 +33,7 @@ namespace {
 constexpr const char* status_header =
     "mol_id\tstatus\treason\tinput_smiles\tstereo_smiles\tcharge\trotatable_bonds\tstarts\tembedded\t"
     "embed_stereo_wrong\txtb_failed\ttopology_changed\tstereo_changed\toutside_window\tduplicates\tconformers\t"
-    "seconds\tfirst_problem\tstereo_choices";
+    "seconds\tfirst_problem\tstereo_choices\tprefiltered";
 
 std::string tsv_clean(std::string s) {
   for (auto& c : s)
@@ -49,7 +49,7 @@ std::string status_line(const confsgm::data::built_ensemble& b) {
     << b.rotatable_bonds << '\t' << s.starts << '\t' << s.embedded << '\t' << s.embed_stereo_wrong << '\t'
     << s.xtb_failed << '\t' << s.topology_changed << '\t' << s.stereo_changed << '\t' << s.outside_window << '\t'
     << s.duplicates << '\t' << s.kept << '\t' << std::fixed << std::setprecision(2) << s.seconds << '\t'
-    << tsv_clean(s.first_problem) << '\t' << s.stereo_choices;
+    << tsv_clean(s.first_problem) << '\t' << s.stereo_choices << '\t' << s.prefiltered;
   return o.str();
 }
 
@@ -88,8 +88,21 @@ std::string recipe_json(const confsgm::data::geom_protocol_options& po) {
     << ", \"starts\": \"min(" << po.starts_max << ", " << po.starts_base << " + " << po.starts_per_rotatable_bond
     << " * rotatable_bonds (strict, heavy-atom graph))\", \"etkdg\": \"ETKDGv3, random-coordinate retry when none embeds\""
     << ", \"preopt\": \"MMFF94, " << po.mmff_iterations
-    << " iterations; unrelaxed ETKDG start where MMFF changes stereo\", \"xtb\": \"GFN2-xTB --opt "
-    << po.xtb.optimization_level << "\""
+    << " iterations; unrelaxed ETKDG start where MMFF changes stereo\"";
+  // The full tier's recipe is spelled as before tiers existed, so its folders stay resumable.
+  using confsgm::data::builder_tier;
+  if (po.tier == builder_tier::full) {
+    r << ", \"xtb\": \"GFN2-xTB --opt " << po.xtb.optimization_level << "\"";
+  } else {
+    r << ", \"tier\": \"" << confsgm::data::tier_name(po.tier) << "\", \"xtb\": \"GFN-FF --opt "
+      << po.xtb.optimization_level << " of every start; pre-filter on GFN-FF energies (window "
+      << po.prefilter.energy_window_kcal << " kcal/mol, duplicates " << po.prefilter.duplicate_rmsd << " A / "
+      << po.prefilter.duplicate_energy_kcal << " kcal/mol); then GFN2-xTB "
+      << (po.tier == builder_tier::gfnff_gfn2_opt ? "--opt " + po.xtb.optimization_level + " of the survivors"
+                                                  : std::string("single points on the surviving GFN-FF minima"))
+      << "\"";
+  }
+  r
     << ", \"stereo_check\": \"canonical isomeric SMILES from 3D equals the chosen stereoisomer\""
     << ", \"broken_bond_factor\": " << po.connectivity.factor
     << ", \"new_bond_factor\": " << po.connectivity.new_bond_factor
@@ -118,6 +131,12 @@ int run_build_dataset(arguments& args) {
   po.xtb.executable = args.str("xtb", "xtb");
   po.xtb.optimization_level = args.str("xtb-level", "normal");
   po.xtb.timeout_s = args.number("xtb-timeout", 900);
+  try {
+    po.tier = confsgm::data::parse_tier(args.str("tier", "full"));
+  } catch (const confsgm::invalid_argument& e) {
+    throw usage_error(std::string("--tier: ") + e.what());
+  }
+  po.prefilter.energy_window_kcal = args.number("prefilter-ewin", po.prefilter.energy_window_kcal);
   const bool keep_failed = args.flag("keep-failed-xtb");
   const bool quiet = args.flag("quiet");
   const long limit = args.integer("limit", 0);
@@ -126,6 +145,8 @@ int run_build_dataset(arguments& args) {
   if (seed <= 0 || seed > 2147483647) throw usage_error("--seed must be in 1..2147483647");
   if (po.starts_max == 0) throw usage_error("--starts-max must be >= 1");
   if (limit < 0) throw usage_error("--limit must be >= 0");
+  if (!(po.prefilter.energy_window_kcal >= po.filter.energy_window_kcal))
+    throw usage_error("--prefilter-ewin must be >= --ewin (the pre-filter may not drop what the final window keeps)");
   po.seed = static_cast<std::uint32_t>(seed);
   po.xtb.keep_failed = keep_failed;
 

@@ -115,6 +115,13 @@ Boltzmann weights), resumable: rerun the same command after a kill
   --xtb PATH          xtb executable (default: xtb on PATH)
   --xtb-level L       xtb --opt level (default normal)
   --xtb-timeout S     seconds per xtb run before it is stopped (default 900)
+  --tier T            full (default: GFN2-xTB optimisation of every start);
+                      gfnff-opt (GFN-FF optimisation of every start, pre-filter,
+                      GFN2-xTB optimisation of the survivors); gfnff-sp (GFN-FF
+                      minima, GFN2-xTB single-point energies). Fast tiers are for
+                      training data: docs/data.md measures their fidelity
+  --prefilter-ewin E  fast tiers: window on GFN-FF energies before GFN2-xTB,
+                      kcal/mol (default 12, >= --ewin)
   --keep-failed-xtb   keep the scratch folders of failed xtb runs
   --limit N           only the first N molecules of LIST
   --quiet             no progress lines on stderr

@@ -5,6 +5,7 @@
 
 #include <confsgm/rdkit/sdf.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -62,6 +63,25 @@ TEST_CASE("data splits: no test molecule, with or without stereo, is in train or
   }
 }
 
+TEST_CASE("data splits: the large Drugs training list holds no test or val molecule and starts with Drugs train",
+          "[shipped]") {
+  const auto large = split_smiles("drugs_train_large");
+  const auto train = split_smiles("drugs_train");
+  REQUIRE(large.size() >= train.size());
+  CHECK(std::equal(train.begin(), train.end(), large.begin()));  // nested: any prefix is a training set
+  const auto k = keys_of(large);
+  CHECK(k.isomeric.size() == large.size());  // no duplicates
+  // Held out with and without stereo: the Drugs test and val molecules (make_splits.py also holds out the whole
+  // GEOM-Drugs test list, and the pool was cleaned of it before).
+  auto held_out = split_smiles("drugs_val");
+  for (auto& s : split_smiles("drugs_test")) held_out.push_back(std::move(s));
+  const auto out = keys_of(held_out);
+  std::size_t leaks = 0;
+  for (const auto& s : k.isomeric) leaks += out.isomeric.count(s);
+  for (const auto& s : k.flat) leaks += out.flat.count(s);
+  CHECK(leaks == 0);
+}
+
 TEST_CASE("data sets: every built set loads and matches its manifest - built stereo keeps test molecules out",
           "[shipped]") {
   std::size_t checked = 0;
@@ -96,4 +116,38 @@ TEST_CASE("data sets: every built set loads and matches its manifest - built ste
     }
   }
   WARN(checked << " built data sets checked");
+}
+
+TEST_CASE("data sets: every finished shard of the large Drugs set loads on its own - built stereo keeps test and "
+          "val molecules out", "[shipped]") {
+  const auto shards = data_dir / "drugs" / "train_large";
+  if (!fs::exists(shards)) return;  // not started (data/build_drugs_large.sh)
+  auto held_out = split_smiles("drugs_val");
+  for (auto& s : split_smiles("drugs_test")) held_out.push_back(std::move(s));
+  const auto out = keys_of(held_out);
+  std::vector<fs::path> manifests;
+  for (const auto& e : fs::directory_iterator(shards))
+    if (e.path().string().ends_with(".manifest.json")) manifests.push_back(e.path());
+  std::sort(manifests.begin(), manifests.end());
+  std::set<std::string> ids;
+  for (const auto& manifest_path : manifests) {
+    INFO(manifest_path.string());
+    const auto base = manifest_path.string().substr(0, manifest_path.string().size() - std::string(".manifest.json").size());
+    std::ifstream in(manifest_path);
+    const std::string manifest((std::istreambuf_iterator<char>(in)), {});
+    const auto r = rdkit::read_sdf(base + ".sdf.gz");
+    CHECK(r.errors.empty());
+    CHECK(r.dropped.empty());
+    CHECK(static_cast<long>(r.molecules.size()) == manifest_count(manifest, "molecules_ok"));
+    CHECK(static_cast<long>(r.n_records) == manifest_count(manifest, "conformers"));
+    for (const auto& m : r.molecules) {
+      CHECK(ids.insert(m.data.id).second);  // no molecule in two shards
+      const auto st = m.data.info.front().property("stereo_smiles");
+      REQUIRE(st);
+      const auto k = keys_of({*st});
+      CHECK(out.isomeric.count(*k.isomeric.begin()) == 0);
+      CHECK(out.flat.count(*k.flat.begin()) == 0);
+    }
+  }
+  WARN(manifests.size() << " shards of the large Drugs set checked");
 }

@@ -16,6 +16,14 @@
 // The result is a surrogate for a GEOM ensemble, not GEOM: CREST explores far
 // more of the landscape than a few dozen ETKDG starts (docs/data.md measures
 // how close it gets on real GEOM molecules).
+//
+// Two faster tiers, for training data only (docs/data.md, "Builder tiers",
+// measures their fidelity), replace step 3:
+//   gfnff_gfn2_opt: GFN-FF optimisation of every start, the checks of step 4,
+//     a pre-filter (wider energy window on GFN-FF energies, duplicates), then
+//     GFN2-xTB optimisation of the survivors only, checked again;
+//   gfnff_gfn2_sp: as above, but GFN2-xTB single points on the GFN-FF minima
+//     (geometries stay GFN-FF minima; energies, window and weights are GFN2).
 #pragma once
 
 #include "confsgm/core/connectivity.hpp"
@@ -29,9 +37,29 @@
 #include <GraphMol/Descriptors/Lipinski.h>
 
 #include <chrono>
+#include <limits>
 #include <sstream>
 
 namespace confsgm::data {
+
+/// How the starts are relaxed (see the file comment).
+enum class builder_tier { full, gfnff_gfn2_opt, gfnff_gfn2_sp };
+
+/// The command-line spelling of each tier: "full", "gfnff-opt", "gfnff-sp".
+inline const char* tier_name(builder_tier t) noexcept {
+  switch (t) {
+    case builder_tier::gfnff_gfn2_opt: return "gfnff-opt";
+    case builder_tier::gfnff_gfn2_sp: return "gfnff-sp";
+    default: return "full";
+  }
+}
+
+/// Parses tier_name's spelling; throws invalid_argument naming the accepted values.
+inline builder_tier parse_tier(const std::string& name) {
+  for (auto t : {builder_tier::full, builder_tier::gfnff_gfn2_opt, builder_tier::gfnff_gfn2_sp})
+    if (name == tier_name(t)) return t;
+  throw invalid_argument("unknown builder tier '" + name + "' (use full, gfnff-opt or gfnff-sp)");
+}
 
 struct geom_protocol_options {
   std::uint32_t seed = 42;              ///< ETKDG seed (> 0); also picks the stereoisomer
@@ -44,7 +72,12 @@ struct geom_protocol_options {
   unsigned stereo_choices = 3;          ///< stereoisomers tried when the input leaves stereo unassigned
   ensemble_filter_options filter;
   connectivity_options connectivity;
-  xtb::program_options xtb;
+  xtb::program_options xtb;             ///< its method is set per stage by the tier
+  builder_tier tier = builder_tier::full;
+  /// Fast tiers: the pre-filter on GFN-FF energies before any GFN2-xTB work. Its
+  /// window is wider than the final one because GFN-FF ranks conformers with an
+  /// error of a few kcal/mol against GFN2-xTB.
+  ensemble_filter_options prefilter{.energy_window_kcal = 12.0};
 };
 
 /// What happened to the starts of one molecule (every start is accounted for).
@@ -59,6 +92,7 @@ struct geom_protocol_stats {
   unsigned duplicates = 0;
   unsigned kept = 0;
   unsigned stereo_choices = 1;    ///< stereoisomers tried (> 1 only for unassigned inputs whose first choice failed)
+  unsigned prefiltered = 0;       ///< fast tiers: GFN-FF minima the pre-filter dropped (window or duplicate)
   double xtb_seconds = 0;
   double seconds = 0;
   std::string first_problem;      ///< the first rejection's reason, for reports
@@ -237,6 +271,36 @@ inline built_ensemble build_one_stereoisomer(const rdkit::molecule& m, const geo
   std::vector<coordinates<double>> xyz;
   std::vector<double> energy_kcal, energy_hartree;
   std::vector<std::size_t> start_of;
+  const bool fast = opts.tier != builder_tier::full;
+  auto stage_xtb = opts.xtb;
+  stage_xtb.method = fast ? xtb::hamiltonian::gfnff : xtb::hamiltonian::gfn2;
+  // One optimisation with the checks of step 4; false (counted, noted) when the result is rejected.
+  const auto relax = [&](const coordinates<double>& from, std::size_t k, const xtb::program_options& xo,
+                         xtb::result& out) {
+    out = xtb::optimize(g, from, b.charge, unpaired, xo);
+    st.xtb_seconds += out.seconds;
+    const std::string stage = xtb::hamiltonian_name(xo.method);
+    if (!out.ok) {
+      ++st.xtb_failed;
+      note("start " + std::to_string(k) + ": " + out.message);
+      return false;
+    }
+    if (const auto change = topology_change(g, out.xyz, opts.connectivity, &from); !change.empty()) {
+      ++st.topology_changed;
+      note("start " + std::to_string(k) + ": bonds changed in the " + stage + " optimisation (" + change + ")");
+      return false;
+    }
+    if (!same_stereo(out.xyz)) {
+      ++st.stereo_changed;
+      probe.clearConformers();
+      rdkit::set_coordinates(probe, out.xyz);
+      note("start " + std::to_string(k) + ": stereo changed in the " + stage + " optimisation (now " +
+           stereo_smiles_from_3d(probe) + ")");
+      return false;
+    }
+    return true;
+  };
+
   std::optional<ensemble<double>> raw;  // unrelaxed ETKDG starts, made only when needed
   for (std::size_t k = 0; k < starts.conformers.size(); ++k) {
     coordinates<double> start = starts.conformers.conformers[k];
@@ -256,26 +320,8 @@ inline built_ensemble build_one_stereoisomer(const rdkit::molecule& m, const geo
         continue;
       }
     }
-    const auto r = xtb::optimize(g, start, b.charge, unpaired, opts.xtb);
-    st.xtb_seconds += r.seconds;
-    if (!r.ok) {
-      ++st.xtb_failed;
-      note("start " + std::to_string(k) + ": " + r.message);
-      continue;
-    }
-    if (const auto change = topology_change(g, r.xyz, opts.connectivity, &start); !change.empty()) {
-      ++st.topology_changed;
-      note("start " + std::to_string(k) + ": bonds changed in the xtb optimisation (" + change + ")");
-      continue;
-    }
-    if (!same_stereo(r.xyz)) {
-      ++st.stereo_changed;
-      probe.clearConformers();
-      rdkit::set_coordinates(probe, r.xyz);
-      note("start " + std::to_string(k) + ": stereo changed in the xtb optimisation (now " +
-           stereo_smiles_from_3d(probe) + ")");
-      continue;
-    }
+    xtb::result r;
+    if (!relax(start, k, stage_xtb, r)) continue;
     xyz.push_back(r.xyz);
     energy_hartree.push_back(r.energy_hartree);
     energy_kcal.push_back(r.energy_hartree * kcal_per_hartree);
@@ -287,7 +333,52 @@ inline built_ensemble build_one_stereoisomer(const rdkit::molecule& m, const geo
 
   const symmetric_rmsd rmsd(g);
   std::vector<prepared_conformer> prepared;
-  for (const auto& c : xyz) prepared.push_back(rmsd.prepare(c));
+  const auto prepare_all = [&] {
+    prepared.clear();
+    for (const auto& c : xyz) prepared.push_back(rmsd.prepare(c));
+  };
+  prepare_all();
+  std::vector<double> gfnff_hartree(xyz.size(), std::numeric_limits<double>::quiet_NaN());
+  if (fast) {
+    // Pre-filter the GFN-FF minima, then GFN2-xTB on the survivors only.
+    const auto pre = select_ensemble(
+        energy_kcal, [&](std::size_t i, std::size_t j) { return rmsd(prepared[i], prepared[j]); }, opts.prefilter);
+    st.prefiltered = static_cast<unsigned>(pre.outside_window + pre.duplicates);
+    auto gfn2 = opts.xtb;
+    gfn2.method = xtb::hamiltonian::gfn2;
+    std::vector<coordinates<double>> next_xyz;
+    std::vector<double> next_kcal, next_hartree, next_ff;
+    std::vector<std::size_t> next_start;
+    for (const auto i : pre.kept) {
+      xtb::result r;
+      if (opts.tier == builder_tier::gfnff_gfn2_opt) {
+        if (!relax(xyz[i], start_of[i], gfn2, r)) continue;
+      } else {
+        r = xtb::singlepoint(g, xyz[i], b.charge, unpaired, gfn2);
+        st.xtb_seconds += r.seconds;
+        if (!r.ok) {
+          ++st.xtb_failed;
+          note("start " + std::to_string(start_of[i]) + ": " + r.message);
+          continue;
+        }
+        r.xyz = xyz[i];
+      }
+      next_ff.push_back(energy_hartree[i]);
+      next_xyz.push_back(std::move(r.xyz));
+      next_hartree.push_back(r.energy_hartree);
+      next_kcal.push_back(r.energy_hartree * kcal_per_hartree);
+      next_start.push_back(start_of[i]);
+    }
+    if (next_xyz.empty())
+      return finish(false, "no GFN-FF minimum survived GFN2-xTB (" + std::to_string(pre.kept.size()) +
+                               " tried; first problem: " + st.first_problem + ")");
+    xyz = std::move(next_xyz);
+    energy_kcal = std::move(next_kcal);
+    energy_hartree = std::move(next_hartree);
+    gfnff_hartree = std::move(next_ff);
+    start_of = std::move(next_start);
+    prepare_all();
+  }
   const auto sel = select_ensemble(
       energy_kcal, [&](std::size_t i, std::size_t j) { return rmsd(prepared[i], prepared[j]); }, opts.filter);
   st.outside_window = static_cast<unsigned>(sel.outside_window);
@@ -316,6 +407,10 @@ inline built_ensemble build_one_stereoisomer(const rdkit::molecule& m, const geo
                        {"rel_energy_kcal", fmt(sel.relative_kcal[r], 4)},
                        {"boltzmann_weight", fmt(sel.boltzmann_weight[r], 6)},
                        {"start", std::to_string(start_of[i])}};
+    if (fast) {
+      info.properties.emplace_back("tier", tier_name(opts.tier));
+      info.properties.emplace_back("gfnff_energy_hartree", fmt(gfnff_hartree[i], 8));
+    }
     b.conformers.add(xyz[i], std::move(info));
   }
   return finish(true, "");
