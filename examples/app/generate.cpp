@@ -92,7 +92,7 @@ std::string fixed(double v, int digits) {
 /// and every written conformer's R/S and E/Z labels are compared with the input's.
 template <class Coordinates>
 confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, std::size_t n,
-                                            const std::vector<std::string>& status, Coordinates&& coordinates,
+                                            const std::vector<confsgm::sample::sample_status>& status, Coordinates&& coordinates,
                                             bool reflect_mirror_images, std::ostream& messages,
                                             std::size_t& reflected) {
   confsgm::rdkit::etkdg_result res;
@@ -102,8 +102,8 @@ confsgm::rdkit::etkdg_result sampled_result(const confsgm::rdkit::molecule& m, s
   const auto expected = confsgm::rdkit::specified_stereo(m.graph);
   RDKit::RWMol probe(*m.mol);
   for (std::size_t c = 0; c < n; ++c) {
-    if (status[c] != "ok") {
-      messages << "error: " << m.id << " conformer " << c << ": " << status[c] << "; not written\n";
+    if (!status[c].ok()) {
+      messages << "error: " << m.id << " conformer " << c << ": " << to_string(status[c]) << "; not written\n";
       continue;
     }
     confsgm::coordinates<double> xyz = coordinates(c);
@@ -243,7 +243,7 @@ std::vector<torsional_on_gpu> sample_torsional_on_gpu(const std::vector<torsiona
       for (std::size_t c = span_first[m]; c < span_first[m + 1]; ++c) {
         r.torsions.push_back(std::move(all.torsions[c]));
         r.status.push_back(all.status[c]);
-        r.diverged += all.status[c] != "ok";
+        r.diverged += !all.status[c].ok();
       }
       out[molecule_of_span[m]].result = std::move(r);
     }

@@ -375,8 +375,10 @@ TEST_CASE("Langevin sampler: divergence is reported per conformer, the others fi
   o.chunk = 4;
   o.threads = 1;
   const auto r = sample::annealed_langevin<double>(model, geometric_schedule(1.0, 0.1, 5), s, 4, o);
-  CHECK(r.status[0] == "ok");
-  CHECK_THAT(r.status[1], Catch::StartsWith("diverged at level 0"));
+  CHECK(r.status[0].ok());
+  CHECK(r.status[1].outcome == sample::sample_outcome::diverged);
+  CHECK(r.status[1].level == 0);
+  CHECK_THAT(to_string(r.status[1]), Catch::StartsWith("diverged at level 0 (sigma 1.000000), step "));
   CHECK(r.diverged >= 1);
   CHECK(r.conformers.is_finite(0));
   // A finite score that blows the second conformer apart: it diverges once a coordinate passes max_coordinate.
@@ -390,8 +392,8 @@ TEST_CASE("Langevin sampler: divergence is reported per conformer, the others fi
   } blow_up;
   o.clip = 0;
   const auto far = sample::annealed_langevin<double>(blow_up, geometric_schedule(1.0, 0.1, 5), s, 4, o);
-  CHECK(far.status[0] == "ok");
-  CHECK_THAT(far.status[1], Catch::StartsWith("diverged at level 0"));
+  CHECK(far.status[0].ok());
+  CHECK(far.status[1] == sample::sample_status::diverged_at(0, 1.0, far.status[1].step));
   CHECK(far.conformers.is_finite(1));  // frozen where it passed the bound, before any overflow
   CHECK(far.conformers[0].cwiseAbs().maxCoeff() < 10.0);
   o.max_coordinate = 0;

@@ -205,7 +205,7 @@ class torsion_bias_problem {
     std::vector<std::vector<double>> out;
     for (std::size_t k = 0; k < batch.size(); ++k) {
       const auto& s = *batch[k];
-      if (r.status[k] != "ok") {
+      if (!r.status[k].ok()) {
         out.push_back({std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::quiet_NaN()});
         continue;
       }
@@ -268,7 +268,7 @@ class distance_bias_problem {
         else
           return sample::annealed_langevin<Scalar>(model_, schedule_, *s.structure, 1, so, nullptr, &start);
       }();
-      if (r.status[0] != "ok") {
+      if (!r.status[0].ok()) {
         out.push_back({std::numeric_limits<double>::quiet_NaN()});
         continue;
       }

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "confsgm/core/conformer.hpp"
+#include "confsgm/model/parameters.hpp"
 #include "confsgm/train/checkpoint.hpp"
 #include "confsgm/train/dsm.hpp"
 #include "confsgm/util/parallel.hpp"

@@ -136,7 +136,7 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
     auto& r = results[j];
     r.conformers = conformer_batch<double>(s.n_atoms);
     r.conformers.resize(n);
-    r.status.assign(n, "ok");
+    r.status.assign(n, sample::sample_status{});
     for (std::size_t c = 0; c < n; ++c) {
       if (job.start) {  // the CPU sampler's initial state, draw for draw
         r.conformers[c] = (*job.start)[c];
@@ -147,7 +147,7 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
           x(k / 3, k % 3) = o.init_std * init.normal(static_cast<std::uint32_t>(k));
       }
       const bool finite = r.conformers.is_finite(c);
-      if (!finite) r.status[c] = "non-finite start coordinates";
+      if (!finite) r.status[c] = sample::sample_status::non_finite();
       dead0.push_back(finite ? 0 : 1);
       b.add(s);
       key.push_back(job.stream_offset + static_cast<std::uint32_t>(c));
@@ -167,12 +167,11 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
         dead_step(std::vector<int>(std::size_t(C), -1)), conformer_of(atom_conformer), offsets(atom_offset),
         coords(coord_offset);
     device_buffer<std::uint32_t> keys(key);
-    const double sigma_last = schedule.sigma(schedule.size() - 1);
+    const auto update = o.update();  // the CPU sampler's coefficients (sample/update.hpp)
     for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
       const double sigma = schedule.sigma(level);
-      const double alpha = o.step_size * (sigma * sigma) / (sigma_last * sigma_last);
-      const double noise = o.noise_scale * std::sqrt(2.0 * alpha);
-      for (std::size_t step = 0; step < o.steps_per_level; ++step) {
+      const auto [steps, alpha, noise] = update.at(schedule, level);
+      for (std::size_t step = 0; step < steps; ++step) {
         kernels::pair_distances<<<kernels::blocks_for(g.edges), kernels::threads>>>(
             d.data(), sig.data(), x.data(), g.edge_i.data(), g.edge_j.data(), g.edges, static_cast<float>(sigma));
         net.forward(g, d.data(), sig.data(), score.data());
@@ -205,9 +204,9 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
           continue;
         }
         if (dl[conformer] >= 0) {
-          r.status[c] = "diverged at level " + std::to_string(dl[conformer]) + " (sigma " +
-                        std::to_string(schedule.sigma(static_cast<std::size_t>(dl[conformer]))) + "), step " +
-                        std::to_string(ds[conformer]);
+          const auto level = static_cast<std::size_t>(dl[conformer]);
+          r.status[c] = sample::sample_status::diverged_at(level, schedule.sigma(level),
+                                                           static_cast<std::size_t>(ds[conformer]));
           ++r.diverged;
         }
       }

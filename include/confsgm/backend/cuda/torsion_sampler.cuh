@@ -374,7 +374,7 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   const auto t0 = std::chrono::steady_clock::now();
   sample::torus_result r;
   r.torsions = sample::initial_torsions(samples, start, o.seed, o.stream_offset, "sample_torsions_gpu()");
-  r.status.assign(n, "ok");
+  r.status.assign(n, sample::sample_status{});
   std::vector<std::size_t> members;  // samples with torsions, in order
   std::vector<const torsion_structure*> member_structs;
   for (std::size_t c = 0; c < n; ++c) {
@@ -382,7 +382,7 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
     bool finite = true;
     for (const double v : r.torsions[c]) finite &= std::isfinite(v);
     if (!finite) {
-      r.status[c] = "non-finite dihedrals";
+      r.status[c] = sample::sample_status::non_finite();
       ++r.diverged;
       continue;
     }
@@ -405,17 +405,9 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   for (const auto c : members)
     member_keys.push_back(keys ? (*keys)[c] : o.stream_offset + static_cast<std::uint32_t>(c));
   device_buffer<std::uint32_t> key(member_keys);
-  const double sigma_last = schedule.sigma(schedule.size() - 1);
   for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
     const double sigma = schedule.sigma(level);
-    const bool langevin = o.method == sample::torus_method::annealed_langevin;
-    const double var_step = langevin ? 0.0 : sample::sde_variance_step(schedule, level);
-    const double alpha = langevin ? o.step_size * sigma * sigma / (sigma_last * sigma_last) : 0.0;
-    const double drift = langevin ? alpha : (o.method == sample::torus_method::reverse_sde ? var_step : 0.5 * var_step);
-    const double noise = o.method == sample::torus_method::probability_flow_ode
-                             ? 0.0
-                             : o.noise_scale * (langevin ? std::sqrt(2.0 * alpha) : std::sqrt(var_step));
-    const std::size_t steps = langevin ? o.steps_per_level : 1;
+    const auto [steps, drift, noise] = sample::torus_coefficients(o, schedule, level);  // the CPU sampler's
     const std::vector<float> sig(members.size(), static_cast<float>(sigma));
     for (std::size_t step = 0; step < steps; ++step) {
       net.forward(b, theta.data(), sig, score.data());
@@ -439,9 +431,9 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
               v.begin());
     off += v.size();
     if (dd[m]) {
-      r.status[members[m]] = "diverged at level " + std::to_string(dl[m]) + " (sigma " +
-                             std::to_string(schedule.sigma(static_cast<std::size_t>(dl[m]))) + "), step " +
-                             std::to_string(dstep[m]);
+      const auto level = static_cast<std::size_t>(dl[m]);
+      r.status[members[m]] =
+          sample::sample_status::diverged_at(level, schedule.sigma(level), static_cast<std::size_t>(dstep[m]));
       ++r.diverged;
     }
   }

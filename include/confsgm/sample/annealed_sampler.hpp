@@ -1,0 +1,210 @@
+// confsgm/sample/annealed_sampler.hpp: the one annealed sampling loop of the
+// library, for every state space and every update rule.
+//
+//   for each level (largest sigma first): (steps, drift, noise) = update.at(schedule, level)
+//     repeat steps times: s = score(x, sigma); x <- advance(x, drift s + noise z)
+//
+// Two policies fill it in:
+//   - Update (update.hpp): langevin, reverse_sde, probability_flow, or any
+//     type modelling LevelUpdate;
+//   - Dynamics: how one state space is sampled (the state type, its prior
+//     draw, the network input, the score in state coordinates, the update and
+//     the validity check): coordinate_dynamics (distance space, Cartesian
+//     coordinates with the chain rule) and torus_dynamics (torsion space).
+//
+// Samples are independent: fixed chunks of the sample list form one network
+// batch each (molecules may differ within a batch), chunks run in parallel,
+// and every random number is keyed by (seed, stream_offset + sample, level,
+// step), so results do not depend on the thread count. A sample whose state
+// stops being valid leaves the batch, keeps the state it reached and is
+// reported in its typed status (status.hpp), never returned as ok.
+#pragma once
+
+#include "confsgm/error.hpp"
+#include "confsgm/random/philox.hpp"
+#include "confsgm/sample/status.hpp"
+#include "confsgm/sample/update.hpp"
+#include "confsgm/schedule/noise_schedule.hpp"
+#include "confsgm/util/parallel.hpp"
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace confsgm::sample {
+
+/// How a state space is sampled (see the file comment). D::batch is the network's batch type, built by
+/// batch.add(structure) and exposing variable_offset(): where each member's network variables start.
+template <class D>
+concept SamplerDynamics = requires(const D& d, const typename D::structure& s, typename D::state& x,
+                                   const typename D::state& cx, const random::stream& rng, typename D::batch& b,
+                                   float* fout, const float* fin, typename D::workspace& w) {
+  typename D::structure;
+  typename D::state;
+  typename D::batch;
+  typename D::workspace;
+  { D::name() } -> std::convertible_to<std::string>;
+  { D::samples_anything(s) } -> std::convertible_to<bool>;
+  { d.initial(s, rng) } -> std::same_as<typename D::state>;
+  { D::finite(cx) } -> std::convertible_to<bool>;
+  d.check_start(s, cx, std::string(), std::size_t{0});
+  b.add(s);
+  d.network_input(s, cx, fout);
+  d.advance(s, x, fin, 1.0, 1.0, rng, std::size_t{0}, w);
+  { d.valid(cx) } -> std::convertible_to<bool>;
+};
+
+/// Checks @p D with messages that name what is missing.
+template <class D>
+constexpr bool check_sampler_dynamics() {
+  static_assert(requires { typename D::structure; typename D::state; typename D::batch; typename D::workspace; },
+                "SamplerDynamics: needs the member types structure, state, batch and workspace");
+  static_assert(requires { { D::name() } -> std::convertible_to<std::string>; },
+                "SamplerDynamics: needs `static std::string name()`");
+  static_assert(requires(const D& d, const typename D::structure& s, const random::stream& rng) {
+    { d.initial(s, rng) } -> std::same_as<typename D::state>;
+  }, "SamplerDynamics: needs `state initial(const structure&, const random::stream&) const` (the prior draw)");
+  static_assert(requires(const D& d, const typename D::structure& s, const typename D::state& x) {
+    d.check_start(s, x, std::string(), std::size_t{0});
+  }, "SamplerDynamics: needs `void check_start(const structure&, const state&, const std::string& caller, std::size_t "
+     "sample) const` (throws shape_mismatch when a given start state does not fit its structure)");
+  static_assert(requires(const D& d, const typename D::structure& s, const typename D::state& x, float* out) {
+    d.network_input(s, x, out);
+  }, "SamplerDynamics: needs `template <class Scalar> void network_input(const structure&, const state&, Scalar*) const`");
+  static_assert(requires(const D& d, const typename D::structure& s, typename D::state& x, const float* in,
+                         const random::stream& rng, typename D::workspace& w) {
+    d.advance(s, x, in, 1.0, 1.0, rng, std::size_t{0}, w);
+  }, "SamplerDynamics: needs `template <class Scalar> void advance(const structure&, state&, const Scalar* network_out, "
+     "double drift, double noise, const random::stream& z, std::size_t step, workspace&) const`");
+  static_assert(requires(const D& d, const typename D::state& x) {
+    { d.valid(x) } -> std::convertible_to<bool>;
+    { D::finite(x) } -> std::convertible_to<bool>;
+  }, "SamplerDynamics: needs `bool valid(const state&) const` and `static bool finite(const state&)`");
+  return true;
+}
+
+/// Settings every sampler shares, whatever the space and the update rule.
+struct sampler_options {
+  std::size_t first_level = 0;      ///< start at this level (0 = sigma_max)
+  std::size_t chunk = 8;            ///< samples per network batch
+  unsigned threads = 0;             ///< 0 = all cores
+  std::uint64_t seed = 1;
+  std::uint32_t stream_offset = 0;  ///< added to sample indices in the random keys (e.g. per molecule)
+};
+
+template <class State>
+struct sample_result {
+  std::vector<State> states;           ///< per sample: the sample (ok) or the state it reached
+  std::vector<sample_status> status;   ///< per sample
+  std::size_t diverged = 0;            ///< samples not ok
+  double network_evaluations = 0;      ///< sample-level score evaluations
+  double seconds = 0;
+};
+
+/// Per-level snapshots, e.g. for trajectory plots.
+template <class State>
+struct sample_observer {
+  virtual ~sample_observer() = default;
+  /// Called (serialised) after each level for each sample still being updated.
+  virtual void on_level(std::size_t level, double sigma, std::size_t sample, const State& x) = 0;
+};
+
+/// Samples one state per entry of @p samples (repeat a structure for several samples of one molecule).
+/// @p score(batch, input, sigma, out) is the network's forward pass over the dynamics' batch (a
+/// network_score, or an analytic score in tests); @p start, when given, replaces the prior draw.
+template <class Scalar, class Dynamics, class Update, class Score, NoiseSchedule Schedule>
+sample_result<typename Dynamics::state> annealed_sample(
+    const Score& score, const Schedule& schedule, const Dynamics& dynamics, const Update& update,
+    const std::vector<const typename Dynamics::structure*>& samples, const sampler_options& o = {},
+    sample_observer<typename Dynamics::state>* obs = nullptr,
+    const std::vector<typename Dynamics::state>* start = nullptr) {
+  static_assert(check_sampler_dynamics<Dynamics>());
+  static_assert(check_level_update<Update, Schedule>());
+  using state = typename Dynamics::state;
+  const std::string who = "annealed_sample<" + Dynamics::name() + ", " + Update::name() + ">()";
+  if (o.first_level >= schedule.size())
+    throw invalid_argument(who + ": first_level " + std::to_string(o.first_level) + " but the schedule has " +
+                           std::to_string(schedule.size()) + " levels");
+  if (o.chunk == 0) throw invalid_argument(who + ": chunk must be > 0");
+  const std::size_t n = samples.size();
+  for (std::size_t c = 0; c < n; ++c)
+    if (!samples[c]) throw invalid_argument(who + ": sample " + std::to_string(c) + " has no structure");
+  if (start && start->size() != n)
+    throw shape_mismatch(who + ": " + std::to_string(start->size()) + " start states for " + std::to_string(n) +
+                         " samples");
+  const auto t0 = std::chrono::steady_clock::now();
+  sample_result<state> r;
+  r.states.reserve(n);
+  for (std::size_t c = 0; c < n; ++c) {
+    if (start) {
+      dynamics.check_start(*samples[c], (*start)[c], who, c);
+      r.states.push_back((*start)[c]);
+    } else {
+      r.states.push_back(
+          dynamics.initial(*samples[c], random::stream(o.seed, random::purpose::init,
+                                                       o.stream_offset + static_cast<std::uint32_t>(c))));
+    }
+  }
+  r.status.assign(n, sample_status{});
+  std::mutex obs_mutex;
+  const std::size_t n_chunks = (n + o.chunk - 1) / o.chunk;
+  std::vector<double> evals(n_chunks, 0.0);
+  parallel_for(n_chunks, o.threads, [&](std::size_t ch) {
+    const std::size_t c0 = ch * o.chunk, c1 = std::min(n, c0 + o.chunk);
+    for (std::size_t c = c0; c < c1; ++c)
+      if (!Dynamics::finite(r.states[c])) r.status[c] = sample_status::non_finite();
+    // The batch holds the samples still being updated; rebuilt when one leaves.
+    typename Dynamics::batch batch;
+    std::vector<std::size_t> members;
+    const auto rebuild = [&] {
+      batch = typename Dynamics::batch{};
+      members.clear();
+      for (std::size_t c = c0; c < c1; ++c) {
+        if (!r.status[c].ok() || !Dynamics::samples_anything(*samples[c])) continue;  // returned as it is
+        batch.add(*samples[c]);
+        members.push_back(c);
+      }
+    };
+    rebuild();
+    typename Dynamics::workspace work;
+    std::vector<Scalar> input, sig, out;
+    for (std::size_t level = o.first_level; level < schedule.size() && !members.empty(); ++level) {
+      const double sigma = schedule.sigma(level);
+      const level_coefficients k = update.at(schedule, level);
+      for (std::size_t step = 0; step < k.steps && !members.empty(); ++step) {
+        const auto& offset = batch.variable_offset();
+        input.resize(offset.back());
+        for (std::size_t m = 0; m < members.size(); ++m)
+          dynamics.network_input(*samples[members[m]], r.states[members[m]], input.data() + offset[m]);
+        sig.assign(input.size(), static_cast<Scalar>(sigma));
+        score(batch, input, sig, out);
+        evals[ch] += static_cast<double>(members.size());
+        bool any_left = false;
+        for (std::size_t m = 0; m < members.size(); ++m) {
+          const auto c = members[m];
+          const random::stream z(o.seed, random::purpose::langevin, o.stream_offset + static_cast<std::uint32_t>(c),
+                                 static_cast<std::uint32_t>(level));
+          dynamics.advance(*samples[c], r.states[c], out.data() + offset[m], k.drift, k.noise, z, step, work);
+          if (!dynamics.valid(r.states[c])) {
+            r.status[c] = sample_status::diverged_at(level, sigma, step);
+            any_left = true;
+          }
+        }
+        if (any_left) rebuild();
+      }
+      if (obs) {
+        std::lock_guard lock(obs_mutex);
+        for (const auto c : members) obs->on_level(level, sigma, c, r.states[c]);
+      }
+    }
+  });
+  for (const auto& s : r.status) r.diverged += !s.ok();
+  for (double e : evals) r.network_evaluations += e;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace confsgm::sample

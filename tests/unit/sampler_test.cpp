@@ -1,0 +1,162 @@
+// The sampler policy (sample/annealed_sampler.hpp): one loop for every state
+// space and update rule, typed per-sample status, several molecules per call.
+#include <catch2/catch.hpp>
+
+#include <confsgm/sample/annealed_sampler.hpp>
+#include <confsgm/sample/coordinate_dynamics.hpp>
+#include <confsgm/sample/torus_dynamics.hpp>
+
+#include <cmath>
+
+using namespace confsgm;
+
+namespace {
+
+molecule_graph chain(std::size_t atoms, const std::string& name) {
+  molecule_graph g(name);
+  for (std::size_t i = 0; i < atoms; ++i) g.add_atom({.atomic_number = 6});
+  for (std::size_t i = 0; i + 1 < atoms; ++i)
+    g.add_bond({.begin = static_cast<std::uint32_t>(i), .end = static_cast<std::uint32_t>(i + 1)});
+  return g;
+}
+
+/// Score of distances blurred around 1.4 Å (a Gaussian of width sigma per pair): no network, exact.
+struct pair_gaussian {
+  void operator()(const model::graph_batch& b, const std::vector<double>& d, const std::vector<double>& sigma,
+                  std::vector<double>& out) const {
+    out.assign(b.num_edges(), 0.0);
+    for (std::size_t k = 0; k < out.size(); ++k) out[k] = -(d[k] - 1.4) / (sigma[k] * sigma[k]);
+  }
+};
+
+/// A user's own update rule: three steps per level that do not move the state.
+struct standing_still {
+  static std::string name() { return "standing-still"; }
+  template <class Schedule>
+  sample::level_coefficients at(const Schedule&, std::size_t) const {
+    return {3, 0.0, 0.0};
+  }
+};
+
+bool same_states(const std::vector<coordinates<double>>& a, const std::vector<coordinates<double>>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("annealed sampler: several molecules in one call equal one call per molecule", "[sampler]") {
+  const auto a = distance_space::describe(chain(2, "ethane-like"));
+  const auto b = distance_space::describe(chain(4, "butane-like"));
+  const geometric_schedule schedule(2.0, 0.05, 8);
+  const sample::coordinate_dynamics dynamics;
+  const sample::langevin update{5, 1e-3, 1.0};
+  sample::sampler_options o;
+  o.seed = 7;
+  o.chunk = 3;  // batches that mix the two molecules
+  const auto together = sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, update,
+                                                        {&a, &a, &b, &b, &b}, o);
+  const auto only_a = sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, update, {&a, &a}, o);
+  o.stream_offset = 2;  // the keys the mixed call gave b's samples
+  const auto only_b = sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, update, {&b, &b, &b}, o);
+  REQUIRE(together.states.size() == 5);
+  CHECK(same_states({together.states[0], together.states[1]}, only_a.states));
+  CHECK(same_states({together.states[2], together.states[3], together.states[4]}, only_b.states));
+  CHECK(together.diverged == 0);
+  CHECK(together.network_evaluations == 5.0 * 8 * 5);
+  // Thread count and chunking do not change a sample.
+  o.stream_offset = 0;
+  o.threads = 1;
+  o.chunk = 1;
+  const auto serial = sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, update,
+                                                      {&a, &a, &b, &b, &b}, o);
+  CHECK(same_states(serial.states, together.states));
+}
+
+TEST_CASE("annealed sampler: every update rule works in the coordinate space, user rules included", "[sampler]") {
+  const auto s = distance_space::describe(chain(2, "diatomic"));
+  const geometric_schedule schedule(10.0, 0.01, 50);
+  const std::vector<const distance_structure*> samples(6, &s);
+  sample::sampler_options o;
+  o.seed = 11;
+  // Zero-noise reverse SDE: each level shrinks |d - 1.4| by 1 - 2 (1 - (sigma_{i+1}/sigma_i)^2) = 0.66; the last
+  // level (variance step sigma_L^2) reflects it. Every sample ends at the mode.
+  const auto sde = sample::annealed_sample<double>(pair_gaussian{}, schedule, sample::coordinate_dynamics{},
+                                                   sample::reverse_sde{0.0}, samples, o);
+  for (const auto& x : sde.states) CHECK((x.row(0) - x.row(1)).norm() == Approx(1.4).margin(1e-6));
+  CHECK(sde.network_evaluations == 6.0 * 50);
+  // The probability-flow ODE halves the drift: it converges too, more slowly (0.83 per level).
+  const auto ode = sample::annealed_sample<double>(pair_gaussian{}, schedule, sample::coordinate_dynamics{},
+                                                   sample::probability_flow{}, samples, o);
+  for (const auto& x : ode.states) CHECK((x.row(0) - x.row(1)).norm() == Approx(1.4).margin(1e-3));
+  // A rule defined outside the library: three steps per level, nothing moves; the start is the prior draw.
+  const auto still = sample::annealed_sample<double>(pair_gaussian{}, schedule, sample::coordinate_dynamics{},
+                                                     standing_still{}, samples, o);
+  const auto prior = sample::coordinate_dynamics{}.initial(
+      s, random::stream(o.seed, random::purpose::init, 0u));
+  CHECK(still.states[0] == prior);
+  CHECK(still.network_evaluations == 6.0 * 50 * 3);
+  static_assert(sample::LevelUpdate<standing_still>);
+  static_assert(!sample::LevelUpdate<int>);
+}
+
+TEST_CASE("annealed sampler: status is typed, per sample, and the others finish", "[sampler]") {
+  const auto s = distance_space::describe(chain(3, "propane-like"));
+  const geometric_schedule schedule(1.0, 0.1, 4);
+  std::vector<coordinates<double>> start(3, coordinates<double>::Zero(3, 3));
+  for (auto& x : start) x << 0, 0, 0, 1.5, 0, 0, 1.5, 1.5, 0;
+  start[1](2, 1) = std::nan("");
+  sample::sampler_options o;
+  o.chunk = 3;
+  const auto r = sample::annealed_sample<double>(pair_gaussian{}, schedule, sample::coordinate_dynamics{},
+                                                 sample::langevin{5, 1e-3, 1.0}, {&s, &s, &s}, o, nullptr, &start);
+  CHECK(r.status[0].ok());
+  CHECK(r.status[1] == sample::sample_status::non_finite());
+  CHECK(r.status[2].ok());
+  CHECK(r.diverged == 1);
+  CHECK(std::isnan(r.states[1](2, 1)));  // returned as given, never updated
+  CHECK(to_string(r.status[0]) == "ok");
+  CHECK(to_string(r.status[1]) == "non-finite start state");
+  CHECK(to_string(sample::sample_status::diverged_at(12, 0.98, 7)) == "diverged at level 12 (sigma 0.980000), step 7");
+  // A score that sends sample 2 past max_coordinate at level 1: it stops there, typed with level and step.
+  struct explosive {
+    void operator()(const model::graph_batch& b, const std::vector<double>& d, const std::vector<double>& sigma,
+                    std::vector<double>& out) const {
+      out.assign(b.num_edges(), 0.0);
+      for (std::size_t k = 0; k < out.size(); ++k) out[k] = -(d[k] - 1.4) / (sigma[k] * sigma[k]);
+      if (sigma[0] < 0.9 && b.num_graphs() == 3) out[2 * 3] = 1e9;  // the first edge of the third member
+    }
+  };
+  start[1] = start[0];
+  const auto e = sample::annealed_sample<double>(explosive{}, schedule, sample::coordinate_dynamics{.clip = 0},
+                                                 sample::langevin{5, 1e-3, 0.0}, {&s, &s, &s}, o, nullptr, &start);
+  CHECK(e.status[0].ok());
+  CHECK(e.status[1].ok());
+  CHECK(e.status[2] == sample::sample_status::diverged_at(1, schedule.sigma(1), 0));
+  CHECK_THROWS_WITH(sample::annealed_sample<double>(pair_gaussian{}, schedule, sample::coordinate_dynamics{},
+                                                    sample::reverse_sde{}, {&s}, o, nullptr, &start),
+                    Catch::Contains("3 start states for 1 samples"));
+}
+
+TEST_CASE("annealed sampler: the torus dynamics return molecules without torsions as given", "[sampler]") {
+  torsion_structure rigid;
+  rigid.name = "rigid";
+  rigid.n_atoms = 2;
+  const sample::torus_dynamics dynamics;
+  CHECK_FALSE(sample::torus_dynamics::samples_anything(rigid));
+  const auto theta = dynamics.initial(rigid, random::stream(1, random::purpose::init, 0u));
+  CHECK(theta.empty());
+  struct never_called {
+    void operator()(const model::torsion_batch&, const std::vector<float>&, const std::vector<float>&,
+                    std::vector<float>&) const {
+      FAIL("a molecule without torsions reached the network");
+    }
+  };
+  const auto r = sample::annealed_sample<float>(never_called{}, log_uniform_schedule(), dynamics,
+                                                sample::reverse_sde{}, {&rigid, &rigid});
+  CHECK(r.status[0].ok());
+  CHECK(r.states[1].empty());
+  CHECK(r.network_evaluations == 0);
+}
