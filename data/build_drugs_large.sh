@@ -39,7 +39,8 @@ for ((k = 0; k * shard < rows; k++)); do
   [[ -f $dest/$name.manifest.json ]] && continue
   if [[ -n ${MAX_SHARDS:-} && $built -ge $MAX_SHARDS ]]; then break; fi
   work=data/work/drugs_train_large/$name
-  { head -n 1 "$list"; tail -n +$((2 + first + k * shard)) "$list" | head -n "$shard"; } > "$work.csv"
+  # Header, then the shard's rows (one sed: a head in a pipe would SIGPIPE its writer under pipefail).
+  sed -n "1p;$((2 + first + k * shard)),$((1 + first + (k + 1) * shard))p" "$list" > "$work.csv"
   rc=0
   nice -n 19 "$app" build-dataset --input "$work.csv" --out "$work" --tier "$tier" --jobs "${JOBS:-2}" --quiet || rc=$?
   # 1 = finished with some molecules failed (listed in status.tsv); anything else is an error.

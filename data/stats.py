@@ -24,7 +24,7 @@ SPLITS = ("train", "val", "test")
 # Columns of status.tsv (examples/app/build_dataset.cpp, status_header).
 STATUS_COLUMNS = ["mol_id", "status", "reason", "input_smiles", "stereo_smiles", "charge", "rotatable_bonds",
                   "starts", "embedded", "embed_stereo_wrong", "xtb_failed", "topology_changed", "stereo_changed",
-                  "outside_window", "duplicates", "conformers", "seconds", "first_problem", "stereo_choices"]
+                  "outside_window", "duplicates", "conformers", "seconds", "first_problem", "stereo_choices", "prefiltered"]
 SUM_COLUMNS = ["starts", "embedded", "embed_stereo_wrong", "xtb_failed", "topology_changed", "stereo_changed",
                "outside_window", "duplicates", "conformers"]
 
@@ -258,6 +258,32 @@ def work_set(set_name):
     return res
 
 
+def large_set():
+    """The large Drugs training set: data/drugs/train.sdf.gz (the list's first 660, full protocol) plus every
+    finished shard of data/drugs/train_large/ (data/build_drugs_large.sh). Built shards only."""
+    shard_dir = os.path.join(HERE, "drugs", "train_large")
+    manifests = sorted(glob.glob(os.path.join(shard_dir, "shard_*.manifest.json")))
+    if not manifests:
+        return None
+    st = EnsembleStats()
+    rows = []
+    files = [os.path.join(HERE, "drugs", "train")] + [m[: -len(".manifest.json")] for m in manifests]
+    for base in files:
+        with gzip.open(base + ".sdf.gz", "rb") as f:
+            for mol_id, mol in read_records(f):
+                st.add(mol_id, mol)
+        rows += read_status_tsv(base + ".status.tsv")
+    listed_rows = 660 + sum(json.load(open(m))["molecules_listed"] for m in manifests)
+    res = {"state": "partial" if listed_rows < (listed("drugs_train_large") or 0) else "built",
+           "source": "data/drugs/train.sdf.gz + " + os.path.relpath(shard_dir, os.path.join(HERE, "..")) +
+                     f"/shard_*.sdf.gz ({len(manifests)} shards)",
+           "listed": listed("drugs_train_large"), "done": listed_rows}
+    res.update(st.result())
+    res["status"] = status_stats(rows)
+    check_builder_rotors(st, rows, res["problems"])
+    return res
+
+
 def fidelity():
     path = os.path.join(HERE, "work", "fidelity", "ensembles.sdf.gz")
     if not os.path.exists(path):
@@ -473,6 +499,10 @@ def main():
             elif args.work and os.path.isdir(os.path.join(HERE, "work", name, "molecules")):
                 print(f"stats: {name} (partial, data/work)", file=sys.stderr)
                 sets[name] = work_set(name)
+    large = large_set()
+    if large is not None:
+        print("stats: drugs_train_large (train + finished shards)", file=sys.stderr)
+        sets["drugs_train_large"] = large
     print("stats: fidelity", file=sys.stderr)
     data = {"date": datetime.date.today().isoformat(), "rdkit": rdBase.rdkitVersion, "work": args.work,
             "sets": sets, "fidelity": fidelity()}

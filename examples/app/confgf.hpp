@@ -7,7 +7,6 @@
 #include <confsgm/train/model_file.hpp>
 #include <confsgm/train/trainer.hpp>
 
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,20 +24,8 @@ struct confgf_model {
 
 inline confgf_model load_confgf_model(const std::string& path) {
   auto f = confsgm::train::load_model_file<confgf_network>(path);
-  std::vector<double> sigmas;
-  std::stringstream ss(f.at("sigmas"));
-  for (std::string tok; std::getline(ss, tok, ',');) {
-    std::size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(tok, &used);
-    } catch (const std::exception&) {
-    }
-    if (used == 0 || used != tok.size())
-      throw confsgm::io_error(path, std::nullopt, std::nullopt, "entry 'sigmas' holds '" + tok + "', not a number");
-    sigmas.push_back(v);
-  }
-  return {std::move(f.network), std::move(f.parameters), confsgm::custom_schedule(sigmas), std::move(f.header)};
+  auto schedule = f.trained_schedule();
+  return {std::move(f.network), std::move(f.parameters), std::move(schedule), std::move(f.header)};
 }
 
 }  // namespace app

@@ -17,7 +17,7 @@ int run_match(arguments& args) {
   const auto output = args.required("output");
   const auto per_mol = args.count("conformers-per-molecule", 30);  // Torsional Diffusion's value
   const auto seed = args.integer("seed", 2021);
-  const auto rule = parse_rule(args.str("rotatable", "stereo-safe"));
+  const auto rule = confsgm::parse_rotatable_rule(args.str("rotatable", "stereo-safe"));
   const auto threads = args.count<unsigned>("threads", 0);
   const auto report = args.str("report", output + ".tsv");
   args.reject_unknown();
@@ -45,7 +45,7 @@ int run_match(arguments& args) {
                     {"matched_from", std::to_string(rec.conformer)},
                     {"matching_rmsd", std::to_string(rec.rmsd)},
                     {"matching_heavy_rmsd", std::to_string(rec.heavy_rmsd)},
-                    {"rotatable_rule", rule_name(rule)},
+                    {"rotatable_rule", confsgm::to_string(rule)},
                     {"seed", std::to_string(seed)}});
       ++written;
     }

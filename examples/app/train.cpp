@@ -106,7 +106,7 @@ int run_train(arguments& args) {
   args.reject_unknown();
   const bool gpu = cuda_backend::selected(backend);
   if (space != "distance" && space != "torsion") throw usage_error("--space must be distance or torsion, got '" + space + "'");
-  const auto rule = parse_rule(rule_arg);
+  const auto rule = confsgm::parse_rotatable_rule(rule_arg);
   if (pert_name != "none" && pert_name != "ip" && pert_name != "td-ip")
     throw usage_error("--perturbation must be none, ip (paper Eq. 4) or td-ip (TD-IP code), got '" + pert_name + "'");
   if (cfg.hidden < 2 || cfg.layers < 1) throw usage_error("--hidden must be >= 2 and --layers >= 1");
@@ -118,7 +118,6 @@ int run_train(arguments& args) {
   cli_observer obs(log, quiet, log_every, resume);
   if (torsion) {
     // Conformer matching is seeded by --seed, so a resumed run rebuilds the same training data.
-    o.extra_header["rotatable_rule"] = rule_name(rule);
     o.extra_header["conformers_per_molecule"] = std::to_string(per_mol);
     const auto mseed = static_cast<std::uint32_t>(o.seed % 2147483647u);
     const auto train =

@@ -1,7 +1,11 @@
-// confsgm/confsgm.hpp: the umbrella header of the core (Eigen only). Optional
-// components are included on purpose by the code that links them:
+// confsgm/confsgm.hpp: the umbrella header of the core (Eigen only): molecules,
+// RMSD and COV/MAT, and the SGM parts (policies, networks, trainer, samplers,
+// exposure-bias estimator). Optional components are included on purpose by
+// the code that links them:
 //   <confsgm/rdkit/rdkit.hpp>  (confsgm::rdkit)   SMILES/SDF/ETKDG adapters
 //   <confsgm/io/npy.hpp>       (confsgm::io)      NumPy array files via xtensor
+//   <confsgm/xtb/library.hpp>  (confsgm::xtb)     GFN2-xTB single points
+//   <confsgm/backend/cuda/...> (confsgm::cuda)    the GPU backend (nvcc only)
 #pragma once
 
 #include "confsgm/config.hpp"
@@ -23,3 +27,26 @@
 
 #include "confsgm/util/parallel.hpp"
 #include "confsgm/util/parse.hpp"
+
+#include "confsgm/random/philox.hpp"
+#include "confsgm/schedule/noise_schedule.hpp"
+#include "confsgm/perturbation/perturbation.hpp"
+#include "confsgm/space/state_space.hpp"
+#include "confsgm/space/distance_space.hpp"
+#include "confsgm/space/torsion_space.hpp"
+#include "confsgm/backend/cpu/eigen_backend.hpp"
+
+#include "confsgm/model/score_network.hpp"
+#include "confsgm/model/distance_score_network.hpp"
+#include "confsgm/model/torsion_score_network.hpp"
+
+#include "confsgm/train/model_file.hpp"
+#include "confsgm/train/trainer.hpp"
+
+#include "confsgm/sample/annealed_sampler.hpp"
+#include "confsgm/sample/coordinate_dynamics.hpp"
+#include "confsgm/sample/torus_dynamics.hpp"
+#include "confsgm/sample/langevin.hpp"
+#include "confsgm/sample/torus_sampler.hpp"
+
+#include "confsgm/eval/exposure_bias.hpp"

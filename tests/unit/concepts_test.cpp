@@ -14,6 +14,18 @@ static_assert(confsgm::atomic_number("Cl").value() == 17);
 static_assert(!confsgm::atomic_number("Xx").has_value());
 static_assert(confsgm::element_symbol(8) == "O");
 
+// The policies' concepts: the library's models satisfy them, other types do not.
+static_assert(confsgm::StateSpace<confsgm::distance_space> && confsgm::StateSpace<confsgm::torsion_space>);
+static_assert(!confsgm::StateSpace<int> && !confsgm::StateSpace<confsgm::distance_structure>);
+static_assert(confsgm::model::ScoreNetwork<confsgm::model::distance_score_network<float>>);
+static_assert(confsgm::model::ScoreNetwork<confsgm::model::torsion_score_network<double>>);
+static_assert(!confsgm::model::ScoreNetwork<confsgm::distance_space> && !confsgm::model::ScoreNetwork<int>);
+static_assert(confsgm::sample::SamplerDynamics<confsgm::sample::coordinate_dynamics>);
+static_assert(confsgm::sample::SamplerDynamics<confsgm::sample::torus_dynamics>);
+static_assert(!confsgm::sample::SamplerDynamics<confsgm::distance_space>);
+static_assert(confsgm::sample::LevelUpdate<confsgm::sample::reverse_sde, confsgm::log_uniform_schedule>);
+static_assert(!confsgm::sample::LevelUpdate<confsgm::sample::sample_status>);
+
 TEST_CASE("version macros are set by CMake", "[core]") {
   CHECK(std::string(CONFSGM_VERSION_STRING).size() >= 5);
   CHECK(CONFSGM_VERSION_MAJOR >= 0);

@@ -236,3 +236,44 @@ TEST_CASE("build_geom_ensemble: sorted, weighted, one stereoisomer, every start 
   CHECK_THAT(f.reason, Catch::Contains("no start survived") && Catch::Contains("cannot start"));
   CHECK(f.stats.xtb_failed == f.stats.embedded);
 }
+
+TEST_CASE("build_geom_ensemble fast tiers: GFN-FF pre-optimisation, GFN2-xTB energies, every start accounted for",
+          "[data][xtb]") {
+  if (xtb::version().empty()) FAIL("the xtb program is not installed (apt-get install xtb)");
+  const auto m = rdkit::from_smiles("CCCC(C)O", "pentan2ol");
+  data::geom_protocol_options o;
+  o.starts_base = 8;
+  for (const auto tier : {data::builder_tier::gfnff_gfn2_opt, data::builder_tier::gfnff_gfn2_sp}) {
+    INFO(data::tier_name(tier));
+    o.tier = tier;
+    const auto b = data::build_geom_ensemble(m, o);
+    INFO(b.reason << " | " << b.stats.first_problem);
+    REQUIRE(b.ok);
+    const auto& s = b.stats;
+    // Every start ends in exactly one bin; the pre-filter is its own bin.
+    CHECK(s.embed_stereo_wrong + s.xtb_failed + s.topology_changed + s.stereo_changed + s.prefiltered +
+              s.outside_window + s.duplicates + s.kept ==
+          s.embedded);
+    REQUIRE(b.conformers.size() >= 1);
+    for (std::size_t c = 0; c < b.conformers.size(); ++c) {
+      const auto& info = b.conformers.info[c];
+      CHECK(info.property("tier") == std::string(data::tier_name(tier)));
+      REQUIRE(info.property("gfnff_energy_hartree"));
+      // The stored energy is GFN2-xTB at the stored geometry (a minimum for gfnff-opt, a GFN-FF minimum for -sp).
+      const auto sp = xtb::singlepoint(b.conformers.graph, b.conformers.conformers[c]);
+      REQUIRE(sp.ok);
+      CHECK(std::stod(*info.property("xtb_energy_hartree")) == Approx(sp.energy_hartree).margin(2e-6));
+      CHECK(std::abs(std::stod(*info.property("gfnff_energy_hartree")) - sp.energy_hartree) > 0.1);
+    }
+    if (tier == data::builder_tier::gfnff_gfn2_sp) {
+      // The geometry is a GFN-FF minimum: a GFN-FF optimisation from it barely moves an atom.
+      xtb::program_options ff;
+      ff.method = xtb::hamiltonian::gfnff;
+      const auto again = xtb::optimize(b.conformers.graph, b.conformers.conformers[0], 0, 0, ff);
+      REQUIRE(again.ok);
+      CHECK((again.xyz - b.conformers.conformers[0]).cwiseAbs().maxCoeff() < 0.05);
+    }
+  }
+  CHECK(data::parse_tier("gfnff-opt") == data::builder_tier::gfnff_gfn2_opt);
+  CHECK_THROWS_WITH(data::parse_tier("fast"), Catch::Contains("unknown builder tier 'fast'"));
+}

@@ -325,3 +325,21 @@ TEST_CASE("SDF writer resumes a kept partial file at a flushed offset", "[rdkit]
                     Catch::Contains("confsgm_resume.sdf.none.partial") && Catch::Contains("missing"));
   std::filesystem::remove(path);
 }
+
+TEST_CASE("torsion training data: every conformer matched onto its own ETKDG local structure, thread-independent",
+          "[rdkit][torsion]") {
+  const auto r = rdkit::read_sdf(geom);
+  REQUIRE(r.molecules.size() >= 3);
+  const std::vector<rdkit::sdf_molecule> mols(r.molecules.begin(), r.molecules.begin() + 3);
+  const auto one = rdkit::torsion_training_data(mols, 2, 7, rotatable_rule::stereo_safe, 1);
+  const auto two = rdkit::torsion_training_data(mols, 2, 7, rotatable_rule::stereo_safe, 2);
+  INFO((one.notes.empty() ? std::string() : one.notes.front()));
+  REQUIRE(one.set.size() == 3);
+  CHECK(one.set.clean == two.set.clean);
+  REQUIRE(one.matching.size() == 6);
+  for (std::size_t m = 0; m < 3; ++m) {
+    REQUIRE(one.set.conformer_structures[m].size() == 2);
+    for (const auto& st : one.set.conformer_structures[m]) CHECK(st.rule == rotatable_rule::stereo_safe);
+  }
+  for (const auto& rec : one.matching) CHECK(rec.rmsd <= rec.start_rmsd + 1e-9);  // matching never makes it worse
+}

@@ -8,7 +8,10 @@
 #include <confsgm/core/conformer_matching.hpp>
 #include <confsgm/model/torsion_score_network.hpp>
 #include <confsgm/sample/torus_sampler.hpp>
+#include <confsgm/train/model_file.hpp>
 #include <confsgm/train/trainer.hpp>
+
+#include <filesystem>
 
 #include "support.hpp"
 
@@ -334,6 +337,37 @@ TEST_CASE("trainer with the torsion network: identical weights with 1 and 2 thre
   CHECK(c.validation_loss(single) < 0.8 * before);
   CHECK(c.model_header().at("model") == "torsion-pair-torque");
   CHECK(c.model_header().at("sigma_min") == train::exact(0.0314));
+  // The library writes what sampling the model again needs: its rotatable-bond rule.
+  CHECK(c.model_header().at("rotatable_rule") == "stereo-safe");
+}
+
+TEST_CASE("torsion trainer: a model file says its rule and sampling schedule - one model has one rule",
+          "[torsion][train]") {
+  auto data = torsion_toy_set(4);
+  train::trainer_options o;
+  o.batch_molecules = 4;
+  o.micro_batch = 2;
+  o.epochs = 1;
+  const torsion_network_config cfg{.hidden = 8, .layers = 1};
+  using trainer = train::dsm_trainer<torsion_score_network<float>, log_uniform_schedule, no_perturbation>;
+  trainer t(torsion_score_network<float>(cfg), log_uniform_schedule(2.0, 0.05), no_perturbation{}, o);
+  t.fit(data);
+  const auto path = (std::filesystem::temp_directory_path() / "confsgm_rule_test.bin").string();
+  t.save_weights(path);
+  const auto f = train::load_model_file<torsion_score_network<float>>(path);
+  CHECK(f.rotatable_rule() == rotatable_rule::stereo_safe);
+  const auto sched = f.sampling_schedule(10);
+  CHECK(sched.size() == 10);
+  CHECK(sched.sigma(0) == Approx(2.0));
+  CHECK(f.trained_schedule().sigma(0) == Approx(2.0));
+  std::filesystem::remove(path);
+  // A set whose conformers were described under two rules cannot make one model.
+  data.conformer_structures[1][0].rule = rotatable_rule::reference;
+  trainer mixed(torsion_score_network<float>(cfg), log_uniform_schedule(), no_perturbation{}, o);
+  CHECK_THROWS_WITH(mixed.fit(data), Catch::Contains("mixes rotatable_rule 'stereo-safe' and 'reference'") &&
+                                         Catch::Contains("mol1"));
+  CHECK(parse_rotatable_rule(to_string(rotatable_rule::reference)) == rotatable_rule::reference);
+  CHECK_THROWS_AS(parse_rotatable_rule("loose"), invalid_argument);
 }
 
 TEST_CASE("torsion space composes with the discrete geometric schedule of Algorithm 1 as well", "[torsion][train]") {

@@ -17,11 +17,22 @@
 
 #include <cmath>
 #include <deque>
+#include <string>
 #include <vector>
 
 namespace confsgm {
 
 enum class rotatable_rule { stereo_safe, reference };
+
+/// "stereo-safe" or "reference": the spelling of model files (entry `rotatable_rule`) and the command line.
+inline std::string to_string(rotatable_rule r) { return r == rotatable_rule::stereo_safe ? "stereo-safe" : "reference"; }
+
+/// Parses to_string's spelling; throws invalid_argument naming the accepted values.
+inline rotatable_rule parse_rotatable_rule(const std::string& s) {
+  if (s == "stereo-safe") return rotatable_rule::stereo_safe;
+  if (s == "reference") return rotatable_rule::reference;
+  throw invalid_argument("rotatable-bond rule must be stereo-safe or reference, got '" + s + "'");
+}
 
 struct torsion_bond {
   std::uint32_t bond = 0;            ///< bond index in the molecule graph

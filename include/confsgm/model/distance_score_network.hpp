@@ -9,6 +9,7 @@
 // without relying on that scale alone. Widths are configuration.
 #pragma once
 
+#include "confsgm/model/score_network.hpp"
 #include "confsgm/model/graph_encoder.hpp"
 #include "confsgm/space/distance_space.hpp"
 
@@ -160,5 +161,7 @@ class distance_score_network {
   graph_encoder<Scalar, B> encoder_;
   mlp<Scalar, B> head_;
 };
+
+static_assert(check_score_network<distance_score_network<float>>() && check_score_network<distance_score_network<double>>());
 
 }  // namespace confsgm::model

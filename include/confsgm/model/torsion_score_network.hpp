@@ -21,6 +21,7 @@
 // configuration.
 #pragma once
 
+#include "confsgm/model/score_network.hpp"
 #include "confsgm/model/graph_encoder.hpp"
 #include "confsgm/space/torsion_space.hpp"
 
@@ -284,5 +285,7 @@ class torsion_score_network {
   graph_encoder<Scalar, B> encoder_;
   mlp<Scalar, B> pair_;
 };
+
+static_assert(check_score_network<torsion_score_network<float>>() && check_score_network<torsion_score_network<double>>());
 
 }  // namespace confsgm::model

@@ -5,3 +5,4 @@
 #include "confsgm/rdkit/sdf.hpp"
 #include "confsgm/rdkit/smiles.hpp"
 #include "confsgm/rdkit/stereo.hpp"
+#include "confsgm/rdkit/torsion_data.hpp"

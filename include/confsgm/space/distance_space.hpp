@@ -9,6 +9,7 @@
 
 #include "confsgm/core/extended_graph.hpp"
 #include "confsgm/error.hpp"
+#include "confsgm/space/state_space.hpp"
 
 #include <Eigen/Core>
 
@@ -17,20 +18,6 @@
 #include <vector>
 
 namespace confsgm {
-
-/// A StateSpace describes a molecule once (`structure`), says how many noise
-/// variables a conformer has, how a displacement is applied to a clean state,
-/// what the denoising-score-matching target of a displacement is, and how the
-/// loss weighs a noise level (lambda(sigma) of the DSM objective).
-template <class S>
-concept StateSpace = requires(const typename S::structure& st, double x, double disp, double sigma) {
-  typename S::structure;
-  { S::name() } -> std::convertible_to<std::string>;
-  { S::noise_dim(st) } -> std::convertible_to<std::size_t>;
-  { S::perturb(x, disp) } -> std::convertible_to<double>;
-  { S::dsm_target(disp, sigma) } -> std::convertible_to<double>;
-  { S::loss_weight(sigma) } -> std::convertible_to<double>;
-};
 
 /// What the distance space needs to know about one molecule.
 struct distance_structure {
@@ -89,6 +76,6 @@ struct distance_space {
   }
 };
 
-static_assert(StateSpace<distance_space>, "distance_space must model StateSpace");
+static_assert(check_state_space<distance_space>());
 
 }  // namespace confsgm

@@ -14,7 +14,11 @@
 #include "confsgm/core/extended_graph.hpp"
 #include "confsgm/core/torsion.hpp"
 #include "confsgm/space/distance_space.hpp"
+#include "confsgm/space/state_space.hpp"
 #include "confsgm/space/torus.hpp"
+
+#include <map>
+#include <string>
 
 namespace confsgm {
 
@@ -26,6 +30,7 @@ struct torsion_structure {
   std::vector<extended_edge> edges;      ///< encoder graph: bonds, 2- and 3-hop pairs
   std::size_t num_edge_types = 0;
   std::vector<torsion_bond> torsions;
+  rotatable_rule rule = rotatable_rule::stereo_safe;  ///< which bonds count as rotatable (core/torsion.hpp)
   coordinates<double> local;             ///< the local structure the torsions act on
   std::vector<double> local_torsions;    ///< dihedrals of `local`
 };
@@ -54,9 +59,15 @@ struct torsion_space {
     s.edges = eg.edges();
     s.num_edge_types = eg.num_edge_types();
     s.torsions = rotatable_bonds(g, rule);
+    s.rule = rule;
     s.local = local.template cast<double>();
     s.local_torsions = torsions_of(s, s.local);
     return s;
+  }
+
+  /// Model-file entries a model trained on @p s needs to be sampled again: the rotatable-bond rule.
+  static std::map<std::string, std::string> header_entries(const structure& s) {
+    return {{"rotatable_rule", to_string(s.rule)}};
   }
 
   static std::size_t noise_dim(const structure& s) noexcept { return s.torsions.size(); }
@@ -104,6 +115,6 @@ struct torsion_space {
   }
 };
 
-static_assert(StateSpace<torsion_space>, "torsion_space must model StateSpace");
+static_assert(check_state_space<torsion_space>());
 
 }  // namespace confsgm

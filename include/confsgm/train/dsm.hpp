@@ -13,7 +13,7 @@
 #include "confsgm/perturbation/perturbation.hpp"
 #include "confsgm/random/philox.hpp"
 #include "confsgm/schedule/noise_schedule.hpp"
-#include "confsgm/space/distance_space.hpp"
+#include "confsgm/space/state_space.hpp"
 
 #include <vector>
 

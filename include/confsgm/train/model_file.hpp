@@ -7,8 +7,13 @@
 // describe a valid network, a parameter count that does not match it.
 #pragma once
 
+#include "confsgm/core/torsion.hpp"
 #include "confsgm/model/parameters.hpp"
+#include "confsgm/schedule/noise_schedule.hpp"
 #include "confsgm/train/checkpoint.hpp"
+
+#include <sstream>
+#include <vector>
 
 #include <map>
 #include <string>
@@ -25,6 +30,49 @@ struct model_file {
 
   const std::string& at(const std::string& key) const { return header_entry(header, key, path); }
   double number(const std::string& key) const { return header_number(header, key, path); }
+
+  /// The noise levels the model was trained on (entry `sigmas`, written by dsm_trainer), largest first.
+  std::vector<double> trained_sigmas() const {
+    std::vector<double> sigmas;
+    std::stringstream ss(at("sigmas"));
+    for (std::string tok; std::getline(ss, tok, ',');) {
+      std::size_t used = 0;
+      double v = 0;
+      try {
+        v = std::stod(tok, &used);
+      } catch (const std::exception&) {
+      }
+      if (used == 0 || used != tok.size())
+        throw io_error(path, std::nullopt, std::nullopt, "entry 'sigmas' holds '" + tok + "', not a number");
+      sigmas.push_back(v);
+    }
+    return sigmas;
+  }
+  /// The trained levels as a schedule: what annealed Langevin walks (the distance space's sampler).
+  custom_schedule trained_schedule() const {
+    try {
+      return custom_schedule(trained_sigmas());
+    } catch (const invalid_argument& e) {
+      throw io_error(path, std::nullopt, std::nullopt, std::string("entry 'sigmas': ") + e.what());
+    }
+  }
+  /// A model trained on a continuous sigma range (entries `sigma_max`, `sigma_min`) sampled on @p steps
+  /// log-spaced levels: the torsion space's sampler (Torsional Diffusion walks 20).
+  log_uniform_schedule sampling_schedule(std::size_t steps) const {
+    try {
+      return log_uniform_schedule(number("sigma_max"), number("sigma_min"), steps);
+    } catch (const invalid_argument& e) {
+      throw io_error(path, std::nullopt, std::nullopt, e.what());
+    }
+  }
+  /// The torsion space's rotatable-bond rule (entry `rotatable_rule`, written by dsm_trainer).
+  confsgm::rotatable_rule rotatable_rule() const {
+    try {
+      return parse_rotatable_rule(at("rotatable_rule"));
+    } catch (const invalid_argument& e) {
+      throw io_error(path, std::nullopt, std::nullopt, e.what());
+    }
+  }
 };
 
 /// Reads the model file @p path as a Network (e.g. model::torsion_score_network<float>).

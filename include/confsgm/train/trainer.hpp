@@ -16,6 +16,8 @@
 
 #include "confsgm/core/conformer.hpp"
 #include "confsgm/model/parameters.hpp"
+#include "confsgm/model/score_network.hpp"
+#include "confsgm/space/distance_space.hpp"
 #include "confsgm/train/checkpoint.hpp"
 #include "confsgm/train/dsm.hpp"
 #include "confsgm/util/parallel.hpp"
@@ -143,8 +145,7 @@ class dsm_trainer {
   using space = typename Network::space_type;
   using vec = std::vector<scalar>;
   using params = model::parameter_vector<scalar>;
-  static_assert(StateSpace<space>, "the network's space_type must model StateSpace");
-  static_assert(std::is_floating_point_v<scalar>, "the network's scalar_type must be float or double");
+  static_assert(model::check_score_network<Network>());
 
   dsm_trainer(Network net, Schedule schedule, Pert pert, trainer_options opts = {})
       : net_(std::move(net)), schedule_(std::move(schedule)), pert_(std::move(pert)), opts_(std::move(opts)) {
@@ -253,6 +254,7 @@ class dsm_trainer {
   void fit(const training_set<space>& train, const training_set<space>* val = nullptr,
            training_observer* obs = nullptr) {
     if (train.size() == 0) throw invalid_argument("dsm_trainer::fit(): the training set is empty");
+    space_header_ = space_entries(train);
     const auto t0 = std::chrono::steady_clock::now();
     const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     const std::size_t per_epoch = (train.size() + opts_.batch_molecules - 1) / opts_.batch_molecules;
@@ -332,6 +334,7 @@ class dsm_trainer {
     }
     if constexpr (requires { net_.header_entries(); })  // network options beyond the common four
       for (const auto& [k, v] : net_.header_entries()) h[k] = v;
+    for (const auto& [k, v] : space_header_) h[k] = v;  // what sampling the model again needs (e.g. torsion rule)
     for (const auto& [k, v] : opts_.extra_header) h[k] = v;
     h["seed"] = std::to_string(opts_.seed);
     h["parameters"] = std::to_string(params_.size());
@@ -409,6 +412,27 @@ class dsm_trainer {
     if (obs) obs->on_checkpoint(opts_.checkpoint_path);
   }
 
+  /// The space's model-file entries (Space::header_entries), the same for every molecule of @p data.
+  static std::map<std::string, std::string> space_entries(const training_set<space>& data) {
+    std::map<std::string, std::string> h;
+    if constexpr (requires(const typename space::structure& st) { space::header_entries(st); }) {
+      const auto add = [&](const typename space::structure& st, std::size_t m) {
+        for (const auto& [k, v] : space::header_entries(st)) {
+          const auto [it, fresh] = h.emplace(k, v);
+          if (!fresh && it->second != v)
+            throw invalid_argument("dsm_trainer::fit(): the training set mixes " + k + " '" + it->second + "' and '" +
+                                   v + "' (molecule '" + data.ids[m] + "'); one model has one");
+        }
+      };
+      for (std::size_t m = 0; m < data.size(); ++m) {
+        add(data.structures[m], m);
+        if (!data.conformer_structures.empty())
+          for (const auto& st : data.conformer_structures[m]) add(st, m);
+      }
+    }
+    return h;
+  }
+
   /// Clips the global norm, takes one Adam step; returns the norm before clipping.
   double adam_update(params& g) {
     double sq = 0;
@@ -432,6 +456,7 @@ class dsm_trainer {
   Schedule schedule_;
   Pert pert_;
   trainer_options opts_;
+  std::map<std::string, std::string> space_header_;  ///< space_entries() of the data fit() was given
   params params_, m_, v_;
   std::uint64_t step_ = 0;
   std::size_t epoch_ = 0, batch_in_epoch_ = 0, bad_epochs_ = 0, best_epoch_ = 0;
