@@ -274,17 +274,20 @@ inline built_ensemble build_one_stereoisomer(const rdkit::molecule& m, const geo
   const bool fast = opts.tier != builder_tier::full;
   auto stage_xtb = opts.xtb;
   stage_xtb.method = fast ? xtb::hamiltonian::gfnff : xtb::hamiltonian::gfn2;
+  // Counts an xtb run of start k; false (counted, noted) when xtb failed.
+  const auto xtb_ran = [&](const xtb::result& out, std::size_t k) {
+    st.xtb_seconds += out.seconds;
+    if (out.ok) return true;
+    ++st.xtb_failed;
+    note("start " + std::to_string(k) + ": " + out.message);
+    return false;
+  };
   // One optimisation with the checks of step 4; false (counted, noted) when the result is rejected.
   const auto relax = [&](const coordinates<double>& from, std::size_t k, const xtb::program_options& xo,
                          xtb::result& out) {
     out = xtb::optimize(g, from, b.charge, unpaired, xo);
-    st.xtb_seconds += out.seconds;
+    if (!xtb_ran(out, k)) return false;
     const std::string stage = xtb::hamiltonian_name(xo.method);
-    if (!out.ok) {
-      ++st.xtb_failed;
-      note("start " + std::to_string(k) + ": " + out.message);
-      return false;
-    }
     if (const auto change = topology_change(g, out.xyz, opts.connectivity, &from); !change.empty()) {
       ++st.topology_changed;
       note("start " + std::to_string(k) + ": bonds changed in the " + stage + " optimisation (" + change + ")");
@@ -355,12 +358,7 @@ inline built_ensemble build_one_stereoisomer(const rdkit::molecule& m, const geo
         if (!relax(xyz[i], start_of[i], gfn2, r)) continue;
       } else {
         r = xtb::singlepoint(g, xyz[i], b.charge, unpaired, gfn2);
-        st.xtb_seconds += r.seconds;
-        if (!r.ok) {
-          ++st.xtb_failed;
-          note("start " + std::to_string(start_of[i]) + ": " + r.message);
-          continue;
-        }
+        if (!xtb_ran(r, start_of[i])) continue;
         r.xyz = xyz[i];
       }
       next_ff.push_back(energy_hartree[i]);

@@ -112,6 +112,33 @@ struct sample_observer {
   virtual void on_level(std::size_t level, double sigma, std::size_t sample, const State& x) = 0;
 };
 
+/// The samplers' start states: @p start when given (each checked against its structure), else the dynamics'
+/// prior draw from the purpose::init stream keyed by (seed, stream_offset + sample). Shared by the CPU loop and
+/// the GPU samplers, so both start from the same state. @p caller names the sampler in errors.
+template <class Dynamics>
+std::vector<typename Dynamics::state> initial_states(const Dynamics& dynamics,
+                                                     const std::vector<const typename Dynamics::structure*>& samples,
+                                                     const std::vector<typename Dynamics::state>* start,
+                                                     std::uint64_t seed, std::uint32_t stream_offset,
+                                                     const std::string& caller) {
+  const std::size_t n = samples.size();
+  if (start && start->size() != n)
+    throw shape_mismatch(caller + ": " + std::to_string(start->size()) + " start states for " + std::to_string(n) +
+                         " samples");
+  std::vector<typename Dynamics::state> states;
+  states.reserve(n);
+  for (std::size_t c = 0; c < n; ++c) {
+    if (start) {
+      dynamics.check_start(*samples[c], (*start)[c], caller, c);
+      states.push_back((*start)[c]);
+    } else {
+      states.push_back(dynamics.initial(
+          *samples[c], random::stream(seed, random::purpose::init, stream_offset + static_cast<std::uint32_t>(c))));
+    }
+  }
+  return states;
+}
+
 /// Samples one state per entry of @p samples (repeat a structure for several samples of one molecule).
 /// @p score(batch, input, sigma, out) is the network's forward pass over the dynamics' batch (a
 /// network_score, or an analytic score in tests); @p start, when given, replaces the prior draw.
@@ -132,22 +159,9 @@ sample_result<typename Dynamics::state> annealed_sample(
   const std::size_t n = samples.size();
   for (std::size_t c = 0; c < n; ++c)
     if (!samples[c]) throw invalid_argument(who + ": sample " + std::to_string(c) + " has no structure");
-  if (start && start->size() != n)
-    throw shape_mismatch(who + ": " + std::to_string(start->size()) + " start states for " + std::to_string(n) +
-                         " samples");
   const auto t0 = std::chrono::steady_clock::now();
   sample_result<state> r;
-  r.states.reserve(n);
-  for (std::size_t c = 0; c < n; ++c) {
-    if (start) {
-      dynamics.check_start(*samples[c], (*start)[c], who, c);
-      r.states.push_back((*start)[c]);
-    } else {
-      r.states.push_back(
-          dynamics.initial(*samples[c], random::stream(o.seed, random::purpose::init,
-                                                       o.stream_offset + static_cast<std::uint32_t>(c))));
-    }
-  }
+  r.states = initial_states(dynamics, samples, start, o.seed, o.stream_offset, who);
   r.status.assign(n, sample_status{});
   std::mutex obs_mutex;
   const std::size_t n_chunks = (n + o.chunk - 1) / o.chunk;

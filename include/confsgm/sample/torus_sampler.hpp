@@ -76,22 +76,7 @@ inline std::vector<std::vector<double>> initial_torsions(const std::vector<const
                                                          const std::vector<std::vector<double>>* start,
                                                          std::uint64_t seed, std::uint32_t stream_offset,
                                                          const char* caller) {
-  const std::size_t n = samples.size();
-  if (start && start->size() != n)
-    throw shape_mismatch(std::string(caller) + ": " + std::to_string(start->size()) + " start states for " +
-                         std::to_string(n) + " samples");
-  const torus_dynamics dynamics;
-  std::vector<std::vector<double>> theta(n);
-  for (std::size_t c = 0; c < n; ++c) {
-    if (start) {
-      dynamics.check_start(*samples[c], (*start)[c], caller, c);
-      theta[c] = (*start)[c];
-    } else {
-      theta[c] = dynamics.initial(*samples[c], random::stream(seed, random::purpose::init,
-                                                              stream_offset + static_cast<std::uint32_t>(c)));
-    }
-  }
-  return theta;
+  return initial_states(torus_dynamics{}, samples, start, seed, stream_offset, caller);
 }
 
 /// Calls @p f with the update rule @p o names (torus_method, noise_scale, Langevin's T and a).

@@ -140,11 +140,9 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
     for (std::size_t c = 0; c < n; ++c) {
       if (job.start) {  // the CPU sampler's initial state, draw for draw
         r.conformers[c] = (*job.start)[c];
-      } else {
-        const random::stream init(o.seed, random::purpose::init, job.stream_offset + static_cast<std::uint32_t>(c));
-        auto x = r.conformers[c];
-        for (std::size_t k = 0; k < 3 * s.n_atoms; ++k)
-          x(k / 3, k % 3) = o.init_std * init.normal(static_cast<std::uint32_t>(k));
+      } else {  // the CPU sampler's prior draw (sample/coordinate_dynamics.hpp)
+        r.conformers[c] = o.dynamics().initial(
+            s, random::stream(o.seed, random::purpose::init, job.stream_offset + static_cast<std::uint32_t>(c)));
       }
       const bool finite = r.conformers.is_finite(c);
       if (!finite) r.status[c] = sample::sample_status::non_finite();
