@@ -7,7 +7,10 @@
 # (data/drugs/train.sdf.gz); the shards hold the rest: shard k = data rows
 # [660 + k*SHARD, 660 + (k+1)*SHARD). The large set is train.sdf.gz plus every shard. A shard is finished when its manifest.json is in place (copied
 # last); a killed run resumes inside the shard it was building (build-dataset keeps
-# every finished molecule in data/work/drugs_train_large/shard_NNN/molecules/).
+# every finished molecule in data/work/drugs_train_large/shard_NNN/molecules/). data/work is
+# ignored by git and lost with the machine: data/keep_large_partial.sh packs the finished
+# molecules of an unfinished shard into $dest/partial/shard_NNN.tar.gz (commit it), and this
+# script unpacks such a pack before it resumes that shard in a fresh checkout.
 #   bash data/build_drugs_large.sh                 # every shard, in order
 #   MAX_SHARDS=3 bash data/build_drugs_large.sh    # at most 3 more shards, then stop
 # TIER (default gfnff-opt, chosen by data/fidelity/run_tier_fidelity.sh), SHARD rows per
@@ -39,6 +42,11 @@ for ((k = 0; k * shard < rows; k++)); do
   [[ -f $dest/$name.manifest.json ]] && continue
   if [[ -n ${MAX_SHARDS:-} && $built -ge $MAX_SHARDS ]]; then break; fi
   work=data/work/drugs_train_large/$name
+  pack=$dest/partial/$name.tar.gz
+  if [[ -f $pack && ! -d $work/molecules ]]; then
+    mkdir -p "$work" && tar -xzf "$pack" -C "$work"
+    echo "build_drugs_large: $name resumes from $pack ($(ls "$work"/molecules/*.status | wc -l) molecules done)"
+  fi
   # Header, then the shard's rows (one sed: a head in a pipe would SIGPIPE its writer under pipefail).
   sed -n "1p;$((2 + first + k * shard)),$((1 + first + (k + 1) * shard))p" "$list" > "$work.csv"
   rc=0
@@ -48,6 +56,8 @@ for ((k = 0; k * shard < rows; k++)); do
   cp "$work/ensembles.sdf.gz" "$dest/$name.sdf.gz.partial" && mv "$dest/$name.sdf.gz.partial" "$dest/$name.sdf.gz"
   cp "$work/status.tsv" "$dest/$name.status.tsv.partial" && mv "$dest/$name.status.tsv.partial" "$dest/$name.status.tsv"
   cp "$work/manifest.json" "$dest/$name.manifest.json.partial" && mv "$dest/$name.manifest.json.partial" "$dest/$name.manifest.json"
+  # The finished shard replaces its partial pack (git rm it if it was committed).
+  rm -f "$pack"
   built=$((built + 1))
   echo "build_drugs_large: $name done ($(grep -c $'\tok\t' "$dest/$name.status.tsv") ok) -> $dest/$name.sdf.gz"
 done

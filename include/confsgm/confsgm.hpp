@@ -50,3 +50,6 @@
 #include "confsgm/sample/torus_sampler.hpp"
 
 #include "confsgm/eval/exposure_bias.hpp"
+
+#include "confsgm/generate/model_choice.hpp"
+#include "confsgm/generate/noise_streams.hpp"

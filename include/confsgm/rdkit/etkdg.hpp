@@ -8,6 +8,7 @@
 
 #include "confsgm/rdkit/smiles.hpp"
 #include "confsgm/rdkit/stereo.hpp"
+#include "confsgm/sample/status.hpp"
 #include "confsgm/util/parallel.hpp"
 
 #include <ForceField/ForceField.h>
@@ -34,14 +35,41 @@ struct etkdg_options {
   bool check_stereo = true;
 };
 
-struct etkdg_result {
+/// A sample the generator did not turn into a conformer, and why (sampler outcome with its level and step).
+struct dropped_conformer {
+  std::size_t index = 0;  ///< the sample's index among the requested conformers
+  sample::sample_status status;
+};
+
+/// The conformers any generator (ETKDG, a score-model sampler) produced for one molecule.
+struct generated_conformers {
   ensemble<double> conformers;          ///< info[k].status is "ok" or the stereo problem
   std::shared_ptr<const RDKit::ROMol> mol;
   std::size_t requested = 0;
-  std::size_t embedded = 0;
+  std::size_t embedded = 0;             ///< conformers produced (= conformers.size())
   std::size_t stereo_mismatches = 0;
+  std::size_t reflected = 0;            ///< samples written as their mirror image (rdkit/sampled_conformers.hpp)
+  std::vector<dropped_conformer> dropped;  ///< samples that did not finish, not in `conformers`
   bool mmff_parameters_missing = false;
 };
+using etkdg_result = generated_conformers;
+
+/// The conformers as an RDKit molecule with one conformer each (ids 0, 1, ... in order), for programs that go on
+/// in RDKit: write SD files, compute descriptors, dock.
+inline RDKit::RWMol as_rdkit(const generated_conformers& g) {
+  if (!g.mol) throw invalid_argument("rdkit::as_rdkit(): the generated conformers carry no molecule");
+  RDKit::RWMol out(*g.mol);
+  out.clearConformers();
+  for (std::size_t c = 0; c < g.conformers.size(); ++c) {
+    auto* conf = new RDKit::Conformer(out.getNumAtoms());
+    conf->set3D(true);
+    const auto& xyz = g.conformers.conformers[c];
+    for (unsigned i = 0; i < out.getNumAtoms(); ++i) conf->setAtomPos(i, RDGeom::Point3D(xyz(i, 0), xyz(i, 1), xyz(i, 2)));
+    conf->setId(static_cast<unsigned>(c));
+    out.addConformer(conf, false);
+  }
+  return out;
+}
 
 /// Generates up to @p n conformers of @p m with ETKDGv3.
 inline etkdg_result generate_etkdg(const molecule& m, std::size_t n, const etkdg_options& opts = {}) {

@@ -49,6 +49,21 @@ inline void check_chemistry(const RDKit::ROMol& mol, const std::string& what, bo
   }
 }
 
+namespace detail {
+/// The checked molecule with explicit hydrogens, its graph and names (shared by from_smiles and from_rdkit).
+inline molecule with_hydrogens(const RDKit::ROMol& parsed, const std::string& id, const std::string& smiles,
+                               const std::string& what, const smiles_options& opts) {
+  check_chemistry(parsed, what, opts.allow_fragments);
+  std::shared_ptr<RDKit::ROMol> with_h(RDKit::MolOps::addHs(parsed, false, false));
+  molecule m;
+  m.id = id;
+  m.smiles = smiles;
+  m.graph = to_graph(*with_h, id.empty() ? smiles : id);
+  m.mol = std::move(with_h);
+  return m;
+}
+}  // namespace detail
+
 /// Parses @p smiles (named @p id in messages), adds explicit hydrogens.
 inline molecule from_smiles(const std::string& smiles, const std::string& id,
                             const smiles_options& opts = {}) {
@@ -67,15 +82,16 @@ inline molecule from_smiles(const std::string& smiles, const std::string& id,
     throw chemistry_error(what + ": could not be parsed (" + std::string(e.what()) + ")");
   }
   if (!parsed) throw chemistry_error(what + ": could not be parsed (SMILES syntax error)");
-  check_chemistry(*parsed, what, opts.allow_fragments);
-  std::shared_ptr<RDKit::ROMol> with_h(
-      RDKit::MolOps::addHs(static_cast<const RDKit::ROMol&>(*parsed), false, false));
-  molecule m;
-  m.id = id;
-  m.smiles = smiles;
-  m.graph = to_graph(*with_h, id.empty() ? smiles : id);
-  m.mol = std::move(with_h);
-  return m;
+  return detail::with_hydrogens(*parsed, id, smiles, what, opts);
+}
+
+/// A molecule another C++ code already holds as RDKit's (sanitised; hydrogens may be implicit or explicit, and are
+/// made explicit): the way in for programs that embed confsgm. Named @p id in messages and output; its SMILES
+/// is RDKit's canonical isomeric SMILES of @p mol.
+inline molecule from_rdkit(const RDKit::ROMol& mol, const std::string& id, const smiles_options& opts = {}) {
+  const std::string smiles = RDKit::MolToSmiles(mol);
+  return detail::with_hydrogens(mol, id, smiles, "molecule " + (id.empty() ? smiles : "'" + id + "' (" + smiles + ")"),
+                                opts);
 }
 
 struct smiles_file_result {

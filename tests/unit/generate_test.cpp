@@ -1,0 +1,180 @@
+// confsgm/generate: noise streams of a run, model choice by training domain, sampled conformers with the
+// input's stereo checked (mirror-image repair), and the three generators on real molecules with the shipped models.
+#include <catch2/catch.hpp>
+
+#include <confsgm/generate/generators.hpp>
+
+#include <GraphMol/SmilesParse/SmilesParse.h>
+
+#include <memory>
+
+using namespace confsgm;
+
+namespace {
+const std::string model_dir = CONFSGM_MODEL_DIR;
+
+using torsion_net = model::torsion_score_network<float>;
+using distance_net = model::distance_score_network<float>;
+
+bool same_conformers(const rdkit::generated_conformers& a, const rdkit::generated_conformers& b) {
+  if (a.conformers.size() != b.conformers.size()) return false;
+  for (std::size_t c = 0; c < a.conformers.size(); ++c) {
+    if (a.conformers.info[c].status != b.conformers.info[c].status) return false;
+    if (!(coordinates<double>(a.conformers.conformers[c]) == coordinates<double>(b.conformers.conformers[c]))) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("generate: each molecule of a run owns 2^16 noise streams", "[generate]") {
+  CHECK(generate::stream_offset(0) == 0u);
+  CHECK(generate::stream_offset(1) == 65536u);
+  CHECK(generate::stream_key(2, 5) == 2u * 65536u + 5u);
+  CHECK(generate::stream_offset(generate::max_molecules_per_run - 1) == 0xFFFF0000u);
+  CHECK_THROWS_WITH(generate::stream_offset(generate::max_molecules_per_run), Catch::Contains("split the input"));
+  CHECK_THROWS_AS(generate::stream_key(0, generate::max_conformers_per_molecule), invalid_argument);
+}
+
+TEST_CASE("generate: a molecule goes to the model trained on molecules like it", "[generate]") {
+  using generate::choose_model;
+  const std::vector<std::optional<std::size_t>> qm9_drugs = {9, 40};
+  CHECK(choose_model(qm9_drugs, 5) == 0);   // both hold it: the smaller domain
+  CHECK(choose_model(qm9_drugs, 9) == 0);
+  CHECK(choose_model(qm9_drugs, 10) == 1);
+  CHECK(choose_model(qm9_drugs, 60) == 1);  // none holds it: the largest
+  const std::vector<std::optional<std::size_t>> unknown_first = {std::nullopt, 9};
+  CHECK(choose_model(unknown_first, 5) == 1);   // unknown counts as unbounded
+  CHECK(choose_model(unknown_first, 20) == 0);
+  CHECK(choose_model({12, 12}, 5) == 0);        // ties: the earlier model
+  CHECK_THROWS_AS(choose_model({}, 5), invalid_argument);
+
+  CHECK_FALSE(generate::training_heavy_atoms_max({}, "m.bin"));
+  CHECK(generate::training_heavy_atoms_max({{"training_heavy_atoms_max", "27"}}, "m.bin") == 27u);
+  CHECK_THROWS_WITH(generate::training_heavy_atoms_max({{"training_heavy_atoms_max", "27x"}}, "m.bin"),
+                    Catch::Contains("m.bin") && Catch::Contains("27x"));
+
+  CHECK_FALSE(generate::outside_training_domain(std::nullopt, {50, 60}));
+  CHECK_FALSE(generate::outside_training_domain(9, {5, 9}));
+  const auto excess = generate::outside_training_domain(9, {5, 12, 30, 11, 30});
+  REQUIRE(excess);
+  CHECK(excess->larger == 4);
+  CHECK(excess->served == 5);
+  CHECK(excess->largest_index == 2);  // the first of the largest
+  CHECK(excess->largest_heavy_atoms == 30);
+}
+
+TEST_CASE("generate: sampled conformers keep the input's stereo, mirror images are repaired on request", "[generate]") {
+  const auto m = rdkit::from_smiles("C[C@H](N)C(=O)O", "alanine");
+  rdkit::etkdg_options eo;
+  eo.seed = 3;
+  const auto ref = rdkit::generate_etkdg(m, 1, eo);
+  REQUIRE(ref.conformers.size() == 1);
+  REQUIRE(ref.conformers.info[0].status == "ok");
+  const coordinates<double> right = ref.conformers.conformers[0];
+  const auto wrong = rdkit::mirror_image(right);
+  rdkit::stereo_check check(m);
+  CHECK(check.problem(right).empty());
+  CHECK_THAT(check.problem(wrong), Catch::Contains("atom 2"));
+
+  // Sample 0 has the wrong handedness, sample 1 diverged, sample 2 is right.
+  const std::vector<sample::sample_status> status = {{}, sample::sample_status::diverged_at(3, 0.5, 7), {}};
+  const auto sample_of = [&](std::size_t c) { return c == 0 ? wrong : right; };
+  const auto reflected = rdkit::collect_samples(m, 3, status, sample_of, rdkit::mirror_images::reflect);
+  REQUIRE(reflected.conformers.size() == 2);
+  CHECK(reflected.requested == 3);
+  CHECK(reflected.embedded == 2);
+  CHECK(reflected.reflected == 1);
+  CHECK(reflected.stereo_mismatches == 0);
+  CHECK(reflected.conformers.info[0].status == "ok (mirror image of the sample)");
+  CHECK(reflected.conformers.info[0].title == "alanine_conf0");
+  CHECK(reflected.conformers.info[1].title == "alanine_conf2");
+  CHECK(coordinates<double>(reflected.conformers.conformers[0]).isApprox(right));
+  REQUIRE(reflected.dropped.size() == 1);
+  CHECK(reflected.dropped[0].index == 1);
+  CHECK(reflected.dropped[0].status == sample::sample_status::diverged_at(3, 0.5, 7));
+
+  const auto kept = rdkit::collect_samples(m, 3, status, sample_of, rdkit::mirror_images::keep);
+  CHECK(kept.reflected == 0);
+  CHECK(kept.stereo_mismatches == 1);
+  CHECK_THAT(kept.conformers.info[0].status, Catch::StartsWith("stereo mismatch: atom 2"));
+  CHECK_THROWS_AS(rdkit::collect_samples(m, 2, status, sample_of, rdkit::mirror_images::keep), shape_mismatch);
+  CHECK(rdkit::parse_mirror_images("keep") == rdkit::mirror_images::keep);
+  CHECK_THROWS_WITH(rdkit::parse_mirror_images("flip"), Catch::Contains("'flip'"));
+}
+
+TEST_CASE("generate: RDKit molecules in, RDKit conformers out", "[generate]") {
+  const std::unique_ptr<RDKit::ROMol> host(RDKit::SmilesToMol("OC[C@@H](O)C=O"));  // implicit hydrogens
+  const auto m = rdkit::from_rdkit(*host, "glyceraldehyde");
+  CHECK(m.mol->getNumAtoms() == 12);
+  CHECK(m.graph.num_heavy_atoms() == 6);
+  CHECK(m.smiles == RDKit::MolToSmiles(*host));
+  const std::unique_ptr<RDKit::ROMol> salt(RDKit::SmilesToMol("[Na+].[Cl-]"));
+  CHECK_THROWS_WITH(rdkit::from_rdkit(*salt, "salt"), Catch::Contains("'salt'") && Catch::Contains("fragments"));
+
+  const generate::etkdg_generator etkdg({.seed = 5});
+  const auto g = etkdg.generate(m, 0, 4, 1);
+  const auto out = rdkit::as_rdkit(g);
+  REQUIRE(out.getNumConformers() == g.conformers.size());
+  for (std::size_t c = 0; c < g.conformers.size(); ++c)
+    CHECK(rdkit::to_coordinates(out, static_cast<int>(c)).isApprox(coordinates<double>(g.conformers.conformers[c])));
+  CHECK_THROWS_WITH(etkdg.generate(m, 0, 0, 1), Catch::Contains("0 conformers") && Catch::Contains("glyceraldehyde"));
+  CHECK_THROWS_AS(etkdg.generate(m, 0, generate::max_conformers_per_molecule + 1, 1), invalid_argument);
+}
+
+TEST_CASE("generate: the generators satisfy the concept, a type without generate() does not", "[generate]") {
+  struct not_a_generator {};
+  struct wrong_result {
+    int generate(const rdkit::molecule&, std::size_t, std::size_t, unsigned) const { return 0; }
+  };
+  STATIC_REQUIRE(generate::Generator<generate::etkdg_generator>);
+  STATIC_REQUIRE(generate::Generator<generate::torsion_generator<>>);
+  STATIC_REQUIRE(generate::Generator<generate::distance_generator<>>);
+  STATIC_REQUIRE_FALSE(generate::Generator<not_a_generator>);
+  STATIC_REQUIRE_FALSE(generate::Generator<wrong_result>);
+}
+
+TEST_CASE("generate: torsion generator with the shipped models: model choice, noise per molecule, any thread count",
+          "[generate]") {
+  const auto models = generate::model_set<torsion_net>::load({model_dir + "/qm9-torsion-ip.bin",
+                                                              model_dir + "/drugs-torsion-ip.bin"});
+  REQUIRE(models.size() == 2);
+  REQUIRE(models.domain(0));
+  REQUIRE(models.domain(1));
+  CHECK(*models.domain(0) < *models.domain(1));
+  const auto small = rdkit::from_smiles("CCOC(=O)C[C@H](C)O", "small");
+  const auto large = rdkit::from_smiles("CC(C)Cc1ccc(cc1)[C@@H](C)C(=O)NCCc1ccc(OC)c(OC)c1", "large");
+  CHECK(models.choose(small) == 0);
+  CHECK(models.choose(large) == 1);
+
+  const generate::torsion_generator gen(models, {.seed = 11}, 20);
+  const auto one = gen.generate(small, 3, 6, 1);
+  CHECK(one.conformers.size() == 6);
+  CHECK(one.dropped.empty());
+  CHECK(same_conformers(one, gen.generate(small, 3, 6, 2)));     // the thread count changes the speed only
+  CHECK_FALSE(same_conformers(one, gen.generate(small, 4, 6, 1)));  // another molecule index: other noise
+  // Sampling elsewhere and collecting gives the same conformers (the GPU path).
+  const auto local = gen.local_structures(small, 3, 6);
+  auto o = gen.options();
+  o.stream_offset = generate::stream_offset(3);
+  const sample::network_torsion_score<torsion_net> score(models[0].network, models[0].parameters);
+  const auto r = sample::sample_torsions<float>(score, gen.schedule(0), gen.samples_on(local, 6), o);
+  CHECK(same_conformers(one, gen.collect(small, local, 6, r)));
+  for (const auto& info : one.conformers.info) CHECK(info.status == "ok");
+}
+
+TEST_CASE("generate: distance generator with a shipped model reflects mirror images, any thread count", "[generate]") {
+  sample::langevin_options o;
+  o.steps_per_level = 4;  // a short walk: this checks the plumbing, not the quality
+  o.seed = 2;
+  const auto m = rdkit::from_smiles("C[C@@H](O)C#N", "lactonitrile");
+  const generate::distance_generator gen(generate::model_set<distance_net>::load({model_dir + "/qm9-distance-ip.bin"}), o);
+  const auto a = gen.generate(m, 0, 8, 1);
+  CHECK(a.requested == 8);
+  CHECK(a.conformers.size() + a.dropped.size() == 8);
+  CHECK(same_conformers(a, gen.generate(m, 0, 8, 2)));
+  CHECK(gen.schedule(0).size() == gen.models()[0].trained_sigmas().size());
+  rdkit::stereo_check check(m);
+  for (std::size_t c = 0; c < a.conformers.size(); ++c)
+    if (a.conformers.info[c].status == "ok (mirror image of the sample)")
+      CHECK(check.problem(coordinates<double>(a.conformers.conformers[c])).empty());
+}
