@@ -7,6 +7,7 @@
 // and writes the conformers in input order.
 #include <confsgm/confsgm.hpp>
 #include <confsgm/generate/generators.hpp>
+#include <confsgm/generate/refine.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
 #include <confsgm/rdkit/sdf.hpp>
 #include <confsgm/util/parse.hpp>
@@ -37,10 +38,13 @@ using confsgm::rdkit::generated_conformers;
 using confgf_generator = gen::distance_generator<>;
 using torsional_generator = gen::torsion_generator<>;
 using any_generator = std::variant<gen::etkdg_generator, confgf_generator, torsional_generator>;
+using any_refiner = std::variant<std::monostate, gen::mmff_refiner, gen::xtb_refiner>;  // monostate: --relax none
 
 /// Everything `generate` was asked to do, checked.
 struct generate_request {
-  std::string method, input, output, group_by, backend, sampler;
+  std::string method, input, output, group_by, backend, sampler, relax = "none";
+  unsigned relax_iterations = 2000;
+  bool keep_changed = false;
   long num = 0;
   double multiplier = 2.0;
   bool allow_fragments = false, quiet = false, reuse_local = false, resume = false, gpu = false;
@@ -86,7 +90,17 @@ generate_request parse_request(arguments& args) {
   q.backend = args.str("backend", "cpu");
   const auto mirror_option = args.str("mirror-images");
   q.resume = args.flag("resume");
+  q.relax = args.str("relax", "none");
+  q.relax_iterations = args.count<unsigned>("relax-iterations", 2000);
+  q.keep_changed = args.flag("keep-changed");
   args.reject_unknown();
+  if (q.relax != "none" && q.relax != "mmff94" && q.relax != "mmff94s" && q.relax != "gfnff" && q.relax != "gfn2")
+    throw usage_error("--relax must be none, mmff94, mmff94s, gfnff or gfn2, got '" + q.relax + "'");
+  if (q.relax != "none" && eo.mmff)
+    throw usage_error("--mmff relaxes ETKDG's conformers with MMFF94 already; give --relax or --mmff, not both");
+  if (q.relax == "none" && (q.keep_changed || args.has("relax-iterations")))
+    throw usage_error("--keep-changed and --relax-iterations need --relax");
+  if (q.relax_iterations == 0) throw usage_error("--relax-iterations must be > 0");
   if (!mirror_option.empty() && mirror_option != "reflect" && mirror_option != "keep")
     throw usage_error("--mirror-images must be 'reflect' (default) or 'keep' (ConfGF as published), got '" +
                       mirror_option + "'");
@@ -132,6 +146,21 @@ generate_request parse_request(arguments& args) {
   eo.threads = static_cast<unsigned>(threads);
   lo.seed = to.seed = eo.seed;
   return q;
+}
+
+/// The request's refiner (--relax).
+any_refiner make_refiner(const generate_request& q) {
+  if (q.relax == "mmff94" || q.relax == "mmff94s")
+    return gen::mmff_refiner(q.relax == "mmff94" ? gen::mmff_refiner::variant::mmff94 : gen::mmff_refiner::variant::mmff94s,
+                             q.relax_iterations);
+  if (q.relax == "gfnff" || q.relax == "gfn2") {
+    confsgm::xtb::program_options xo;
+    xo.method = q.relax == "gfnff" ? confsgm::xtb::hamiltonian::gfnff : confsgm::xtb::hamiltonian::gfn2;
+    if (confsgm::xtb::version(xo).empty())
+      throw usage_error("--relax " + q.relax + " runs the xtb program, which is not on PATH (Debian: apt-get install xtb)");
+    return gen::xtb_refiner(xo);
+  }
+  return std::monostate{};
 }
 
 /// The request's generator, owning its models.
@@ -265,6 +294,9 @@ run_settings settings_of(const generate_request& q, std::size_t molecules) {
   if (!q.confgf() && !q.torsional())
     settings.insert(settings.end(), {{"mmff", eo.mmff ? "yes" : "no"}, {"mmff-iterations", std::to_string(eo.mmff_max_iterations)},
                                      {"prune-rms", exact(eo.prune_rms)}, {"random-coords", eo.use_random_coords ? "yes" : "no"}});
+  if (q.relax != "none")
+    settings.insert(settings.end(), {{"relax", q.relax}, {"relax-iterations", std::to_string(q.relax_iterations)},
+                                     {"keep-changed", q.keep_changed ? "yes" : "no"}});
   return settings;
 }
 
@@ -364,6 +396,7 @@ struct molecule_output {
   std::optional<generated_conformers> res;  ///< empty: the molecule failed (reason in messages)
   std::string messages;
   std::size_t requested = 0;
+  std::size_t changed = 0;  ///< conformers whose bonds or stereo changed in refinement
 };
 
 /// Precomputed GPU samples of every molecule (empty on the CPU).
@@ -373,7 +406,8 @@ struct gpu_samples {
 };
 
 /// Molecule @p k's conformers by @p generator (on the CPU with @p threads, or collected from @p gpu).
-molecule_output generate_molecule(const generate_request& q, const any_generator& generator, gpu_samples& gpu,
+molecule_output generate_molecule(const generate_request& q, const any_generator& generator,
+                                  const any_refiner& refiner, gpu_samples& gpu,
                                   const confsgm::rdkit::molecule& m, std::size_t k, std::size_t n, unsigned threads) {
   molecule_output out;
   std::ostringstream msg;
@@ -407,11 +441,23 @@ molecule_output generate_molecule(const generate_request& q, const any_generator
     }
     for (const auto& d : out.res->dropped)
       msg << "error: " << m.id << " conformer " << d.index << ": " << to_string(d.status) << "; not written\n";
+    std::visit([&](const auto& r) {
+      if constexpr (!std::is_same_v<std::decay_t<decltype(r)>, std::monostate>) {
+        gen::refine_options ro;
+        ro.threads = threads;
+        ro.keep_changed = q.keep_changed;
+        const auto report = gen::refine_conformers(r, m, *out.res, ro);
+        out.changed = report.problems.size();
+        for (const auto& p : report.problems)
+          msg << "warning: " << p << (q.keep_changed ? "; kept (--keep-changed)" : "; not written") << "\n";
+      }
+    }, refiner);
   } catch (const cuda_backend::device_failure&) {
     throw;  // the device is unusable: stop the run
   } catch (const std::exception& e) {
+    out.res.reset();
     msg << "error: " << m.id << ": " << (q.confgf() ? "confgf sampling" : q.torsional() ? "torsional sampling" : "ETKDG")
-        << " failed: " << e.what() << "\n";
+        << (q.relax == "none" ? "" : " or " + q.relax + " relaxation") << " failed: " << e.what() << "\n";
   }
   out.messages = msg.str();
   return out;
@@ -429,6 +475,7 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
   }
   const auto& res = *out.res;
   tally.diverged = res.dropped.size();
+  tally.changed = out.changed;
   tally.reflected = res.reflected;
   const std::size_t n = out.requested;
   if (res.embedded == 0) {
@@ -460,7 +507,8 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
         generator);
     return std::filesystem::path(q.model_files[i]).filename().string();
   }();
-  const std::string method = q.confgf() ? "confgf" : q.torsional() ? "torsional-" + q.sampler : q.etkdg.mmff ? "etkdg+mmff" : "etkdg";
+  const std::string method = (q.confgf() ? "confgf" : q.torsional() ? "torsional-" + q.sampler : q.etkdg.mmff ? "etkdg+mmff" : "etkdg") +
+                             (q.relax == "none" ? "" : "+" + q.relax);
   for (std::size_t c = 0; c < res.conformers.size(); ++c) {
     const auto& info = res.conformers.info[c];
     // The samplers report divergence themselves; this guards every method (ETKDG + MMFF included) so that one bad
@@ -476,7 +524,7 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
     };
     if (!model_file.empty()) props.emplace_back("model", model_file);
     if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
-    if (info.energy) props.emplace_back("energy_unit", "kcal/mol (MMFF94)");
+    if (info.energy) props.emplace_back("energy_unit", res.energy_unit);
     props.emplace_back("rank", std::to_string(rank[c]));
     props.emplace_back("status", info.status);
     writer.write(*res.mol, res.conformers.conformers[c], info.title, props);
@@ -494,6 +542,7 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
 int run_generate(arguments& args) {
   const auto q = parse_request(args);
   const auto generator = make_generator(q);
+  const auto refiner = make_refiner(q);
   std::size_t rejected = 0;
   const auto mols = read_molecules(q, rejected);
   if (mols.empty()) {
@@ -561,7 +610,7 @@ int run_generate(arguments& args) {
       while (last < mols.size() && last - first < 4 * threads_used && !runs_alone(last)) ++last;
     std::vector<molecule_output> outs(last - first);
     const auto one = [&](std::size_t k, unsigned threads) {
-      return generate_molecule(q, generator, gpu, mols[k], k, wanted[k], threads);
+      return generate_molecule(q, generator, refiner, gpu, mols[k], k, wanted[k], threads);
     };
     if (outs.size() == 1) {
       outs[0] = one(first, q.etkdg.threads);
@@ -588,7 +637,10 @@ int run_generate(arguments& args) {
   std::cerr << "wrote " << totals.written << " conformers of " << (mols.size() - totals.failed) << " molecules to "
             << q.output << " (" << totals.failed << " molecules failed, " << rejected << " input records rejected, "
             << totals.stereo_bad << " conformers with a stereo mismatch, " << totals.diverged
-            << " conformers diverged and not written, " << totals.reflected << " mirror images reflected)\n";
+            << " conformers diverged and not written, " << totals.reflected << " mirror images reflected"
+            << (q.relax == "none" ? "" : ", " + std::to_string(totals.changed) + " conformers whose bonds or stereo changed "
+                                         "in " + q.relax + " relaxation" + (q.keep_changed ? " kept" : " not written"))
+            << ")\n";
   return (totals.failed || rejected || totals.diverged) ? partial : ok;
 }
 

@@ -28,9 +28,10 @@ struct molecule_tally {
   std::size_t diverged = 0;    ///< conformers that diverged or had non-finite coordinates (not written)
   std::size_t reflected = 0;   ///< mirror images reflected to the input's stereo
   std::size_t stereo_bad = 0;  ///< conformers written with a stereo mismatch
+  std::size_t changed = 0;     ///< conformers whose bonds or stereo changed in refinement (--relax)
   molecule_tally& operator+=(const molecule_tally& o) {
     written += o.written, failed += o.failed, diverged += o.diverged, reflected += o.reflected,
-        stereo_bad += o.stereo_bad;
+        stereo_bad += o.stereo_bad, changed += o.changed;
     return *this;
   }
 };
@@ -114,7 +115,7 @@ class generate_journal {
   static std::string line_of(const entry& e) {
     std::ostringstream s;
     s << "molecule\t" << e.id << '\t' << e.end << '\t' << e.tally.written << '\t' << e.tally.failed << '\t'
-      << e.tally.diverged << '\t' << e.tally.reflected << '\t' << e.tally.stereo_bad << '\n';
+      << e.tally.diverged << '\t' << e.tally.reflected << '\t' << e.tally.stereo_bad << '\t' << e.tally.changed << '\n';
     return s.str();
   }
   static std::vector<std::string> fields(const std::string& line) {
@@ -172,7 +173,8 @@ class generate_journal {
     std::uintmax_t previous_end = 0;
     for (; n < lines.size(); ++n) {
       const auto f = fields(lines[n]);
-      if (f.size() != 8 || f[0] != "molecule") corrupt(n + 1, "malformed molecule line");
+      // 8 fields: a journal written before --relax existed (no refinement counts).
+      if ((f.size() != 8 && f.size() != 9) || f[0] != "molecule") corrupt(n + 1, "malformed molecule line");
       const std::size_t k = finished_.size();
       if (k >= molecule_ids.size())
         corrupt(n + 1, "lists more molecules than the input has (" + std::to_string(molecule_ids.size()) + ")");
@@ -182,12 +184,12 @@ class generate_journal {
       entry e;
       e.id = f[1];
       std::uintmax_t end = 0;
-      std::size_t counts[5] = {};
+      std::size_t counts[6] = {};
       bool numbers = whole_number(f[2], end);
-      for (int i = 0; i < 5; ++i) numbers = numbers && whole_number(f[3 + i], counts[i]);
+      for (std::size_t i = 0; i + 3 < f.size(); ++i) numbers = numbers && whole_number(f[3 + i], counts[i]);
       if (!numbers) corrupt(n + 1, "an offset or count is not a whole number");
       e.end = end;
-      e.tally = {counts[0], counts[1], counts[2], counts[3], counts[4]};
+      e.tally = {counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]};
       if (e.end < previous_end) corrupt(n + 1, "the output offsets go backwards");
       if (e.tally.written == 0 && e.end != previous_end) corrupt(n + 1, "a molecule without conformers has output");
       previous_end = e.end;

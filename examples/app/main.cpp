@@ -68,8 +68,16 @@ generate: conformer ensembles for every molecule of FILE
   --threads T         0 = all cores (default); output does not depend on it
   --backend B         cpu (default) or cuda: the score models' sampling on the
                       GPU (builds with CUDA; same noise as the CPU, fp32 results)
-  --mmff              relax with MMFF94 (energies written, rank by energy)
+  --mmff              etkdg: relax with MMFF94 (energies written, rank by energy)
   --mmff-iterations N default 2000
+  --relax R           any method: none (default), mmff94, mmff94s (RDKit), gfnff
+                      or gfn2 (xtb program) relaxation of every conformer; the
+                      energy and its unit are written, rank by energy; bonds and
+                      R/S, E/Z are checked again and a changed conformer is not
+                      written (--keep-changed keeps it, status says why)
+  --relax-iterations N  MMFF iteration cap (default 2000)
+  --keep-changed      with --relax: write conformers whose bonds or stereo
+                      changed, with the change in their status
   --prune-rms X       RDKit heavy-atom RMSD pruning threshold (default off)
   --random-coords     RDKit useRandomCoords (large molecules)
   --allow-fragments   accept multi-fragment inputs (salts) instead of failing
@@ -222,7 +230,7 @@ int main(int argc, char** argv) {
         return app::ok;
       }
     if (cmd == "generate") {
-      app::arguments args(argc, argv, 2, {"mmff", "random-coords", "allow-fragments", "quiet", "reuse-local", "resume"});
+      app::arguments args(argc, argv, 2, {"mmff", "random-coords", "allow-fragments", "quiet", "reuse-local", "resume", "keep-changed"});
       return app::run_generate(args);
     }
     if (cmd == "evaluate") {

@@ -26,6 +26,9 @@ expect 2 "seed must be" -- "$bin" generate --input x.smi --output y.sdf --seed 0
 expect 2 "--epochs must be a whole number from 0 to [0-9]+, got -1" -- "$bin" train --train x.sdf --out m.bin --epochs -1
 expect 2 "--threads must be a whole number from 0 to 4294967295, got -2" -- "$bin" match --input x.sdf --output y.sdf --threads -2
 expect 2 "--steps-per-level must be a whole number" -- "$bin" generate --method confgf --input x.smi --output y.sdf --steps-per-level -5
+expect 2 "--relax must be none, mmff94, mmff94s, gfnff or gfn2, got .mmff." -- "$bin" generate --input x.smi --output y.sdf --relax mmff
+expect 2 "give --relax or --mmff, not both" -- "$bin" generate --input x.smi --output y.sdf --relax mmff94 --mmff
+expect 2 "--keep-changed and --relax-iterations need --relax" -- "$bin" generate --input x.smi --output y.sdf --keep-changed
 expect 3 "no_such.sdf: cannot open" -- "$bin" evaluate --ref "$bad/no_such.sdf" --gen "$bad/no_such.sdf"
 # One bad line among good ones: the rest is generated, the bad lines are named, exit 1.
 expect 1 "bad_smiles.smi:3: SMILES 'C1CC'" -- "$bin" generate --input "$bad/bad_smiles.smi" --output "$work/g.sdf" --num 2 --quiet

@@ -1,8 +1,10 @@
 // confsgm/generate: noise streams of a run, model choice by training domain, sampled conformers with the
-// input's stereo checked (mirror-image repair), and the three generators on real molecules with the shipped models.
+// input's stereo checked (mirror-image repair), the three generators on real molecules with the shipped models,
+// and refinement (MMFF94, GFN-FF) with its bond and stereo checks.
 #include <catch2/catch.hpp>
 
 #include <confsgm/generate/generators.hpp>
+#include <confsgm/generate/refine.hpp>
 
 #include <GraphMol/SmilesParse/SmilesParse.h>
 
@@ -23,6 +25,12 @@ bool same_conformers(const rdkit::generated_conformers& a, const rdkit::generate
     if (!(coordinates<double>(a.conformers.conformers[c]) == coordinates<double>(b.conformers.conformers[c]))) return false;
   }
   return true;
+}
+generate::refine_options refine_with(unsigned threads, bool keep_changed = false) {
+  generate::refine_options o;
+  o.threads = threads;
+  o.keep_changed = keep_changed;
+  return o;
 }
 }  // namespace
 
@@ -177,4 +185,110 @@ TEST_CASE("generate: distance generator with a shipped model reflects mirror ima
   for (std::size_t c = 0; c < a.conformers.size(); ++c)
     if (a.conformers.info[c].status == "ok (mirror image of the sample)")
       CHECK(check.problem(coordinates<double>(a.conformers.conformers[c])).empty());
+}
+
+TEST_CASE("refine: MMFF94 relaxes a distorted conformer to a lower energy, keeping bonds and stereo", "[refine]") {
+  const auto m = rdkit::from_smiles("C[C@H](N)C(=O)O", "alanine");
+  auto g = generate::etkdg_generator({.seed = 3}).generate(m, 0, 3, 1);
+  REQUIRE(g.conformers.size() == 3);
+  // Distort conformer 1 (a 0.15 A push along a fixed pattern): its energy before is far above its minimum.
+  coordinates<double> distorted = g.conformers.conformers[1];
+  for (Eigen::Index i = 0; i < distorted.rows(); ++i) distorted(i, i % 3) += (i % 2 ? 0.15 : -0.15);
+  g.conformers.conformers[1] = distorted;
+  const generate::mmff_refiner mmff;
+  STATIC_REQUIRE(generate::Refiner<generate::mmff_refiner>);
+  const double relaxed_energy = mmff.relax(m, distorted).energy_kcal_mol;
+  {
+    RDKit::RWMol probe(*m.mol);
+    probe.clearConformers();
+    rdkit::set_coordinates(probe, distorted);
+    RDKit::MMFF::MMFFMolProperties props(probe);
+    std::unique_ptr<ForceFields::ForceField> ff(RDKit::MMFF::constructForceField(probe, &props));
+    ff->initialize();
+    CHECK(relaxed_energy < ff->calcEnergy() - 5.0);
+  }
+  auto serial = g;
+  const auto report = generate::refine_conformers(mmff, m, serial, refine_with(1));
+  CHECK(report.relaxed == 3);
+  CHECK(report.problems.empty());
+  REQUIRE(serial.conformers.size() == 3);
+  CHECK(serial.energy_unit == "kcal/mol (MMFF94)");
+  rdkit::stereo_check stereo(m);
+  for (std::size_t c = 0; c < 3; ++c) {
+    REQUIRE(serial.conformers.info[c].energy);
+    CHECK(serial.conformers.info[c].status == "ok");
+    const coordinates<double> x = serial.conformers.conformers[c];
+    CHECK(topology_change(m.graph, x).empty());
+    CHECK(stereo.problem(x).empty());
+  }
+  CHECK(*serial.conformers.info[1].energy == Approx(relaxed_energy));
+  auto parallel = g;
+  generate::refine_conformers(mmff, m, parallel, refine_with(2));
+  CHECK(same_conformers(serial, parallel));  // any thread count, the same result
+}
+
+namespace {
+/// A refiner that inverts the stereocentre (mirror image) or stretches the first bond: what refinement must catch.
+struct breaking_refiner {
+  bool break_bond = false;
+  std::string name() const { return "breaker"; }
+  std::string energy_unit() const { return "kcal/mol (test)"; }
+  generate::relaxation relax(const rdkit::molecule& m, const coordinates<double>& xyz) const {
+    if (!break_bond) return {rdkit::mirror_image(xyz), 1.0, true};
+    coordinates<double> x = xyz;
+    const auto& b = m.graph.bonds().front();
+    x.row(b.end) += 2.5 * (x.row(b.end) - x.row(b.begin)).normalized();
+    return {x, 2.0, true};
+  }
+};
+}  // namespace
+
+TEST_CASE("refine: a refinement that inverts a centre or breaks a bond is caught, dropped or kept by option", "[refine]") {
+  const auto m = rdkit::from_smiles("C[C@H](N)C(=O)O", "alanine");
+  const auto g = generate::etkdg_generator({.seed = 3}).generate(m, 0, 2, 1);
+  auto dropped = g;
+  const auto r1 = generate::refine_conformers(breaking_refiner{}, m, dropped);
+  CHECK(r1.stereo_changed == 2);
+  CHECK(r1.bonds_changed == 0);
+  REQUIRE(r1.problems.size() == 2);
+  CHECK_THAT(r1.problems[0], Catch::StartsWith("alanine_conf0: stereo changed in breaker relaxation: atom 2"));
+  CHECK(dropped.conformers.size() == 0);
+  CHECK(dropped.embedded == 0);
+
+  auto kept = g;
+  const auto r2 = generate::refine_conformers(breaking_refiner{true}, m, kept, refine_with(1, true));
+  CHECK(r2.bonds_changed == 2);
+  REQUIRE(kept.conformers.size() == 2);
+  CHECK_THAT(kept.conformers.info[0].status, Catch::StartsWith("bonds changed in breaker relaxation: bond"));
+  CHECK(kept.energy_unit == "kcal/mol (test)");
+}
+
+TEST_CASE("refine: a molecule MMFF94 cannot type fails with a clear error naming it", "[refine]") {
+  const auto m = rdkit::from_smiles("C[Se]C", "selenide");  // MMFF94 has no selenium types
+  const auto g = generate::etkdg_generator({.seed = 2}).generate(m, 0, 2, 1);
+  REQUIRE(g.conformers.size() == 2);
+  auto copy = g;
+  CHECK_THROWS_WITH(generate::refine_conformers(generate::mmff_refiner{}, m, copy),
+                    Catch::Contains("'selenide'") && Catch::Contains("MMFF94 has no parameters"));
+}
+
+TEST_CASE("refine: GFN-FF relaxation through the xtb program", "[refine][xtb]") {
+  xtb::program_options xo;
+  xo.method = xtb::hamiltonian::gfnff;
+  if (xtb::version(xo).empty()) {
+    WARN("xtb program not found; GFN-FF refinement not tested");
+    return;
+  }
+  const auto m = rdkit::from_smiles("OCC(=O)N", "glycolamide");
+  auto g = generate::etkdg_generator({.seed = 4}).generate(m, 0, 2, 1);
+  const generate::xtb_refiner gfnff(xo);
+  CHECK(gfnff.name() == "gfnff");
+  const auto report = generate::refine_conformers(gfnff, m, g, refine_with(2));
+  CHECK(report.relaxed == 2);
+  REQUIRE(g.conformers.size() == 2);
+  CHECK(g.energy_unit == "kcal/mol (GFN-FF)");
+  for (const auto& info : g.conformers.info) {
+    REQUIRE(info.energy);
+    CHECK(*info.energy < 0);  // GFN-FF total energies are large and negative
+  }
 }

@@ -50,6 +50,7 @@ struct generated_conformers {
   std::size_t stereo_mismatches = 0;
   std::size_t reflected = 0;            ///< samples written as their mirror image (rdkit/sampled_conformers.hpp)
   std::vector<dropped_conformer> dropped;  ///< samples that did not finish, not in `conformers`
+  std::string energy_unit;              ///< of info[k].energy where set, e.g. "kcal/mol (MMFF94)"
   bool mmff_parameters_missing = false;
 };
 using etkdg_result = generated_conformers;
@@ -136,6 +137,7 @@ inline etkdg_result generate_etkdg(const molecule& m, std::size_t n, const etkdg
       info.status = "ok (MMFF not converged in " + std::to_string(opts.mmff_max_iterations) + " steps)";
     r.conformers.add(to_coordinates(*work, ids[k]), std::move(info));
   }
+  if (opts.mmff && !r.mmff_parameters_missing) r.energy_unit = "kcal/mol (MMFF94)";
   work->clearConformers();
   r.mol = std::move(work);
   return r;
