@@ -435,7 +435,7 @@ molecule_output generate_molecule(const generate_request& q, const any_generator
     } else {
       auto& on_gpu = gpu.torsional[k];
       if (!on_gpu.error.empty()) throw confsgm::error(on_gpu.error);
-      if (on_gpu.local.empty()) throw confsgm::error("ETKDG produced no local structure with the input's stereo");
+      if (on_gpu.local.empty()) throw confsgm::error("ETKDG produced no local structure with the input's stereo (also not from random-coordinate starts)");
       if (!on_gpu.result) throw confsgm::error("no GPU result for this molecule");
       out.res = std::get<torsional_generator>(generator).collect(m, on_gpu.local, n, *on_gpu.result);
     }

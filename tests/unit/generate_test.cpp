@@ -292,3 +292,19 @@ TEST_CASE("refine: GFN-FF relaxation through the xtb program", "[refine][xtb]") 
     CHECK(*info.energy < 0);  // GFN-FF total energies are large and negative
   }
 }
+
+TEST_CASE("generate: local structures retry from random coordinates where ETKDG embeds none", "[generate]") {
+  // A QM9 test molecule ETKDGv3 (RDKit 2022.09, seed 5, one attempt) does not embed from its default starts, but
+  // does from random-coordinate ones.
+  const auto m = rdkit::from_smiles("C[C@H]1N2CC1(N1CC1)C2", "qm9_test_0574");
+  CHECK(rdkit::local_structures(m, 1, 5, rotatable_rule::stereo_safe).empty());
+  const auto retried = rdkit::local_structures(m, 1, 5, rotatable_rule::stereo_safe, nullptr, true);
+  CHECK_FALSE(retried.empty());
+  CHECK(retried.size() == 1);
+  // A molecule that embeds at once gets the same structures with or without the retry.
+  const auto easy = rdkit::from_smiles("CCOC(=O)C[C@H](C)O", "easy");
+  const auto plain = rdkit::local_structures(easy, 3, 5, rotatable_rule::stereo_safe);
+  const auto with_retry = rdkit::local_structures(easy, 3, 5, rotatable_rule::stereo_safe, nullptr, true);
+  REQUIRE(plain.size() == with_retry.size());
+  for (std::size_t i = 0; i < plain.size(); ++i) CHECK(plain[i].local_torsions == with_retry[i].local_torsions);
+}

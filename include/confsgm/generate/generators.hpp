@@ -164,10 +164,11 @@ class torsion_generator {
   const log_uniform_schedule& schedule(std::size_t i) const { return schedules_.at(i); }
 
   /// The ETKDG local structures molecule @p index of the run samples on (n, or 1 with reuse_local; fewer when
-  /// ETKDG embeds fewer with the input's stereo), seeded per molecule.
+  /// ETKDG embeds fewer with the input's stereo), seeded per molecule; a molecule ETKDG cannot embed with the
+  /// input's stereo is tried again from random-coordinate starts before it fails.
   std::vector<torsion_structure> local_structures(const rdkit::molecule& m, std::size_t index, std::size_t n) const {
     return rdkit::local_structures(m, reuse_local_ ? 1 : n, rdkit::molecule_seed(options_.seed, index),
-                                   rules_[models_.choose(m)]);
+                                   rules_[models_.choose(m)], nullptr, /*random_coordinate_retry=*/true);
   }
   /// Sample c of @p n samples on @p local: the structure it starts from.
   static std::vector<const torsion_structure*> samples_on(const std::vector<torsion_structure>& local, std::size_t n) {
@@ -180,7 +181,8 @@ class torsion_generator {
                                        unsigned threads) const {
     check_conformer_count(m, n);
     const auto local = local_structures(m, index, n);
-    if (local.empty()) throw error("ETKDG produced no local structure with the input's stereo");
+    if (local.empty())
+      throw error("ETKDG produced no local structure with the input's stereo (also not from random-coordinate starts)");
     const std::size_t i = models_.choose(m);
     auto o = options_;
     o.threads = threads;

@@ -26,20 +26,31 @@ inline std::uint32_t molecule_seed(std::uint64_t seed, std::size_t k) {
   return static_cast<std::uint32_t>((seed + 7u * static_cast<std::uint64_t>(k)) % 2147483646u) + 1u;
 }
 
-/// @p n ETKDG local structures of @p m (fewer if RDKit embeds fewer; stereo-wrong ones left out).
+/// @p n ETKDG local structures of @p m (fewer if RDKit embeds fewer; stereo-wrong ones left out). With
+/// @p random_coordinate_retry, a molecule of which ETKDG embeds none with the input's stereo is tried again from
+/// random-coordinate starts with four times the attempts (at least 8), as the data builder does for strained cages;
+/// molecules that embed at once get the same structures either way.
 inline std::vector<torsion_structure> local_structures(const molecule& m, std::size_t n, std::uint32_t seed,
-                                                      rotatable_rule rule, std::size_t* stereo_rejected = nullptr) {
+                                                      rotatable_rule rule, std::size_t* stereo_rejected = nullptr,
+                                                      bool random_coordinate_retry = false) {
   etkdg_options eo;
   eo.seed = seed;
   eo.threads = 1;
-  const auto r = generate_etkdg(m, n, eo);
   std::vector<torsion_structure> out;
-  for (std::size_t k = 0; k < r.conformers.size(); ++k) {
-    if (r.conformers.info[k].status != "ok") {
-      if (stereo_rejected) ++*stereo_rejected;
-      continue;
+  const auto embed = [&](std::size_t attempts) {
+    const auto r = generate_etkdg(m, attempts, eo);
+    for (std::size_t k = 0; k < r.conformers.size() && out.size() < n; ++k) {
+      if (r.conformers.info[k].status != "ok") {
+        if (stereo_rejected) ++*stereo_rejected;
+        continue;
+      }
+      out.push_back(torsion_space::describe(m.graph, r.conformers.conformers[k], rule));
     }
-    out.push_back(torsion_space::describe(m.graph, r.conformers.conformers[k], rule));
+  };
+  embed(n);
+  if (out.empty() && random_coordinate_retry) {
+    eo.use_random_coords = true;
+    embed(std::max<std::size_t>(4 * n, 8));
   }
   return out;
 }
