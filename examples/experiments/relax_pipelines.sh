@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Generator x refinement (issue 23): the same molecules, seed and conformer counts (2 x the reference count) through
+# several pipelines, each scored with COV/MAT against the references, with the wall time per written conformer.
+# Writes results/relax_<family>_<split>/pipelines.md. Finished pipelines are skipped: rerun to resume.
+#   bash examples/experiments/relax_pipelines.sh                 # QM9 validation set, 5 pipelines, ~6 min on 2 cores
+#   FAMILY=drugs SPLIT=val bash examples/experiments/relax_pipelines.sh
+# Settings (environment): FAMILY (qm9 | drugs), SPLIT (val | test; choose settings on val only), SEED (1),
+# PIPELINES (name=method:extra-options, space-separated, an underscore in the options standing for a space;
+# default below), THREADS (0 = all), APP, OUT.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+family=${FAMILY:-qm9}
+split=${SPLIT:-val}
+seed=${SEED:-1}
+threads=${THREADS:-0}
+app=${APP:-build/examples/confsgm}
+out=${OUT:-results/relax_${family}_$split}
+pipelines=${PIPELINES:-etkdg=etkdg: etkdg+mmff94=etkdg:--mmff etkdg+relax-mmff94=etkdg:--relax_mmff94 torsional=torsional: torsional+mmff94=torsional:--relax_mmff94}
+ref=data/$family/$split.sdf.gz
+case $family in qm9) threshold=0.5 ;; drugs) threshold=0.75 ;; *) echo "FAMILY must be qm9 or drugs" >&2; exit 2 ;; esac
+[[ -f $ref ]] || { echo "missing $ref (see docs/data.md)" >&2; exit 3; }
+[[ -x $app ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
+mkdir -p "$out"
+names=()
+for p in $pipelines; do
+  name=${p%%=*}; spec=${p#*=}; method=${spec%%:*}; extra=${spec#*:}; extra=${extra//_/ }
+  names+=("$name")
+  [[ -f $out/$name.json ]] && continue
+  start=$(date +%s%N)
+  # shellcheck disable=SC2086  # extra holds options
+  "$app" generate --method "$method" --input "$ref" --output "$out/$name.partial.sdf" --seed "$seed" \
+    --threads "$threads" --quiet $extra 2> "$out/$name.gen.log" || [[ $? -eq 1 ]]
+  echo $(( ($(date +%s%N) - start) / 1000000 )) > "$out/$name.ms"
+  mv "$out/$name.partial.sdf" "$out/$name.sdf"
+  "$app" evaluate --ref "$ref" --gen "$out/$name.sdf" --threshold "$threshold" --label "$name" \
+    --json "$out/$name.json.partial" --threads "$threads" --quiet > "$out/$name.txt" || [[ $? -eq 1 ]]
+  mv "$out/$name.json.partial" "$out/$name.json"
+done
+/usr/bin/python3 - "$out" "$family" "$split" "$seed" "$threshold" "$(nproc)" "${names[@]}" <<'PY'
+import json, re, sys
+out, family, split, seed, threshold, cores, names = *sys.argv[1:7], sys.argv[7:]
+lines = [f"{family} {split} set, seed {seed}, threshold {threshold} A, 2 x the reference count, {cores} cores "
+         f"(`bash examples/experiments/relax_pipelines.sh`)\n",
+         "| pipeline | COV-R mean (%) | MAT-R mean (A) | COV-R median (%) | MAT-R median (A) | COV-P mean (%) | "
+         "MAT-P mean (A) | molecules failed | conformers written | ms per conformer |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
+for name in names:
+    a = json.load(open(f"{out}/{name}.json"))["aggregate"]
+    ms = int(open(f"{out}/{name}.ms").read())
+    last = open(f"{out}/{name}.gen.log").read().strip().splitlines()[-1]
+    written = int(re.search(r"wrote (\d+) conformers", last).group(1))
+    failed = re.search(r"(\d+) molecules failed", last).group(1)
+    lines.append(f"| {name} | {100 * a['cov_r_mean']:.2f} | {a['mat_r_mean']:.4f} | {100 * a['cov_r_median']:.2f} | "
+                 f"{a['mat_r_median']:.4f} | {100 * a['cov_p_mean']:.2f} | {a['mat_p_mean']:.4f} | {failed} | "
+                 f"{written} | {ms / max(written, 1):.1f} |")
+text = "\n".join(lines) + "\n"
+open(f"{out}/pipelines.md", "w").write(text)
+print(text, end="")
+PY
