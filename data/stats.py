@@ -147,7 +147,7 @@ def reason_key(row):
     if reason.startswith("no stereoisomer could be embedded"):
         detail = reason.split(": ", 1)[-1].split(" (")[0]
         return "no stereoisomer: " + detail
-    return re.sub(r"\d+", "N", reason.split(" (")[0])[:70]
+    return re.sub(r"\b\d+\b", "N", reason.split(" (")[0])[:70]  # counts only: "GFN2-xTB" keeps its 2
 
 
 def status_stats(rows):
