@@ -113,12 +113,6 @@ struct built_ensemble {
 
 namespace detail {
 
-inline int unpaired_electrons(const RDKit::ROMol& mol) {
-  int n = 0;
-  for (const auto* a : mol.atoms()) n += static_cast<int>(a->getNumRadicalElectrons());
-  return n;
-}
-
 /// Canonical isomeric SMILES of @p mol with the stereo its coordinates have.
 inline std::string stereo_smiles_from_3d(const RDKit::ROMol& mol, int conf_id = -1) {
   RDKit::RWMol work(mol);
@@ -234,7 +228,7 @@ inline built_ensemble build_one_stereoisomer(const rdkit::molecule& m, const geo
     std::unique_ptr<RDKit::ROMol> heavy(RDKit::MolOps::removeHs(*chosen->mol));
     b.rotatable_bonds = RDKit::Descriptors::calcNumRotatableBonds(*heavy);
   }
-  const int unpaired = detail::unpaired_electrons(*chosen->mol);
+  const int unpaired = rdkit::unpaired_electrons(*chosen->mol);
 
   st.starts = std::min(opts.starts_max, opts.starts_base + opts.starts_per_rotatable_bond * b.rotatable_bonds);
   rdkit::etkdg_options eo;

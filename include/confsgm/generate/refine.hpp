@@ -97,9 +97,7 @@ class xtb_refiner {
   const xtb::program_options& options() const { return options_; }
 
   relaxation relax(const rdkit::molecule& m, const coordinates<double>& xyz) const {
-    int unpaired = 0;
-    for (const auto* a : m.mol->atoms()) unpaired += static_cast<int>(a->getNumRadicalElectrons());
-    const auto out = xtb::optimize(m.graph, xyz, m.graph.net_charge(), unpaired, options_);
+    const auto out = xtb::optimize(m.graph, xyz, m.graph.net_charge(), rdkit::unpaired_electrons(*m.mol), options_);
     if (!out.ok) throw error("'" + m.id + "': " + xtb::hamiltonian_name(options_.method) + " optimisation failed: " + out.message);
     return {out.xyz, out.energy_hartree * hartree_in_kcal_mol, true};
   }

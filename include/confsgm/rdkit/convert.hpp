@@ -150,6 +150,13 @@ void set_coordinates(RDKit::ROMol& mol, const Eigen::MatrixBase<Derived>& xyz, i
                                        static_cast<double>(xyz(i, 2))));
 }
 
+/// Radical electrons of @p mol: the unpaired electrons xtb is told about.
+inline int unpaired_electrons(const RDKit::ROMol& mol) {
+  int n = 0;
+  for (const auto* a : mol.atoms()) n += static_cast<int>(a->getNumRadicalElectrons());
+  return n;
+}
+
 /// Number of disconnected fragments (covalent components) of @p mol.
 inline unsigned count_fragments(const RDKit::ROMol& mol) {
   std::vector<int> mapping;
