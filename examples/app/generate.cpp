@@ -8,6 +8,7 @@
 #include <confsgm/confsgm.hpp>
 #include <confsgm/generate/generators.hpp>
 #include <confsgm/generate/refine.hpp>
+#include <confsgm/generate/select.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
 #include <confsgm/rdkit/sdf.hpp>
 #include <confsgm/util/parse.hpp>
@@ -39,12 +40,16 @@ using confgf_generator = gen::distance_generator<>;
 using torsional_generator = gen::torsion_generator<>;
 using any_generator = std::variant<gen::etkdg_generator, confgf_generator, torsional_generator>;
 using any_refiner = std::variant<std::monostate, gen::mmff_refiner, gen::xtb_refiner>;  // monostate: --relax none
+using any_selector = std::variant<std::monostate, gen::energy_selector, gen::diverse_selector>;  // monostate: no --select
 
 /// Everything `generate` was asked to do, checked.
 struct generate_request {
   std::string method, input, output, group_by, backend, sampler, relax = "none";
   unsigned relax_iterations = 2000;
   bool keep_changed = false;
+  std::size_t oversample = 1;          ///< pool = oversample x the requested count, then --select keeps the count
+  std::string select;                  ///< "", "energy" or "diverse"
+  std::optional<double> energy_window; ///< kcal/mol (--energy-window)
   long num = 0;
   double multiplier = 2.0;
   bool allow_fragments = false, quiet = false, reuse_local = false, resume = false, gpu = false;
@@ -93,7 +98,24 @@ generate_request parse_request(arguments& args) {
   q.relax = args.str("relax", "none");
   q.relax_iterations = args.count<unsigned>("relax-iterations", 2000);
   q.keep_changed = args.flag("keep-changed");
+  q.oversample = args.count("oversample", 1);
+  q.select = args.str("select");
+  if (args.has("energy-window")) q.energy_window = args.number("energy-window", 6.0);
   args.reject_unknown();
+  if (q.oversample == 0) throw usage_error("--oversample must be >= 1");
+  if (!q.select.empty() && q.select != "energy" && q.select != "diverse")
+    throw usage_error("--select must be 'energy' (lowest energies, duplicates removed) or 'diverse' (farthest-point "
+                      "RMSD), got '" + q.select + "'");
+  if (q.oversample > 1 && q.select.empty())
+    throw usage_error("--oversample " + std::to_string(q.oversample) + " generates a pool: say how to keep the requested "
+                      "number with --select energy|diverse");
+  if (q.select == "energy" && q.relax == "none" && !eo.mmff)
+    throw usage_error("--select energy needs energies: refine the conformers (--relax mmff94|mmff94s|gfnff|gfn2, or "
+                      "--mmff for ETKDG), or use --select diverse");
+  if (q.energy_window && (q.select.empty() || (q.relax == "none" && !eo.mmff)))
+    throw usage_error("--energy-window needs --select and energies (--relax or --mmff)");
+  if (q.energy_window && !(*q.energy_window >= 0 && std::isfinite(*q.energy_window)))
+    throw usage_error("--energy-window must be a finite number >= 0 (kcal/mol)");
   if (q.relax != "none" && q.relax != "mmff94" && q.relax != "mmff94s" && q.relax != "gfnff" && q.relax != "gfn2")
     throw usage_error("--relax must be none, mmff94, mmff94s, gfnff or gfn2, got '" + q.relax + "'");
   if (q.relax != "none" && eo.mmff)
@@ -160,6 +182,17 @@ any_refiner make_refiner(const generate_request& q) {
       throw usage_error("--relax " + q.relax + " runs the xtb program, which is not on PATH (Debian: apt-get install xtb)");
     return gen::xtb_refiner(xo);
   }
+  return std::monostate{};
+}
+
+/// The request's selector (--select), with its energy window (--energy-window; energy rule: 6 kcal/mol by default).
+any_selector make_selector(const generate_request& q) {
+  if (q.select == "energy") {
+    confsgm::data::ensemble_filter_options fo;
+    if (q.energy_window) fo.energy_window_kcal = *q.energy_window;
+    return gen::energy_selector(fo);
+  }
+  if (q.select == "diverse") return gen::diverse_selector(q.energy_window);
   return std::monostate{};
 }
 
@@ -297,6 +330,9 @@ run_settings settings_of(const generate_request& q, std::size_t molecules) {
   if (q.relax != "none")
     settings.insert(settings.end(), {{"relax", q.relax}, {"relax-iterations", std::to_string(q.relax_iterations)},
                                      {"keep-changed", q.keep_changed ? "yes" : "no"}});
+  if (!q.select.empty())
+    settings.insert(settings.end(), {{"oversample", std::to_string(q.oversample)}, {"select", q.select},
+                                     {"energy-window", q.energy_window ? exact(*q.energy_window) : "default"}});
   return settings;
 }
 
@@ -397,6 +433,7 @@ struct molecule_output {
   std::string messages;
   std::size_t requested = 0;
   std::size_t changed = 0;  ///< conformers whose bonds or stereo changed in refinement
+  std::optional<gen::selection> selected;  ///< with --select: what it kept of the pool
 };
 
 /// Precomputed GPU samples of every molecule (empty on the CPU).
@@ -406,9 +443,10 @@ struct gpu_samples {
 };
 
 /// Molecule @p k's conformers by @p generator (on the CPU with @p threads, or collected from @p gpu).
-molecule_output generate_molecule(const generate_request& q, const any_generator& generator,
-                                  const any_refiner& refiner, gpu_samples& gpu,
-                                  const confsgm::rdkit::molecule& m, std::size_t k, std::size_t n, unsigned threads) {
+/// With --oversample K the generator makes a pool of @p pool = K x @p n conformers, refined, and the selector keeps n.
+molecule_output generate_molecule(const generate_request& q, const any_generator& generator, const any_refiner& refiner,
+                                  const any_selector& selector, gpu_samples& gpu, const confsgm::rdkit::molecule& m,
+                                  std::size_t k, std::size_t n, std::size_t pool, unsigned threads) {
   molecule_output out;
   std::ostringstream msg;
   out.requested = n;
@@ -419,25 +457,26 @@ molecule_output generate_molecule(const generate_request& q, const any_generator
   }
   // More conformers than the molecule's noise streams would repeat samples (ETKDG shares the cap: no run needs
   // more, and it keeps a typo in --multiplier from asking for billions).
-  if (n > gen::max_conformers_per_molecule) {
-    msg << "error: " << m.id << ": " << (n == too_many ? "more than 2^52" : std::to_string(n))
-        << " conformers requested; at most " << gen::max_conformers_per_molecule
+  if (pool > gen::max_conformers_per_molecule) {
+    msg << "error: " << m.id << ": " << (pool >= too_many ? "more than 2^52" : std::to_string(pool))
+        << " conformers requested" << (q.oversample > 1 ? " (with --oversample " + std::to_string(q.oversample) + ")" : "")
+        << "; at most " << gen::max_conformers_per_molecule
         << " per molecule and run (run again with another --seed for more)\n";
     out.messages = msg.str();
     return out;
   }
   try {
     if (!q.gpu) {
-      out.res = std::visit([&](const auto& g) { return g.generate(m, k, n, threads); }, generator);
+      out.res = std::visit([&](const auto& g) { return g.generate(m, k, pool, threads); }, generator);
     } else if (q.confgf()) {
       if (!gpu.confgf[k]) throw confsgm::error("no GPU result for this molecule");
-      out.res = std::get<confgf_generator>(generator).collect(m, n, *gpu.confgf[k]);
+      out.res = std::get<confgf_generator>(generator).collect(m, pool, *gpu.confgf[k]);
     } else {
       auto& on_gpu = gpu.torsional[k];
       if (!on_gpu.error.empty()) throw confsgm::error(on_gpu.error);
       if (on_gpu.local.empty()) throw confsgm::error("ETKDG produced no local structure with the input's stereo (also not from random-coordinate starts)");
       if (!on_gpu.result) throw confsgm::error("no GPU result for this molecule");
-      out.res = std::get<torsional_generator>(generator).collect(m, on_gpu.local, n, *on_gpu.result);
+      out.res = std::get<torsional_generator>(generator).collect(m, on_gpu.local, pool, *on_gpu.result);
     }
     for (const auto& d : out.res->dropped)
       msg << "error: " << m.id << " conformer " << d.index << ": " << to_string(d.status) << "; not written\n";
@@ -452,12 +491,24 @@ molecule_output generate_molecule(const generate_request& q, const any_generator
           msg << "warning: " << p << (q.keep_changed ? "; kept (--keep-changed)" : "; not written") << "\n";
       }
     }, refiner);
+    std::visit([&](const auto& s) {
+      if constexpr (!std::is_same_v<std::decay_t<decltype(s)>, std::monostate>)
+      {
+        out.selected = gen::select_conformers(s, m, *out.res, n, threads);
+        const auto& sel = *out.selected;
+        if (sel.filled)
+          msg << "note: " << m.id << ": " << q.select << " selection kept " << sel.kept.size() << " of a pool of " << sel.pool
+              << " (" << sel.outside_window << " outside the energy window, " << sel.duplicates << " duplicates): "
+              << sel.filled << " of them only to reach the count\n";
+      }
+    }, selector);
   } catch (const cuda_backend::device_failure&) {
     throw;  // the device is unusable: stop the run
   } catch (const std::exception& e) {
     out.res.reset();
     msg << "error: " << m.id << ": " << (q.confgf() ? "confgf sampling" : q.torsional() ? "torsional sampling" : "ETKDG")
-        << (q.relax == "none" ? "" : " or " + q.relax + " relaxation") << " failed: " << e.what() << "\n";
+        << (q.relax == "none" ? "" : " or " + q.relax + " relaxation") << (q.select.empty() ? "" : " or " + q.select + " selection")
+        << " failed: " << e.what() << "\n";
   }
   out.messages = msg.str();
   return out;
@@ -526,6 +577,11 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
     if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
     if (info.energy) props.emplace_back("energy_unit", res.energy_unit);
     props.emplace_back("rank", std::to_string(rank[c]));
+    if (out.selected) {  // the last `filled` conformers were kept only to reach the count
+      const bool filled = c + out.selected->filled >= res.conformers.size();
+      props.emplace_back("selection", filled ? q.select + ", filled up" : q.select);
+      props.emplace_back("pool", std::to_string(out.selected->pool));
+    }
     props.emplace_back("status", info.status);
     writer.write(*res.mol, res.conformers.conformers[c], info.title, props);
     ++tally.written;
@@ -543,6 +599,7 @@ int run_generate(arguments& args) {
   const auto q = parse_request(args);
   const auto generator = make_generator(q);
   const auto refiner = make_refiner(q);
+  const auto selector = make_selector(q);
   std::size_t rejected = 0;
   const auto mols = read_molecules(q, rejected);
   if (mols.empty()) {
@@ -559,6 +616,10 @@ int run_generate(arguments& args) {
     if constexpr (requires { g.models(); }) warn_outside_training_domains(g.models(), q.model_files, mols);
   }, generator);
   const auto wanted = wanted_counts(q, mols);
+  // The pool each molecule's generator makes (--oversample K: K x wanted, saturating like wanted_counts).
+  std::vector<std::size_t> pooled(wanted.size());
+  for (std::size_t k = 0; k < wanted.size(); ++k)
+    pooled[k] = wanted[k] >= too_many / q.oversample ? too_many : wanted[k] * q.oversample;
 
   std::vector<std::string> ids;
   for (const auto& m : mols) ids.push_back(m.id);
@@ -578,15 +639,15 @@ int run_generate(arguments& args) {
   // --backend cuda samples every molecule up front, many per launch; generate_molecule then only collects the
   // results. (A GPU run never resumes, so every molecule is wanted.)
   gpu_samples gpu;
-  if (q.gpu && q.confgf()) gpu.confgf = sample_confgf_on_gpu(std::get<confgf_generator>(generator), mols, wanted);
+  if (q.gpu && q.confgf()) gpu.confgf = sample_confgf_on_gpu(std::get<confgf_generator>(generator), mols, pooled);
   if (q.gpu && q.torsional())
-    gpu.torsional = sample_torsional_on_gpu(std::get<torsional_generator>(generator), mols, wanted,
+    gpu.torsional = sample_torsional_on_gpu(std::get<torsional_generator>(generator), mols, pooled,
                                             confsgm::resolve_threads(q.etkdg.threads));
   // A molecule with at least a full network batch per thread runs alone on all threads (its sampler splits the
   // conformers); runs of smaller molecules are spread over the threads, one molecule per thread.
   const unsigned threads_used = q.gpu ? 1u : confsgm::resolve_threads(q.etkdg.threads);
   const std::size_t batch = q.confgf() ? q.langevin.chunk : q.torsional() ? q.torus.chunk : 1;
-  const auto runs_alone = [&](std::size_t k) { return threads_used <= 1 || wanted[k] >= batch * threads_used; };
+  const auto runs_alone = [&](std::size_t k) { return threads_used <= 1 || pooled[k] >= batch * threads_used; };
 
   // The partial output stays when the run stops early: with the journal it is where --resume continues.
   const auto writer = [&] {
@@ -610,7 +671,7 @@ int run_generate(arguments& args) {
       while (last < mols.size() && last - first < 4 * threads_used && !runs_alone(last)) ++last;
     std::vector<molecule_output> outs(last - first);
     const auto one = [&](std::size_t k, unsigned threads) {
-      return generate_molecule(q, generator, refiner, gpu, mols[k], k, wanted[k], threads);
+      return generate_molecule(q, generator, refiner, selector, gpu, mols[k], k, wanted[k], pooled[k], threads);
     };
     if (outs.size() == 1) {
       outs[0] = one(first, q.etkdg.threads);

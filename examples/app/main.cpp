@@ -78,6 +78,15 @@ generate: conformer ensembles for every molecule of FILE
   --relax-iterations N  MMFF iteration cap (default 2000)
   --keep-changed      with --relax: write conformers whose bonds or stereo
                       changed, with the change in their status
+  --oversample K      generate K x the requested conformers (a pool), refine
+                      them, then keep the requested number by --select
+  --select R          energy: lowest energies within --energy-window (default
+                      6 kcal/mol), duplicates (|dE| < 0.05 kcal/mol and RMSD <
+                      0.125 A) removed (CREST's rule; needs --relax or --mmff);
+                      diverse: farthest-point on the symmetry-aware RMSD, from
+                      the lowest energy. Too few left: the best of the rest fill
+                      up. Records get `selection` and `pool`
+  --energy-window E   kcal/mol above the pool's lowest energy (with --select)
   --prune-rms X       RDKit heavy-atom RMSD pruning threshold (default off)
   --random-coords     RDKit useRandomCoords (large molecules)
   --allow-fragments   accept multi-fragment inputs (salts) instead of failing

@@ -29,6 +29,12 @@ expect 2 "--steps-per-level must be a whole number" -- "$bin" generate --method 
 expect 2 "--relax must be none, mmff94, mmff94s, gfnff or gfn2, got .mmff." -- "$bin" generate --input x.smi --output y.sdf --relax mmff
 expect 2 "give --relax or --mmff, not both" -- "$bin" generate --input x.smi --output y.sdf --relax mmff94 --mmff
 expect 2 "--keep-changed and --relax-iterations need --relax" -- "$bin" generate --input x.smi --output y.sdf --keep-changed
+expect 2 "--oversample 4 generates a pool: say how to keep" -- "$bin" generate --input x.smi --output y.sdf --oversample 4
+expect 2 "--oversample must be >= 1" -- "$bin" generate --input x.smi --output y.sdf --oversample 0 --select diverse
+expect 2 "--select must be 'energy'" -- "$bin" generate --input x.smi --output y.sdf --select lowest
+expect 2 "--select energy needs energies" -- "$bin" generate --input x.smi --output y.sdf --oversample 2 --select energy
+expect 2 "--energy-window needs --select and energies" -- "$bin" generate --input x.smi --output y.sdf --select diverse --energy-window 3
+expect 2 "--energy-window must be a finite number >= 0" -- "$bin" generate --input x.smi --output y.sdf --mmff --select energy --energy-window -1
 expect 3 "no_such.sdf: cannot open" -- "$bin" evaluate --ref "$bad/no_such.sdf" --gen "$bad/no_such.sdf"
 # One bad line among good ones: the rest is generated, the bad lines are named, exit 1.
 expect 1 "bad_smiles.smi:3: SMILES 'C1CC'" -- "$bin" generate --input "$bad/bad_smiles.smi" --output "$work/g.sdf" --num 2 --quiet

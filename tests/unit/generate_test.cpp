@@ -1,10 +1,11 @@
 // confsgm/generate: noise streams of a run, model choice by training domain, sampled conformers with the
 // input's stereo checked (mirror-image repair), the three generators on real molecules with the shipped models,
-// and refinement (MMFF94, GFN-FF) with its bond and stereo checks.
+// refinement (MMFF94, GFN-FF) with its bond and stereo checks, and selection from an oversampled pool.
 #include <catch2/catch.hpp>
 
 #include <confsgm/generate/generators.hpp>
 #include <confsgm/generate/refine.hpp>
+#include <confsgm/generate/select.hpp>
 
 #include <GraphMol/SmilesParse/SmilesParse.h>
 
@@ -307,4 +308,107 @@ TEST_CASE("generate: local structures retry from random coordinates where ETKDG 
   const auto with_retry = rdkit::local_structures(easy, 3, 5, rotatable_rule::stereo_safe, nullptr, true);
   REQUIRE(plain.size() == with_retry.size());
   for (std::size_t i = 0; i < plain.size(); ++i) CHECK(plain[i].local_torsions == with_retry[i].local_torsions);
+}
+
+namespace {
+/// Six ETKDG conformers of pentanol with given energies, then an exact copy of conformer 1 at +0.01 kcal/mol.
+rdkit::generated_conformers pentanol_pool(const rdkit::molecule& m, bool with_energies) {
+  auto g = generate::etkdg_generator({.seed = 11}).generate(m, 0, 6, 1);
+  REQUIRE(g.conformers.size() == 6);
+  const double energy[6] = {5, 1, 3, 20, 2, 4};
+  auto copy = g.conformers.info[1];
+  copy.title = "copy_of_1";
+  g.conformers.add(coordinates<double>(g.conformers.conformers[1]), copy);
+  for (std::size_t c = 0; c < 7; ++c) {
+    if (with_energies) g.conformers.info[c].energy = c < 6 ? energy[c] : 1.01;
+    else g.conformers.info[c].energy.reset();
+  }
+  g.embedded = 7;
+  return g;
+}
+}  // namespace
+
+TEST_CASE("select: the energy rule keeps the lowest energies in the window, without duplicates, and fills up", "[select]") {
+  const auto m = rdkit::from_smiles("CCCCCO", "pentanol");
+  STATIC_REQUIRE(generate::Selector<generate::energy_selector>);
+  const generate::energy_selector by_energy;  // CREST's defaults: 6 kcal/mol, 0.05 kcal/mol and 0.125 A
+  const auto pool = pentanol_pool(m, true);
+  const auto four = by_energy.select(m, pool, 4, 1);
+  CHECK(four.pool == 7);
+  CHECK(four.kept == std::vector<std::size_t>{1, 4, 2, 5});
+  CHECK(four.duplicates == 1);      // the copy of conformer 1
+  CHECK(four.outside_window == 1);  // conformer 3, 19 kcal/mol above the lowest
+  CHECK(four.filled == 0);
+  // Seven wanted: the five distinct ones inside the window, then the copy and the high one fill up, by energy.
+  const auto seven = by_energy.select(m, pool, 7, 2);
+  CHECK(seven.kept == std::vector<std::size_t>{1, 4, 2, 5, 0, 6, 3});
+  CHECK(seven.filled == 2);
+  // In place: the kept conformers in the order chosen, with their titles and energies.
+  auto g = pool;
+  generate::select_conformers(by_energy, m, g, 3);
+  REQUIRE(g.conformers.size() == 3);
+  CHECK(g.embedded == 3);
+  CHECK(g.conformers.info[0].title == "pentanol_conf1");
+  CHECK(*g.conformers.info[2].energy == 3.0);
+  CHECK(coordinates<double>(g.conformers.conformers[1]) == coordinates<double>(pool.conformers.conformers[4]));
+  // No energies: the reason, naming the molecule.
+  CHECK_THROWS_WITH(by_energy.select(m, pentanol_pool(m, false), 4, 1),
+                    Catch::Contains("'pentanol'") && Catch::Contains("refine them first"));
+  data::ensemble_filter_options negative_window;
+  negative_window.energy_window_kcal = -1;
+  CHECK_THROWS_AS(generate::energy_selector(negative_window), invalid_argument);
+}
+
+TEST_CASE("select: the diversity rule is farthest-point sampling on the symmetry-aware RMSD", "[select]") {
+  const auto m = rdkit::from_smiles("CCCCCO", "pentanol");
+  STATIC_REQUIRE(generate::Selector<generate::diverse_selector>);
+  const symmetric_rmsd metric(m.graph);
+  const auto rmsd = [&](const rdkit::generated_conformers& g, std::size_t a, std::size_t b) {
+    return metric(g.conformers.conformers[a], g.conformers.conformers[b]);
+  };
+  for (const bool with_energies : {false, true}) {
+    const auto pool = pentanol_pool(m, with_energies);
+    const auto s = generate::diverse_selector{}.select(m, pool, 4, 1);
+    REQUIRE(s.kept.size() == 4);
+    CHECK(s.kept[0] == (with_energies ? 1u : 0u));  // the lowest energy, or the first
+    // Every pick is the farthest (max over the rest of the min RMSD to those kept before it).
+    for (std::size_t k = 1; k < s.kept.size(); ++k) {
+      const auto nearest = [&](std::size_t c) {
+        double d = 1e300;
+        for (std::size_t j = 0; j < k; ++j) d = std::min(d, rmsd(pool, s.kept[j], c));
+        return d;
+      };
+      for (std::size_t c = 0; c < pool.conformers.size(); ++c)
+        if (std::find(s.kept.begin(), s.kept.begin() + static_cast<std::ptrdiff_t>(k), c) == s.kept.begin() + static_cast<std::ptrdiff_t>(k))
+          CHECK(nearest(s.kept[k]) >= nearest(c));
+    }
+    CHECK(generate::diverse_selector{}.select(m, pool, 4, 2).kept == s.kept);  // any thread count
+    // The copy of conformer 1 comes last: it is at distance 0 from its original.
+    const auto all = generate::diverse_selector{}.select(m, pool, 7, 2).kept;
+    CHECK((all[6] == 6 || all[6] == 1));
+  }
+  // With a window, conformer 3 (19 kcal/mol above) is taken only once the window is used up.
+  const auto windowed = generate::diverse_selector(6.0).select(m, pentanol_pool(m, true), 7, 1);
+  CHECK(windowed.outside_window == 1);
+  CHECK(windowed.kept.back() == 3u);
+  CHECK(windowed.filled == 1);
+  CHECK_THROWS_WITH(generate::diverse_selector(6.0).select(m, pentanol_pool(m, false), 2, 1),
+                    Catch::Contains("'pentanol'") && Catch::Contains("energy window"));
+}
+
+TEST_CASE("select: oversampling, MMFF94 and energy selection on a real molecule", "[select][refine]") {
+  const auto m = rdkit::from_smiles("CC(=O)N[C@@H](Cc1ccccc1)C(=O)O", "acetylphenylalanine");
+  auto g = generate::etkdg_generator({.seed = 1}).generate(m, 0, 12, 2);
+  REQUIRE(g.conformers.size() == 12);
+  generate::refine_conformers(generate::mmff_refiner{}, m, g, refine_with(2));
+  const auto pool = g;
+  const auto s = generate::select_conformers(generate::energy_selector{}, m, g, 4, 2);
+  REQUIRE(g.conformers.size() == 4);
+  // The lowest pool energy comes first and the kept energies rise.
+  double lowest = 1e300;
+  for (const auto& info : pool.conformers.info) lowest = std::min(lowest, *info.energy);
+  CHECK(*g.conformers.info[0].energy == lowest);
+  for (std::size_t c = 1; c < 4; ++c) CHECK(*g.conformers.info[c].energy >= *g.conformers.info[c - 1].energy);
+  CHECK(s.pool == 12);
+  CHECK(s.kept.size() + s.duplicates + s.outside_window >= 4);
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# `confsgm generate --oversample K --select energy|diverse`: a pool of K x the requested conformers, refined, of
+# which the requested number is written, with `selection` and `pool` in every record; the same file for any
+# --threads (refinement and selection on); the energy rule writes ascending energies that begin with the pool's
+# lowest; --mmff (ETKDG's alias) gives energies too; and the first conformers of an oversampled pool are the
+# samples a run without oversampling draws (each conformer keeps its noise stream).
+# usage: cli_generate_select.sh CONFSGM_BINARY WORK_DIR
+set -uo pipefail
+bin=$1; work=$2
+rm -rf "$work"; mkdir -p "$work"
+fail=0
+die() { echo "FAIL: $*"; fail=1; }
+cat > "$work/in.csv" <<'CSV'
+mol_id,smiles
+pentanol,CCCCCO
+acetylphenylalanine,CC(=O)N[C@@H](Cc1ccccc1)C(=O)O
+glycerol,OCC(O)CO
+butanamide,CCCC(N)=O
+CSV
+count() { grep -c '^\$\$\$\$' "$1"; }
+prop() { awk -v p="$2" '$0 == ">  <" p ">" { getline; print }' "$1"; }  # every record's value of property P
+
+# ETKDG + MMFF94 relaxation, pool of 3 x 4, energy rule, 1 and 2 threads.
+etkdg=(generate --input "$work/in.csv" --num 4 --relax mmff94 --oversample 3 --select energy --seed 2 --quiet)
+for t in 1 2; do
+  "$bin" "${etkdg[@]}" --output "$work/e$t.sdf" --threads $t 2> "$work/e$t.log" || die "etkdg energy run ($t threads): $(cat "$work/e$t.log")"
+done
+cmp -s "$work/e1.sdf" "$work/e2.sdf" || die "energy selection: 1 and 2 threads wrote different files"
+[[ $(count "$work/e1.sdf") -eq 16 ]] || die "energy selection: $(count "$work/e1.sdf") conformers, not 4 x 4"
+[[ $(prop "$work/e1.sdf" selection | sed 's/, filled up//' | sort -u) == energy && $(prop "$work/e1.sdf" pool | sort -u) == 12 ]] \
+  || die "records lack selection=energy, pool=12"
+# Per molecule: the energies chosen by the rule ascend (records "energy, filled up" follow them), and the first is
+# the lowest of the whole pool.
+"$bin" generate --input "$work/in.csv" --num 12 --relax mmff94 --seed 2 --quiet --output "$work/pool.sdf" 2> /dev/null \
+  || die "pool run failed"
+python3 - "$work/e1.sdf" "$work/pool.sdf" <<'PY' || fail=1
+import sys
+def energies(path):
+    out, mol, e, rule = {}, None, None, "energy"
+    lines = open(path).read().split("\n")
+    for i, l in enumerate(lines):
+        if l == ">  <mol_id>": mol = lines[i + 1]
+        if l == ">  <energy>": e = float(lines[i + 1])
+        if l == ">  <selection>": rule = lines[i + 1]
+        if l == "$$$$" and rule == "energy": out.setdefault(mol, []).append(e)  # "energy, filled up": only to reach the count
+    return out
+sel, pool = energies(sys.argv[1]), energies(sys.argv[2])
+for mol, es in sel.items():
+    if es != sorted(es): print(f"FAIL: {mol}: selected energies not ascending: {es}"); sys.exit(1)
+    if abs(es[0] - min(pool[mol])) > 1e-6: print(f"FAIL: {mol}: first {es[0]} is not the pool's lowest {min(pool[mol])}"); sys.exit(1)
+print("ok: energy selection ascends from the pool's lowest energy for", len(sel), "molecules")
+PY
+
+# ETKDG's --mmff gives the energies too.
+"$bin" generate --input "$work/in.csv" --num 2 --mmff --oversample 2 --select energy --seed 2 --quiet --output "$work/m.sdf" \
+  2> "$work/m.log" || die "--mmff --select energy: $(cat "$work/m.log")"
+[[ $(count "$work/m.sdf") -eq 8 ]] || die "--mmff --select energy: not 8 conformers"
+
+# Torsional SGM (shipped model), pool of 2 x 3, diversity rule without refinement, 1 and 2 threads.
+tors=(generate --method torsional --input "$work/in.csv" --num 3 --oversample 2 --select diverse --seed 2 --quiet)
+for t in 1 2; do
+  "$bin" "${tors[@]}" --output "$work/t$t.sdf" --threads $t 2> "$work/t$t.log" || die "torsional diverse run ($t threads): $(cat "$work/t$t.log")"
+done
+cmp -s "$work/t1.sdf" "$work/t2.sdf" || die "diverse selection: 1 and 2 threads wrote different files"
+[[ $(count "$work/t1.sdf") -eq 12 && $(prop "$work/t1.sdf" pool | sort -u) == 6 ]] || die "diverse selection: not 4 x 3 records from pools of 6"
+# Without oversampling, the same seed samples the pool's first 3 conformers: titles _conf0.._conf2 of the pool of 6.
+"$bin" generate --method torsional --input "$work/in.csv" --num 6 --seed 2 --quiet --output "$work/t6.sdf" 2> /dev/null || die "pool of 6 failed"
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --output "$work/t3.sdf" 2> /dev/null || die "run of 3 failed"
+python3 - "$work/t6.sdf" "$work/t3.sdf" <<'PY' || fail=1
+import sys
+def blocks(path):
+    out = {}
+    for rec in open(path).read().split("$$$$\n"):
+        if rec.strip(): out[rec.split("\n", 1)[0]] = rec.split("M  END")[0]
+    return out
+six, three = blocks(sys.argv[1]), blocks(sys.argv[2])
+for title, rec in three.items():
+    if six.get(title) != rec: print(f"FAIL: {title} differs between --num 3 and --num 6"); sys.exit(1)
+print("ok: the first conformers of a larger pool are those of the smaller run:", len(three))
+PY
+[[ $fail -eq 0 ]] && echo "all selection checks passed"
+exit $fail
