@@ -47,6 +47,11 @@ int run_evaluate(arguments& args) {
   if (args.flag("sweep"))
     for (int k = 0; k < 20; ++k) opts.coverage.sweep.push_back(0.125 * k);  // TD's 0..2.375 grid
   opts.rmsd.symmetrize_conjugated_terminal_groups = !args.flag("no-symmetrize-terminal");
+  const auto atoms = args.str("atoms", "heavy");
+  if (atoms != "heavy" && atoms != "removehs")
+    throw usage_error("--atoms must be 'heavy' (strictly heavy atoms, default) or 'removehs' (the atoms RDKit's "
+                      "RemoveHs keeps, as Torsional Diffusion and GeoMol score), got '" + atoms + "'");
+  opts.rmsd.atoms = confsgm::parse_compared_atoms(atoms);
   const long threads = args.integer("threads", 0);
   if (threads < 0) throw usage_error("--threads must be >= 0");
   opts.threads = static_cast<unsigned>(threads);
@@ -107,7 +112,9 @@ int run_evaluate(arguments& args) {
   const auto& s = report.summary;
   const char* opname = opts.coverage.comparison == confsgm::threshold_comparison::less ? "<" : "<=";
   std::cout << "COV/MAT over " << s.n_molecules << " molecules (" << s.n_missing
-            << " without generated conformers), heavy-atom symmetry-aware RMSD, covered if RMSD " << opname
+            << " without generated conformers), "
+            << (opts.rmsd.atoms == confsgm::compared_atoms::heavy ? "heavy-atom" : "RemoveHs-atom (heavy + stereo H)")
+            << " symmetry-aware RMSD, covered if RMSD " << opname
             << " " << opts.coverage.threshold << " A\n\n";
   std::cout << "| Method | COV-R Mean (%) | COV-R Median (%) | MAT-R Mean (A) | MAT-R Median (A) | COV-P Mean (%) | "
                "COV-P Median (%) | MAT-P Mean (A) | MAT-P Median (A) |\n";
@@ -138,7 +145,7 @@ int run_evaluate(arguments& args) {
       << ",\n  \"method\": " << json::quote(label) << ", \"reference\": " << json::quote(ref_path)
       << ", \"generated\": " << json::quote(gen_path) << ",\n  \"threshold\": " << json::number(opts.coverage.threshold)
       << ", \"op\": " << json::quote(op) << ", \"missing_policy\": " << json::quote(missing)
-      << ", \"symmetrize_terminal_groups\": " << (opts.rmsd.symmetrize_conjugated_terminal_groups ? "true" : "false")
+      << ", \"atoms\": " << json::quote(atoms) << ", \"symmetrize_terminal_groups\": " << (opts.rmsd.symmetrize_conjugated_terminal_groups ? "true" : "false")
       << ",\n  \"n_molecules\": " << s.n_molecules << ", \"n_missing\": " << s.n_missing
       << ",\n  \"rejected_reference_records\": " << refs.errors.size()
       << ", \"dropped_reference_records\": " << refs.dropped.size()

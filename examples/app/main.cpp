@@ -113,6 +113,10 @@ evaluate: COV/MAT of a generated ensemble against a reference ensemble
   --label NAME        method name in the table (default: the method property)
   --no-symmetrize-terminal  do not treat terminal O/N pairs (COO-, NO2) as
                       equivalent (RDKit GetBestRMS does by default)
+  --atoms A           heavy (default): strictly the heavy atoms; removehs: the
+                      atoms RDKit's RemoveHs keeps (heavy atoms and the H that
+                      fixes an E/Z double bond, e.g. of an imine), the protocol
+                      of Torsional Diffusion and GeoMol (RemoveHs + GetBestRMS)
   --threads T         0 = all cores (default)
   --quiet             no progress lines on stderr
 

@@ -343,3 +343,21 @@ TEST_CASE("torsion training data: every conformer matched onto its own ETKDG loc
   }
   for (const auto& rec : one.matching) CHECK(rec.rmsd <= rec.start_rmsd + 1e-9);  // matching never makes it worse
 }
+
+TEST_CASE("symmetric_rmsd: compared_atoms::removehs keeps the hydrogens RDKit's RemoveHs keeps", "[rdkit][rmsd]") {
+  // An imine N-H fixing C=N stereo, an isotope-labelled H, an unspecified imine (its H goes), plain C-H and O-H.
+  for (const std::string smiles : {"[H]/N=C/C", "[H]/N=C1/CCCO1", "[2H]C(C)O", "N=CC", "CC(=O)O", "[H]/N=C/N(/C=N/[H])/C=N/CC"}) {
+    const auto m = rdkit::from_smiles(smiles, "m");
+    RDKit::RWMol copy(*m.mol);
+    for (auto* a : copy.atoms()) a->setProp<int>("original_index", static_cast<int>(a->getIdx()));
+    std::unique_ptr<RDKit::ROMol> removed(RDKit::MolOps::removeHs(static_cast<const RDKit::ROMol&>(copy)));
+    std::vector<std::uint32_t> expected;
+    for (const auto* a : removed->atoms()) expected.push_back(static_cast<std::uint32_t>(a->getProp<int>("original_index")));
+    std::sort(expected.begin(), expected.end());
+    INFO(smiles);
+    CHECK(compared_atom_indices(m.graph, compared_atoms::removehs) == expected);
+    CHECK(compared_atom_indices(m.graph, compared_atoms::heavy) == m.graph.heavy_atoms());
+  }
+  CHECK(parse_compared_atoms("removehs") == compared_atoms::removehs);
+  CHECK_THROWS_WITH(parse_compared_atoms("all"), Catch::Contains("'heavy' or 'removehs'"));
+}

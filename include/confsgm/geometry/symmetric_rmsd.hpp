@@ -13,12 +13,22 @@
 // a pair then costs one 3x3 correlation and one quartic solve per
 // automorphism. Conformers can be prepared once (centred heavy-atom
 // coordinates) and reused across a whole RMSD matrix.
+//
+// Which atoms: strictly the heavy atoms (`compared_atoms::heavy`, the default),
+// or the atoms RDKit's RemoveHs leaves (`compared_atoms::removehs`), which is
+// what Torsional Diffusion and GeoMol score with (`GetBestRMS` after
+// `Chem.RemoveHs`): RemoveHs keeps, with its default parameters, a hydrogen
+// with an isotope label, one bonded to another hydrogen or to more than one
+// atom, and one that defines the stereo of a double bond (the H of an imine
+// =N-H whose C=N is E/Z). The rule is checked against RDKit on every
+// reference of data/ (tests/scripts/cli_covmat_vs_rdkit.sh).
 #pragma once
 
 #include <Eigen/Core>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "confsgm/core/conformer.hpp"
@@ -29,7 +39,11 @@
 
 namespace confsgm {
 
+/// The atoms an RMSD compares (see the file comment).
+enum class compared_atoms { heavy, removehs };
+
 struct symmetric_rmsd_options {
+  compared_atoms atoms = compared_atoms::heavy;
   /// Treat terminal O/N pairs on one centre (single + double bond) as equivalent.
   bool symmetrize_conjugated_terminal_groups = true;
   /// Cap on enumerated automorphisms (RDKit's maxMatches default).
@@ -42,6 +56,40 @@ struct prepared_conformer {
   double inner_product = 0;                                      ///< sum of squared norms
   bool finite = true;
 };
+
+/// Indices of the atoms @p which compares in @p g, in atom order.
+inline std::vector<std::uint32_t> compared_atom_indices(const molecule_graph& g, compared_atoms which) {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t i = 0; i < g.num_atoms(); ++i) {
+    const auto& a = g.atom_at(i);
+    bool keep = a.atomic_number != 1;
+    if (!keep && which == compared_atoms::removehs) {
+      if (a.isotope != 0 || g.degree(i) != 1) {
+        keep = true;
+      } else {
+        const auto centre = g.neighbors(i)[0].atom;
+        if (g.atom_at(centre).atomic_number == 1) {
+          keep = true;
+        } else if (g.degree(centre) == 2) {  // the H is the only substituent that fixes a stereo double bond
+          for (const auto& nb : g.neighbors(centre)) {
+            const auto& b = g.bond_at(nb.bond);
+            if (b.type == bond_type::double_ && (b.stereo == double_bond_stereo::e || b.stereo == double_bond_stereo::z))
+              keep = true;
+          }
+        }
+      }
+    }
+    if (keep) out.push_back(i);
+  }
+  return out;
+}
+
+inline std::string to_string(compared_atoms a) { return a == compared_atoms::heavy ? "heavy" : "removehs"; }
+inline compared_atoms parse_compared_atoms(const std::string& s) {
+  if (s == "heavy") return compared_atoms::heavy;
+  if (s == "removehs") return compared_atoms::removehs;
+  throw invalid_argument("compared atoms must be 'heavy' or 'removehs', got '" + s + "'");
+}
 
 namespace detail {
 /// Label-carrying heavy-atom graph used for symmetry (atom label: element,
@@ -104,7 +152,7 @@ inline labelled_graph heavy_symmetry_graph(const molecule_graph& g,
 class symmetric_rmsd {
  public:
   explicit symmetric_rmsd(const molecule_graph& g, symmetric_rmsd_options opts = {})
-      : graph_(g), options_(opts), heavy_(g.heavy_atoms()) {
+      : graph_(g), options_(opts), heavy_(compared_atom_indices(g, opts.atoms)) {
     if (heavy_.empty())
       throw chemistry_error("symmetric_rmsd(): '" + g.name() + "' has no heavy atoms");
     symmetry_graph_ =
@@ -113,6 +161,7 @@ class symmetric_rmsd {
   }
 
   const molecule_graph& graph() const noexcept { return graph_; }
+  /// The compared atoms: the heavy atoms, plus under compared_atoms::removehs the hydrogens RemoveHs keeps.
   std::size_t num_heavy_atoms() const noexcept { return heavy_.size(); }
   std::size_t num_automorphisms() const noexcept { return automorphisms_.size() / heavy_.size(); }
   /// True when the automorphism cap was reached (the RMSD may then be an upper bound).
@@ -123,7 +172,7 @@ class symmetric_rmsd {
   /// other's atoms, of the atom playing heavy atom k here. Throws
   /// chemistry_error when the heavy-atom graphs differ.
   std::vector<std::uint32_t> atom_map_from(const molecule_graph& other) const {
-    const auto other_heavy = other.heavy_atoms();
+    const auto other_heavy = compared_atom_indices(other, options_.atoms);
     const auto other_graph = detail::heavy_symmetry_graph(
         other, other_heavy, options_.symmetrize_conjugated_terminal_groups);
     const auto iso = find_isomorphism(symmetry_graph_, other_graph);
