@@ -17,6 +17,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <confsgm/sample/compensation.hpp>
+
 namespace app {
 
 /// Exit codes (documented in --help and docs/cli.md).
@@ -31,6 +33,15 @@ enum exit_code : int {
 struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+/// --epsilon-k K --epsilon-b B (Epsilon Scaling, confsgm/sample/compensation.hpp): lambda = K t + B divides the
+/// score; K >= 0 and B > 0 keep lambda > 0 at every level.
+inline void check_epsilon_scaling(const confsgm::sample::epsilon_scaling& s) {
+  if (!std::isfinite(s.k) || !(s.k >= 0))
+    throw usage_error("--epsilon-k must be a finite number >= 0, got " + std::to_string(s.k));
+  if (!std::isfinite(s.b) || !(s.b > 0))
+    throw usage_error("--epsilon-b must be a finite number > 0, got " + std::to_string(s.b));
+}
 
 /// --key value / --flag parser with typed getters and unknown-option detection.
 class arguments {

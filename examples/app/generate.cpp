@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -98,11 +99,15 @@ generate_request parse_request(arguments& args) {
   q.relax = args.str("relax", "none");
   q.relax_iterations = args.count<unsigned>("relax-iterations", 2000);
   q.keep_changed = args.flag("keep-changed");
+  lo.scaling = to.scaling = {args.number("epsilon-k", 0.0), args.number("epsilon-b", 1.0)};
   q.oversample = args.count("oversample", 1);
   q.select = args.str("select");
   if (args.has("energy-window")) q.energy_window = args.number("energy-window", 6.0);
   args.reject_unknown();
   if (q.oversample == 0) throw usage_error("--oversample must be >= 1");
+  check_epsilon_scaling(lo.scaling);
+  if (lo.scaling.active() && q.method == "etkdg")
+    throw usage_error("--epsilon-b/--epsilon-k scale a score model's drift (--method confgf or torsional)");
   if (!q.select.empty() && q.select != "energy" && q.select != "diverse")
     throw usage_error("--select must be 'energy' (lowest energies, duplicates removed) or 'diverse' (farthest-point "
                       "RMSD), got '" + q.select + "'");
@@ -208,6 +213,12 @@ any_generator make_generator(const generate_request& q) {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+/// The shortest text that reads back as @p v (0.0025, not 0.0025000000000000001).
+std::string shortest(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 std::string fixed(double v, int digits) {
   std::ostringstream s;
@@ -315,6 +326,8 @@ run_settings settings_of(const generate_request& q, std::size_t molecules) {
     for (const auto& f : q.model_files)
       models += (models.empty() ? "" : " ") + std::filesystem::path(f).filename().string() + "=" + file_fingerprint(f);
     settings.insert(settings.end(), {{"models", models}, {"backend", q.backend}});
+    if (lo.scaling.active())
+      settings.insert(settings.end(), {{"epsilon-k", exact(lo.scaling.k)}, {"epsilon-b", exact(lo.scaling.b)}});
   }
   if (q.confgf())
     settings.insert(settings.end(), {{"steps-per-level", std::to_string(lo.steps_per_level)}, {"step-size", exact(lo.step_size)},
@@ -574,6 +587,8 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
         {"seed", std::to_string(q.etkdg.seed)}, {"smiles", m.smiles},
     };
     if (!model_file.empty()) props.emplace_back("model", model_file);
+    if (q.langevin.scaling.active())
+      props.emplace_back("epsilon_scaling", "k=" + shortest(q.langevin.scaling.k) + " b=" + shortest(q.langevin.scaling.b));
     if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
     if (info.energy) props.emplace_back("energy_unit", res.energy_unit);
     props.emplace_back("rank", std::to_string(rank[c]));

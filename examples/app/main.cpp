@@ -78,6 +78,9 @@ generate: conformer ensembles for every molecule of FILE
   --relax-iterations N  MMFF iteration cap (default 2000)
   --keep-changed      with --relax: write conformers whose bonds or stereo
                       changed, with the change in their status
+  --epsilon-b B --epsilon-k K   confgf/torsional: Epsilon Scaling (exposure-bias
+                      compensation): the score divided by K t + B, t = levels
+                      left (L at sigma_max .. 1); default K = 0, B = 1 (none)
   --oversample K      generate K x the requested conformers (a pool), refine
                       them, then keep the requested number by --select
   --select R          energy: lowest energies within --energy-window (default
@@ -198,6 +201,7 @@ record the error; a markdown table on stdout
   --update U          torsion: sde (drift of the reverse SDE, default) or ode
   --steps N           torsion: sampling levels (default 20)
   --steps-per-level T --step-size A   distance: Langevin settings (100, 2.4e-6)
+  --epsilon-b B --epsilon-k K   Epsilon Scaling of the sampler (as in generate)
   --csv OUT.csv       per-level means; --errors OUT.csv every sample's error
   --label NAME        model name in the outputs; --seed S (2021); --threads T
   --backend B         cpu (default) or cuda: the zero-noise sampler on the GPU

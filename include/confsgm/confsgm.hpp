@@ -48,6 +48,7 @@
 #include "confsgm/sample/torus_dynamics.hpp"
 #include "confsgm/sample/langevin.hpp"
 #include "confsgm/sample/torus_sampler.hpp"
+#include "confsgm/sample/compensation.hpp"
 
 #include "confsgm/eval/exposure_bias.hpp"
 

@@ -30,6 +30,9 @@ expect 2 "--relax must be none, mmff94, mmff94s, gfnff or gfn2, got .mmff." -- "
 expect 2 "give --relax or --mmff, not both" -- "$bin" generate --input x.smi --output y.sdf --relax mmff94 --mmff
 expect 2 "--keep-changed and --relax-iterations need --relax" -- "$bin" generate --input x.smi --output y.sdf --keep-changed
 expect 2 "--oversample 4 generates a pool: say how to keep" -- "$bin" generate --input x.smi --output y.sdf --oversample 4
+expect 2 "--epsilon-b must be a finite number > 0, got 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-b 0
+expect 2 "--epsilon-k must be a finite number >= 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-k -1
+expect 2 "scale a score model's drift" -- "$bin" generate --input x.smi --output y.sdf --epsilon-b 1.01
 expect 2 "--oversample must be >= 1" -- "$bin" generate --input x.smi --output y.sdf --oversample 0 --select diverse
 expect 2 "--select must be 'energy'" -- "$bin" generate --input x.smi --output y.sdf --select lowest
 expect 2 "--select energy needs energies" -- "$bin" generate --input x.smi --output y.sdf --oversample 2 --select energy

@@ -2,8 +2,8 @@
 # `confsgm generate --oversample K --select energy|diverse`: a pool of K x the requested conformers, refined, of
 # which the requested number is written, with `selection` and `pool` in every record; the same file for any
 # --threads (refinement and selection on); the energy rule writes ascending energies that begin with the pool's
-# lowest; --mmff (ETKDG's alias) gives energies too; and the first conformers of an oversampled pool are the
-# samples a run without oversampling draws (each conformer keeps its noise stream).
+# lowest; --mmff (ETKDG's alias) gives energies too; the first conformers of an oversampled pool are the
+# samples a run without oversampling draws (each conformer keeps its noise stream). Then Epsilon Scaling.
 # usage: cli_generate_select.sh CONFSGM_BINARY WORK_DIR
 set -uo pipefail
 bin=$1; work=$2
@@ -78,5 +78,15 @@ for title, rec in three.items():
     if six.get(title) != rec: print(f"FAIL: {title} differs between --num 3 and --num 6"); sys.exit(1)
 print("ok: the first conformers of a larger pool are those of the smaller run:", len(three))
 PY
-[[ $fail -eq 0 ]] && echo "all selection checks passed"
+
+# Epsilon Scaling (--epsilon-b/--epsilon-k): the identity (b = 1) writes the unscaled run's file; b = 1.01 changes
+# the samples and names itself in the records.
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --epsilon-b 1 --output "$work/es1.sdf" 2> /dev/null \
+  || die "--epsilon-b 1 failed"
+cmp -s "$work/t3.sdf" "$work/es1.sdf" || die "--epsilon-b 1 (the identity) changed the output"
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --epsilon-b 1.01 --epsilon-k 0.0025 \
+  --output "$work/es.sdf" 2> /dev/null || die "--epsilon-b 1.01 failed"
+cmp -s "$work/t3.sdf" "$work/es.sdf" && die "--epsilon-b 1.01 did not change the samples"
+[[ $(prop "$work/es.sdf" epsilon_scaling | sort -u) == "k=0.0025 b=1.01" ]] || die "records lack epsilon_scaling=k=0.0025 b=1.01"
+[[ $fail -eq 0 ]] && echo "all selection and scaling checks passed"
 exit $fail

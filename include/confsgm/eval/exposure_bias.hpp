@@ -163,9 +163,11 @@ template <class TorsionScore, NoiseSchedule Schedule, class Scalar = float>
 class torsion_bias_problem {
  public:
   using sample_type = torsion_sample;
+  /// @p scaling: the sampler's exposure-bias compensation (sample/compensation.hpp), applied to f_S's drift.
   torsion_bias_problem(const TorsionScore& model, Schedule schedule,
-                       zero_noise_update update = zero_noise_update::sde_drift, unsigned threads = 1)
-      : model_(model), schedule_(std::move(schedule)), update_(update), threads_(threads) {}
+                       zero_noise_update update = zero_noise_update::sde_drift, unsigned threads = 1,
+                       sample::epsilon_scaling scaling = {})
+      : model_(model), schedule_(std::move(schedule)), update_(update), threads_(threads), scaling_(scaling) {}
   std::size_t levels() const { return schedule_.size(); }
   double sigma(std::size_t t) const { return schedule_.sigma(t); }
   std::vector<std::string> metrics() const { return {"coordinate_l1_per_atom", "torsion_error_per_bond"}; }
@@ -192,6 +194,7 @@ class torsion_bias_problem {
     so.method = update_ == zero_noise_update::sde_drift ? sample::torus_method::reverse_sde
                                                          : sample::torus_method::probability_flow_ode;
     so.noise_scale = 0;
+    so.scaling = scaling_;
     so.first_level = level;
     so.chunk = batch.size();
     so.threads = threads_;
@@ -223,6 +226,7 @@ class torsion_bias_problem {
   Schedule schedule_;
   zero_noise_update update_;
   unsigned threads_;
+  sample::epsilon_scaling scaling_;
 };
 
 // ----------------------------------------------------------- distance space

@@ -14,6 +14,7 @@
 
 #include "confsgm/core/conformer.hpp"
 #include "confsgm/sample/annealed_sampler.hpp"
+#include "confsgm/sample/compensation.hpp"
 #include "confsgm/sample/coordinate_dynamics.hpp"
 #include "confsgm/sample/network_score.hpp"
 #include "confsgm/sample/update.hpp"
@@ -29,6 +30,7 @@ struct langevin_options {
   double clip = 1000.0;               ///< per-atom score norm cap (ConfGF 1000); 0 = off
   double init_std = 1.0;              ///< initial coordinates ~ N(0, init_std^2) (ConfGF: 1 Å)
   double noise_scale = 1.0;           ///< 1 = Langevin; 0 = zero-noise f_S (Algorithm 2)
+  epsilon_scaling scaling;            ///< exposure-bias compensation (compensation.hpp); default none
   /// A coordinate beyond this many Å counts as divergence (coordinate_dynamics::max_coordinate).
   double max_coordinate = 1000.0;
   std::size_t first_level = 0;        ///< start at this level (0 = sigma_max)
@@ -38,7 +40,7 @@ struct langevin_options {
   std::uint32_t stream_offset = 0;    ///< added to conformer indices in the noise keys (e.g. per molecule)
 
   coordinate_dynamics dynamics() const { return {clip, init_std, max_coordinate}; }
-  langevin update() const { return {steps_per_level, step_size, noise_scale}; }
+  epsilon_scaled<langevin> update() const { return {{steps_per_level, step_size, noise_scale}, scaling}; }
   sampler_options sampler() const { return {first_level, chunk, threads, seed, stream_offset}; }
 };
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include "confsgm/sample/annealed_sampler.hpp"
+#include "confsgm/sample/compensation.hpp"
 #include "confsgm/sample/network_score.hpp"
 #include "confsgm/sample/torus_dynamics.hpp"
 #include "confsgm/sample/update.hpp"
@@ -47,6 +48,7 @@ inline torus_method parse_torus_method(const std::string& s) {
 struct torus_sampler_options {
   torus_method method = torus_method::reverse_sde;
   double noise_scale = 1.0;           ///< 1 = stochastic; 0 = zero-noise variant (Algorithm 2)
+  epsilon_scaling scaling;            ///< exposure-bias compensation (compensation.hpp); default none
   std::size_t first_level = 0;        ///< start at this level (0 = sigma_max)
   std::size_t steps_per_level = 10;   ///< Langevin only: T
   double step_size = 2e-4;            ///< Langevin only: a (alpha_i = a sigma_i^2 / sigma_L^2); ours, no reference value
@@ -79,13 +81,15 @@ inline std::vector<std::vector<double>> initial_torsions(const std::vector<const
   return initial_states(torus_dynamics{}, samples, start, seed, stream_offset, caller);
 }
 
-/// Calls @p f with the update rule @p o names (torus_method, noise_scale, Langevin's T and a).
+/// Calls @p f with the update rule @p o names (torus_method, noise_scale, Langevin's T and a), scaled by
+/// o.scaling (the identity by default).
 template <class F>
 decltype(auto) with_torus_update(const torus_sampler_options& o, F&& f) {
   switch (o.method) {
-    case torus_method::annealed_langevin: return f(langevin{o.steps_per_level, o.step_size, o.noise_scale});
-    case torus_method::probability_flow_ode: return f(probability_flow{});
-    default: return f(reverse_sde{o.noise_scale});
+    case torus_method::annealed_langevin:
+      return f(epsilon_scaled<langevin>{{o.steps_per_level, o.step_size, o.noise_scale}, o.scaling});
+    case torus_method::probability_flow_ode: return f(epsilon_scaled<probability_flow>{{}, o.scaling});
+    default: return f(epsilon_scaled<reverse_sde>{{o.noise_scale}, o.scaling});
   }
 }
 
