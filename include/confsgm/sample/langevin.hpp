@@ -30,7 +30,7 @@ struct langevin_options {
   double clip = 1000.0;               ///< per-atom score norm cap (ConfGF 1000); 0 = off
   double init_std = 1.0;              ///< initial coordinates ~ N(0, init_std^2) (ConfGF: 1 Å)
   double noise_scale = 1.0;           ///< 1 = Langevin; 0 = zero-noise f_S (Algorithm 2)
-  epsilon_scaling scaling;            ///< exposure-bias compensation (compensation.hpp); default none
+  epsilon_scaling scaling{};          ///< exposure-bias compensation (compensation.hpp); default none
   /// A coordinate beyond this many Å counts as divergence (coordinate_dynamics::max_coordinate).
   double max_coordinate = 1000.0;
   std::size_t first_level = 0;        ///< start at this level (0 = sigma_max)

@@ -48,7 +48,7 @@ inline torus_method parse_torus_method(const std::string& s) {
 struct torus_sampler_options {
   torus_method method = torus_method::reverse_sde;
   double noise_scale = 1.0;           ///< 1 = stochastic; 0 = zero-noise variant (Algorithm 2)
-  epsilon_scaling scaling;            ///< exposure-bias compensation (compensation.hpp); default none
+  epsilon_scaling scaling{};          ///< exposure-bias compensation (compensation.hpp); default none
   std::size_t first_level = 0;        ///< start at this level (0 = sigma_max)
   std::size_t steps_per_level = 10;   ///< Langevin only: T
   double step_size = 2e-4;            ///< Langevin only: a (alpha_i = a sigma_i^2 / sigma_L^2); ours, no reference value
