@@ -10,6 +10,8 @@ bash cmake/install_deps.sh python3-matplotlib   # the experiment driver's plots 
 jobs=$(nproc)
 cmake -S . -B build-ci -DCMAKE_BUILD_TYPE=Release -DCONFSGM_SANITIZE_TESTS=ON
 cmake --build build-ci -j"$jobs"
-export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1
+# Not detect_stack_use_after_return: with -march=native on an AVX-512 machine, GCC 12's realigned stack frames and
+# ASan's fake stack crash inside the test harness (docs/reliability.md).
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-ci -j"$jobs" --output-on-failure --timeout 900

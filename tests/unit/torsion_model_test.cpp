@@ -393,7 +393,7 @@ TEST_CASE("torsion space composes with the discrete geometric schedule of Algori
   CHECK(sample::sde_variance_step(levels, 19) == Approx(0.0314 * 0.0314));
 }
 
-TEST_CASE("Epsilon Scaling: lambda = k t + b divides the drift; k = 0, b = 1 is the unscaled sampler bit for bit",
+TEST_CASE("Epsilon Scaling: lambda = k t + b divides the drift, and k = 0, b = 1 is the unscaled sampler bit for bit",
           "[torsion][sampler][compensation]") {
   const log_uniform_schedule sch(3.14, 0.0314, 20);
   const sample::reverse_sde sde{1.0};
