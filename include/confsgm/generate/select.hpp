@@ -68,12 +68,6 @@ inline std::optional<std::vector<double>> pool_energies(const rdkit::generated_c
   }
   return e;
 }
-inline std::vector<prepared_conformer> prepare_pool(const symmetric_rmsd& metric, const rdkit::generated_conformers& g,
-                                                    unsigned threads) {
-  std::vector<prepared_conformer> p(g.conformers.size());
-  parallel_for(p.size(), threads, [&](std::size_t c) { p[c] = metric.prepare(g.conformers.conformers[c]); });
-  return p;
-}
 }  // namespace detail
 
 /// The lowest energies within a window, duplicates removed (data::select_ensemble, CREST's defaults); the pool must
@@ -86,7 +80,8 @@ class energy_selector {
   std::string name() const { return "energy"; }
   const data::ensemble_filter_options& options() const { return options_; }
 
-  selection select(const rdkit::molecule& m, const rdkit::generated_conformers& g, std::size_t n, unsigned threads) const {
+  selection select(const rdkit::molecule& m, const rdkit::generated_conformers& g, std::size_t n,
+                   unsigned /*threads: its RMSDs are few, within the energy threshold*/) const {
     selection s;
     s.pool = g.conformers.size();
     const auto energies = detail::pool_energies(g);
@@ -94,7 +89,7 @@ class energy_selector {
       throw invalid_argument("'" + m.id + "': energy selection needs an energy for every conformer; refine them first "
                              "(e.g. MMFF94) or select by diversity");
     const symmetric_rmsd metric(g.conformers.graph);
-    const auto prepared = detail::prepare_pool(metric, g, threads);
+    const auto prepared = prepare_all(metric, g.conformers.conformers);
     const auto chosen = data::select_ensemble(
         *energies, [&](std::size_t a, std::size_t b) { return metric(prepared[a], prepared[b]); }, options_);
     s.outside_window = chosen.outside_window;
@@ -145,7 +140,7 @@ class diverse_selector {
           if ((*energies)[c] - (*energies)[first] > *window_) inside[c] = 0, ++s.outside_window;
     }
     const symmetric_rmsd metric(g.conformers.graph);
-    const auto prepared = detail::prepare_pool(metric, g, threads);
+    const auto prepared = prepare_all(metric, g.conformers.conformers);
     constexpr double inf = std::numeric_limits<double>::infinity();
     std::vector<double> nearest(s.pool, inf);  // RMSD to the nearest kept conformer; -inf once kept
     for (std::size_t pick = first;;) {
