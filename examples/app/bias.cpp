@@ -6,6 +6,7 @@
 #include <confsgm/rdkit/sdf.hpp>
 
 #include <fstream>
+#include <sstream>
 #include <iostream>
 
 #include "cli.hpp"
@@ -33,8 +34,7 @@ void report(const confsgm::eval::bias_result& r, const std::string& label, const
     std::cout << "\n";
   }
   if (!csv.empty()) {
-    std::ofstream f(csv);
-    if (!f) throw confsgm::io_error(csv, std::nullopt, std::nullopt, "cannot open for writing");
+    std::ostringstream f;  // written whole, atomically: a killed run leaves no half table
     f << "model,level,sigma,count,diverged";
     for (const auto& m : r.metrics) f << "," << m << "_mean," << m << "_sd";
     f << "\n" << std::setprecision(10);
@@ -44,15 +44,16 @@ void report(const confsgm::eval::bias_result& r, const std::string& label, const
       for (std::size_t m = 0; m < r.metrics.size(); ++m) f << "," << lv.mean[m] << "," << lv.stddev[m];
       f << "\n";
     }
+    confsgm::util::write_file_atomically(csv, f.str());
   }
   if (!errors_csv.empty()) {  // every sample's error: the distribution of Fig. 1c
-    std::ofstream f(errors_csv);
-    if (!f) throw confsgm::io_error(errors_csv, std::nullopt, std::nullopt, "cannot open for writing");
+    std::ostringstream f;
     f << "model,level,sigma,metric,error\n" << std::setprecision(10);
     for (std::size_t t = 0; t < r.levels.size(); ++t)
       for (std::size_t m = 0; m < r.metrics.size(); ++m)
         for (const double e : r.levels[t].sample_errors[m])
           f << label << "," << t << "," << r.levels[t].sigma << "," << r.metrics[m] << "," << e << "\n";
+    confsgm::util::write_file_atomically(errors_csv, f.str());
   }
 }
 
@@ -88,8 +89,12 @@ int run_bias(arguments& args) {
   if (update != "sde" && update != "ode") throw usage_error("--update must be sde or ode, got '" + update + "'");
   if (o.samples_per_level == 0 || per_mol == 0 || steps == 0 || lo.steps_per_level == 0)
     throw usage_error("--samples-per-level, --conformers-per-molecule, --steps and --steps-per-level must be >= 1");
+  // Before any work: inputs present, outputs writable, none of them an input, no other process writing them.
+  const confsgm::util::output_guard guard({csv, errors_csv}, {model_path, data_path});
 
-  auto read = confsgm::rdkit::read_sdf(data_path);
+  confsgm::rdkit::sdf_read_options ro;
+  ro.min_atom_distance = confsgm::rdkit::physical_min_atom_distance;  // coinciding atoms: an error per record
+  auto read = confsgm::rdkit::read_sdf(data_path, ro);
   for (const auto& e : read.errors) std::cerr << "error: " << e.what() << "\n";
   if (max_molecules && read.molecules.size() > max_molecules) read.molecules.resize(max_molecules);
   if (read.molecules.empty()) {

@@ -54,14 +54,7 @@ std::string status_line(const confsgm::data::built_ensemble& b) {
 }
 
 void write_text_atomically(const fs::path& p, const std::string& text) {
-  const fs::path tmp = p.string() + ".partial";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw confsgm::io_error(tmp.string(), std::nullopt, std::nullopt, "write failed (disk full?)");
-  }
-  fs::rename(tmp, p);
+  confsgm::util::write_file_atomically(p.string(), text);
 }
 
 std::string read_text(const fs::path& p) {
@@ -149,6 +142,9 @@ int run_build_dataset(arguments& args) {
     throw usage_error("--prefilter-ewin must be >= --ewin (the pre-filter may not drop what the final window keeps)");
   po.seed = static_cast<std::uint32_t>(seed);
   po.xtb.keep_failed = keep_failed;
+  // Before any work: the input present, the output folder writable and not the input, no other build writing it.
+  if (!out_dir.parent_path().empty()) fs::create_directories(out_dir.parent_path());
+  const confsgm::util::output_guard guard({out_dir.string()}, {input});
 
   const auto xtb_version = confsgm::xtb::version(po.xtb);
   if (xtb_version.empty()) {

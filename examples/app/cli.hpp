@@ -18,6 +18,8 @@
 #include <vector>
 
 #include <confsgm/sample/compensation.hpp>
+#include <confsgm/util/atomic_file.hpp>
+#include <confsgm/util/output_lock.hpp>
 
 namespace app {
 

@@ -69,6 +69,7 @@ int run_evaluate(arguments& args) {
   const bool per_molecule = args.flag("per-molecule");
   args.reject_unknown();
   if (!(opts.coverage.threshold >= 0)) throw usage_error("--threshold must be >= 0");
+  const confsgm::util::output_guard guard({json_path}, {ref_path, gen_path});
 
   const auto refs = confsgm::rdkit::read_sdf(ref_path, ro);
   const auto gens = confsgm::rdkit::read_sdf(gen_path, ro);

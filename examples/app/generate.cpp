@@ -612,6 +612,10 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
 
 int run_generate(arguments& args) {
   const auto q = parse_request(args);
+  // Before any work: inputs present, the output writable and not an input, no other process writing it.
+  std::vector<std::string> inputs = q.model_files;
+  inputs.push_back(q.input);
+  const confsgm::util::output_guard guard({q.output}, inputs);
   const auto generator = make_generator(q);
   const auto refiner = make_refiner(q);
   const auto selector = make_selector(q);

@@ -132,8 +132,8 @@ class generate_journal {
     if (parsed) value = *parsed;
     return parsed.has_value();
   }
-  [[noreturn]] void corrupt(std::size_t line, const std::string& what) const {
-    throw confsgm::io_error(path_, line, std::nullopt,
+  [[noreturn]] static void corrupt(const std::string& path, std::size_t line, const std::string& what) {
+    throw confsgm::io_error(path, line, std::nullopt,
                             what + "; delete it (and the output's .partial file) to start over, or run without --resume");
   }
 
@@ -142,20 +142,29 @@ class generate_journal {
     if (!in) throw confsgm::io_error(path_, std::nullopt, std::nullopt, "cannot read the journal");
     std::ostringstream text_stream;
     text_stream << in.rdbuf();
-    const std::string text = text_stream.str();
+    finished_ = parse(text_stream.str(), path_, settings_, molecule_ids);
+    resumed_ = true;
+  }
+
+ public:
+  /// The finished molecules of the journal text @p text (of file @p path) for a run of @p settings over
+  /// @p molecule_ids; io_error for a corrupt journal, usage_error when its settings differ from @p settings.
+  static std::vector<entry> parse(const std::string& text, const std::string& path, const run_settings& settings,
+                                  const std::vector<std::string>& molecule_ids) {
+    std::vector<entry> finished;
     // A line without its line break was being written when the run was killed: the molecule is not finished.
     std::vector<std::string> lines;
     for (std::size_t start = 0, nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
       lines.push_back(text.substr(start, nl - start));
-    if (lines.empty() || lines[0] != magic) corrupt(1, "not a confsgm generate journal");
+    if (lines.empty() || lines[0] != magic) corrupt(path, 1, "not a confsgm generate journal");
     std::size_t n = 1;
     run_settings found;
     for (; n < lines.size() && lines[n].rfind("setting\t", 0) == 0; ++n) {
       const auto f = fields(lines[n]);
-      if (f.size() != 3) corrupt(n + 1, "malformed setting line");
+      if (f.size() != 3) corrupt(path, n + 1, "malformed setting line");
       found.emplace_back(f[1], f[2]);
     }
-    for (const auto& [name, value] : settings_) {
+    for (const auto& [name, value] : settings) {
       std::string earlier = "(not recorded)";
       for (const auto& [fname, fvalue] : found)
         if (fname == name) earlier = fvalue;
@@ -166,7 +175,7 @@ class generate_journal {
                                    ", now " + value + ")"
           : name == "models" ? "the model files differ from the journaled run's (" + earlier + ", now " + value + ")"
                              : "it was written by a run with " + name + " = " + earlier + ", this run has " + value;
-      throw usage_error("--resume: " + path_ + ": " + difference +
+      throw usage_error("--resume: " + path + ": " + difference +
                         " (a resumed run must use the same input, models, sampling settings and build; delete the "
                         "journal, or run without --resume, to start over)");
     }
@@ -174,12 +183,12 @@ class generate_journal {
     for (; n < lines.size(); ++n) {
       const auto f = fields(lines[n]);
       // 8 fields: a journal written before --relax existed (no refinement counts).
-      if ((f.size() != 8 && f.size() != 9) || f[0] != "molecule") corrupt(n + 1, "malformed molecule line");
-      const std::size_t k = finished_.size();
+      if ((f.size() != 8 && f.size() != 9) || f[0] != "molecule") corrupt(path, n + 1, "malformed molecule line");
+      const std::size_t k = finished.size();
       if (k >= molecule_ids.size())
-        corrupt(n + 1, "lists more molecules than the input has (" + std::to_string(molecule_ids.size()) + ")");
+        corrupt(path, n + 1, "lists more molecules than the input has (" + std::to_string(molecule_ids.size()) + ")");
       if (f[1] != one_line(molecule_ids[k]))
-        corrupt(n + 1, "molecule " + std::to_string(k + 1) + " is '" + f[1] + "' here but '" + molecule_ids[k] +
+        corrupt(path, n + 1, "molecule " + std::to_string(k + 1) + " is '" + f[1] + "' here but '" + molecule_ids[k] +
                            "' in the input");
       entry e;
       e.id = f[1];
@@ -187,17 +196,18 @@ class generate_journal {
       std::size_t counts[6] = {};
       bool numbers = whole_number(f[2], end);
       for (std::size_t i = 0; i + 3 < f.size(); ++i) numbers = numbers && whole_number(f[3 + i], counts[i]);
-      if (!numbers) corrupt(n + 1, "an offset or count is not a whole number");
+      if (!numbers) corrupt(path, n + 1, "an offset or count is not a whole number");
       e.end = end;
       e.tally = {counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]};
-      if (e.end < previous_end) corrupt(n + 1, "the output offsets go backwards");
-      if (e.tally.written == 0 && e.end != previous_end) corrupt(n + 1, "a molecule without conformers has output");
+      if (e.end < previous_end) corrupt(path, n + 1, "the output offsets go backwards");
+      if (e.tally.written == 0 && e.end != previous_end) corrupt(path, n + 1, "a molecule without conformers has output");
       previous_end = e.end;
-      finished_.push_back(std::move(e));
+      finished.push_back(std::move(e));
     }
-    resumed_ = true;
+    return finished;
   }
 
+ private:
   void write_all() {
     const std::string tmp = path_ + ".tmp";
     {

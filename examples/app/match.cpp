@@ -23,7 +23,10 @@ int run_match(arguments& args) {
   args.reject_unknown();
   if (per_mol == 0) throw usage_error("--conformers-per-molecule must be >= 1");
   if (seed <= 0 || seed > 2147483647) throw usage_error("--seed must be in 1..2147483647");
-  auto r = confsgm::rdkit::read_sdf(input);
+  const confsgm::util::output_guard guard({output, report}, {input});
+  confsgm::rdkit::sdf_read_options ro;
+  ro.min_atom_distance = confsgm::rdkit::physical_min_atom_distance;
+  auto r = confsgm::rdkit::read_sdf(input, ro);
   for (const auto& e : r.errors) std::cerr << "error: " << e.what() << "\n";
   for (const auto& e : r.dropped) std::cerr << "note: " << e.what() << "\n";
   if (r.molecules.empty()) {

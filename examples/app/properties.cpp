@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <numeric>
+#include <sstream>
 
 #include "cli.hpp"
 
@@ -106,6 +107,7 @@ int run_properties(arguments& args) {
   if (n_mol == 0 || n_conf == 0) throw usage_error("--molecules and --conformers must be >= 1");
   if (average != "mean" && average != "boltzmann") throw usage_error("--average must be mean or boltzmann");
   const auto avg = average == "mean" ? confsgm::ensemble_average::mean : confsgm::ensemble_average::boltzmann;
+  const confsgm::util::output_guard guard({json_path}, {ref_path, gen_path});
 
   std::size_t rejected = 0;
   const auto ref = read_by_id(ref_path, rejected);
@@ -161,14 +163,14 @@ int run_properties(arguments& args) {
                 << f4(gs[m].min_energy) << " | " << f4(rs[m].mean_gap) << " | " << f4(gs[m].mean_gap) << " |\n";
   }
   if (!json_path.empty()) {
-    std::ofstream j(json_path);
+    std::ostringstream j;
     j << "{\"label\": " << json::quote(label) << ", \"molecules\": " << mae.molecules << ", \"conformers\": " << n_conf
       << ", \"seed\": " << seed << ", \"average\": " << json::quote(average) << ", \"relax\": " << (relax ? "true" : "false")
       << ", \"mae_ev\": {\"E\": " << json::number(mae.energy) << ", \"E_min\": " << json::number(mae.min_energy)
       << ", \"gap\": " << json::number(mae.gap) << ", \"gap_min\": " << json::number(mae.min_gap)
       << ", \"gap_max\": " << json::number(mae.max_gap) << "}, \"failed_conformers\": " << failed_conformers
       << ", \"molecules_left_out\": " << skipped << ", \"reference_molecules_without_generated\": " << missing << "}\n";
-    if (!j) throw confsgm::io_error(json_path, std::nullopt, std::nullopt, "cannot write the JSON report");
+    confsgm::util::write_file_atomically(json_path, j.str());
   }
   std::cerr << "properties: " << mae.molecules << " molecules, " << failed_conformers << " conformers failed, " << skipped
             << " molecules left out, " << missing << " reference molecules had no generated conformers\n";

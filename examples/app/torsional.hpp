@@ -8,9 +8,11 @@
 #include <confsgm/sample/torus_sampler.hpp>
 #include <confsgm/train/model_file.hpp>
 #include <confsgm/train/trainer.hpp>
+#include <confsgm/util/atomic_file.hpp>
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,11 +42,11 @@ inline torsional_model load_torsional_model(const std::string& path) {
 }
 
 inline void write_matching(const std::string& path, const std::vector<matching_record>& rows) {
-  std::ofstream f(path);
-  if (!f) throw confsgm::io_error(path, std::nullopt, std::nullopt, "cannot open for writing");
+  std::ostringstream f;
   f << "mol_id\tconformer\tstart_rmsd\trmsd\theavy_rmsd\n";
   for (const auto& r : rows)
     f << r.id << "\t" << r.conformer << "\t" << r.start_rmsd << "\t" << r.rmsd << "\t" << r.heavy_rmsd << "\n";
+  confsgm::util::write_file_atomically(path, f.str());
 }
 
 }  // namespace app

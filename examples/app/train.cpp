@@ -18,7 +18,9 @@ namespace app {
 namespace {
 
 std::vector<confsgm::rdkit::sdf_molecule> read_molecules(const std::string& path, const std::string& what) {
-  auto r = confsgm::rdkit::read_sdf(path);
+  confsgm::rdkit::sdf_read_options ro;
+  ro.min_atom_distance = confsgm::rdkit::physical_min_atom_distance;  // coinciding atoms: an error per record
+  auto r = confsgm::rdkit::read_sdf(path, ro);
   for (const auto& e : r.errors) std::cerr << "error: " << e.what() << "\n";
   for (const auto& e : r.dropped) std::cerr << "note: " << e.what() << "\n";
   if (r.molecules.empty())
@@ -114,6 +116,8 @@ int run_train(arguments& args) {
     throw usage_error("--batch, --micro-batch, --conformers-per-molecule and --log-every must be >= 1");
   if (resume && !std::filesystem::exists(o.checkpoint_path))
     throw usage_error("--resume given but the checkpoint " + o.checkpoint_path + " does not exist");
+  // Before any work: inputs present, outputs writable, none of them an input, no other process writing them.
+  const confsgm::util::output_guard guard({out, o.checkpoint_path, log}, {train_path, val_path});
 
   cli_observer obs(log, quiet, log_every, resume);
   if (torsion) {

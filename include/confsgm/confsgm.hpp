@@ -26,6 +26,8 @@
 #include "confsgm/eval/rmsd_matrix.hpp"
 
 #include "confsgm/util/parallel.hpp"
+#include "confsgm/util/atomic_file.hpp"
+#include "confsgm/util/output_lock.hpp"
 #include "confsgm/util/parse.hpp"
 
 #include "confsgm/random/philox.hpp"

@@ -64,9 +64,9 @@ class io_error : public error {
   static std::string compose(const std::string& file, std::optional<std::size_t> line,
                              std::optional<std::size_t> record, const std::string& what) {
     std::string s = file.empty() ? std::string("<input>") : file;
-    if (line) s += ":" + std::to_string(*line);
-    if (record) s += " (record " + std::to_string(*record) + ")";
-    return s + ": " + what;
+    if (line) s.append(":").append(std::to_string(*line));
+    if (record) s.append(" (record ").append(std::to_string(*record)).append(")");
+    return s.append(": ").append(what);
   }
   std::string file_;
   std::optional<std::size_t> line_;

@@ -38,7 +38,7 @@ expect 2 "--select must be 'energy'" -- "$bin" generate --input x.smi --output y
 expect 2 "--select energy needs energies" -- "$bin" generate --input x.smi --output y.sdf --oversample 2 --select energy
 expect 2 "--energy-window needs --select and energies" -- "$bin" generate --input x.smi --output y.sdf --select diverse --energy-window 3
 expect 2 "--energy-window must be a finite number >= 0" -- "$bin" generate --input x.smi --output y.sdf --mmff --select energy --energy-window -1
-expect 3 "no_such.sdf: cannot open" -- "$bin" evaluate --ref "$bad/no_such.sdf" --gen "$bad/no_such.sdf"
+expect 3 "no_such.sdf: no such file" -- "$bin" evaluate --ref "$bad/no_such.sdf" --gen "$bad/no_such.sdf"
 # One bad line among good ones: the rest is generated, the bad lines are named, exit 1.
 expect 1 "bad_smiles.smi:3: SMILES 'C1CC'" -- "$bin" generate --input "$bad/bad_smiles.smi" --output "$work/g.sdf" --num 2 --quiet
 grep -q "bad_smiles.smi:6:" "$work/err.txt" || { echo "FAIL: line 6 not reported"; fail=1; }

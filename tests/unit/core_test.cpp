@@ -3,6 +3,12 @@
 
 #include "support.hpp"
 
+#include <confsgm/util/atomic_file.hpp>
+#include <confsgm/util/output_lock.hpp>
+
+#include <filesystem>
+#include <fstream>
+
 using namespace confsgm;
 using test_support::carbon_graph;
 
@@ -134,4 +140,34 @@ TEST_CASE("automorphism search honours its cap", "[core][graph_match]") {
   CHECK_FALSE(truncated);
   CHECK(automorphisms(ring, 11, &truncated).size() == 11 * 6);
   CHECK(truncated);
+}
+
+TEST_CASE("output guards: an output that is an input, a missing folder, and a second writer are refused", "[core][io]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "confsgm_output_guard_test";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string input = (dir / "in.sdf").string(), output = (dir / "out.sdf").string();
+  { std::ofstream(input) << "x\n"; }
+  CHECK_NOTHROW(util::check_output_path(output, {input}));
+  CHECK_THROWS_WITH(util::check_output_path((dir / "." / "in.sdf").string(), {input}), Catch::Contains("is the input"));
+  CHECK_THROWS_WITH(util::check_output_path((dir / "nowhere" / "o.sdf").string(), {}), Catch::Contains("does not exist"));
+  CHECK_THROWS_WITH(util::output_guard({output}, {(dir / "missing.sdf").string()}), Catch::Contains("missing.sdf: no such file"));
+  CHECK_THROWS_WITH(util::output_guard({output, (dir / "." / "out.sdf").string()}, {input}),
+                    Catch::Contains("the same file is given for two outputs"));
+  {
+    const util::output_lock first(output);
+    CHECK(fs::exists(first.path()));
+    // Another open file description, as another process would have: refused, naming the holder.
+    CHECK_THROWS_WITH(util::output_lock(output), Catch::Contains("another process (pid ") &&
+                                                     Catch::Contains("is writing this output"));
+  }
+  CHECK_FALSE(fs::exists(output + ".lock"));  // released and removed
+  { std::ofstream(output + ".lock") << "12345\n"; }  // left by a killed run: holds no lock
+  CHECK_NOTHROW(util::output_lock(output));
+  util::write_file_atomically(output, "new\n");
+  std::ifstream back(output);
+  CHECK(std::string((std::istreambuf_iterator<char>(back)), {}) == "new\n");
+  CHECK_FALSE(fs::exists(output + ".partial"));
+  fs::remove_all(dir);
 }

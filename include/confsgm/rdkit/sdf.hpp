@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,10 +46,17 @@ struct sdf_molecule {
   std::shared_ptr<const RDKit::ROMol> mol;
 };
 
+/// The sdf_read_options::min_atom_distance training and bias-estimation data are read with (Angstrom).
+inline constexpr double physical_min_atom_distance = 0.1;
+
 struct sdf_read_options {
   std::string group_by = "mol_id";  ///< SD property naming the molecule; the title is used when absent
   bool allow_fragments = false;
   bool require_3d = true;  ///< reject records whose z coordinates are all zero
+  /// Reject records with two atoms closer than this (Angstrom; 0 = no check). Training and bias data use 0.1:
+  /// no physical conformer has atoms that close (the shortest bond, H-H, is 0.74), and coinciding atoms make
+  /// distances zero and torsions undefined.
+  double min_atom_distance = 0;
 };
 
 struct sdf_read_result {
@@ -153,22 +161,15 @@ inline std::string describe_record(const sdf_record_text& r) {
 }
 }  // namespace detail
 
-/// Reads every record of @p path, plain or gzip-compressed (*.gz), by the
-/// rules of the file comment.
-inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options& opts = {}) {
-  std::vector<detail::sdf_record_text> records;
-  if (has_gz_suffix(path)) {  // the shipped data sets are gzip-compressed
-    std::istringstream in(read_gzip_file(path));
-    records = detail::split_sdf(in);
-  } else {
-    std::ifstream in(path);
-    if (!in) throw io_error(path, std::nullopt, std::nullopt, "cannot open the file for reading");
-    records = detail::split_sdf(in);
-  }
+/// Reads every record of the SDF text in @p in (plain, not compressed) by the rules of the file comment; @p path
+/// names it in errors.
+inline sdf_read_result read_sdf(std::istream& in, const std::string& path, const sdf_read_options& opts = {}) {
+  const auto records = detail::split_sdf(in);
+  if (in.bad()) throw io_error(path, std::nullopt, std::nullopt, "read failed");
   sdf_read_result out;
   out.n_records = records.size();
   std::map<std::string, std::size_t> index_of;
-  for (auto& rec : records) {
+  for (const auto& rec : records) {
     const auto fail_at = [&](std::size_t line, const std::string& why) {
       out.errors.emplace_back(path, line, rec.index, detail::describe_record(rec) + why);
     };
@@ -223,6 +224,20 @@ inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options&
     if (opts.require_3d && xyz.rows() > 1 && xyz.col(2).cwiseAbs().maxCoeff() == 0.0) {
       fail("2D coordinates (every z is 0); a 3D conformer is required");
       continue;
+    }
+    if (opts.min_atom_distance > 0) {
+      Eigen::Index a = 0, b = 0;
+      double closest = std::numeric_limits<double>::infinity();
+      for (Eigen::Index i = 0; i < xyz.rows(); ++i)
+        for (Eigen::Index j = i + 1; j < xyz.rows(); ++j)
+          if (const double d = (xyz.row(i) - xyz.row(j)).norm(); d < closest) closest = d, a = i, b = j;
+      if (closest < opts.min_atom_distance) {
+        std::ostringstream why;
+        why << "atoms " << a + 1 << " and " << b + 1 << " are " << closest << " A apart (closer than "
+            << opts.min_atom_distance << " A): not a physical conformer";
+        fail(why.str());
+        continue;
+      }
     }
     conformer_info info;
     info.title = rec.title;
@@ -290,6 +305,18 @@ inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options&
     continue;
   }
   return out;
+}
+
+/// Reads every record of @p path, plain or gzip-compressed (*.gz), by the
+/// rules of the file comment.
+inline sdf_read_result read_sdf(const std::string& path, const sdf_read_options& opts = {}) {
+  if (has_gz_suffix(path)) {  // the shipped data sets are gzip-compressed
+    std::istringstream in(read_gzip_file(path));
+    return read_sdf(in, path, opts);
+  }
+  std::ifstream in(path);
+  if (!in) throw io_error(path, std::nullopt, std::nullopt, "cannot open the file for reading");
+  return read_sdf(in, path, opts);
 }
 
 /// How an sdf_writer treats its temporary file (TARGET.partial) for a run that may be resumed.

@@ -116,14 +116,11 @@ inline std::vector<std::string> split_csv_line(const std::string& line) {
 }
 }  // namespace detail
 
-/// Reads a .smi or .csv list of molecules. Ids default to "<file stem>_<line>".
-/// CSV: the header must name a `smiles` (or `corrected_smiles`, preferred) column;
-/// optional `id`/`name` and `n_conformers` columns are used when present (an empty count cell: none listed).
-inline smiles_file_result read_smiles_file(const std::string& path, const smiles_options& opts = {}) {
-  std::ifstream in(path);
-  if (!in) throw io_error(path, std::nullopt, std::nullopt, "cannot open the file for reading");
+/// The list in @p in, read by the rules of read_smiles_file() (below); @p path names it in errors and ids, and @p csv says
+/// whether it is a CSV table (read_smiles_file decides by the .csv suffix).
+inline smiles_file_result read_smiles_list(std::istream& in, const std::string& path, bool csv,
+                                           const smiles_options& opts = {}) {
   smiles_file_result out;
-  const bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
   std::string stem = path.substr(path.find_last_of('/') + 1);
   stem = stem.substr(0, stem.find('.'));
   std::string line;
@@ -176,7 +173,18 @@ inline smiles_file_result read_smiles_file(const std::string& path, const smiles
       out.errors.emplace_back(path, line_no, std::nullopt, e.what());
     }
   }
+  if (in.bad()) throw io_error(path, std::nullopt, std::nullopt, "read failed");
   return out;
+}
+
+/// Reads a .smi or .csv list of molecules. Ids default to "<file stem>_<line>".
+/// CSV: the header must name a `smiles` (or `corrected_smiles`, preferred) column;
+/// optional `id`/`name` and `n_conformers` columns are used when present (an empty count cell: none listed).
+inline smiles_file_result read_smiles_file(const std::string& path, const smiles_options& opts = {}) {
+  std::ifstream in(path);
+  if (!in) throw io_error(path, std::nullopt, std::nullopt, "cannot open the file for reading");
+  const bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
+  return read_smiles_list(in, path, csv, opts);
 }
 
 /// Canonical SMILES of @p mol without hydrogens (isomeric when asked).

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "confsgm/error.hpp"
+#include "confsgm/util/atomic_file.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -42,11 +43,15 @@ inline const std::string& header_entry(const std::map<std::string, std::string>&
 inline double header_number(const std::map<std::string, std::string>& header, const std::string& key,
                             const std::string& file = "") {
   const auto& v = header_entry(header, key, file);
+  std::size_t used = 0;
+  double value = 0;
   try {
-    return std::stod(v);
+    value = std::stod(v, &used);
   } catch (const std::exception&) {
-    throw io_error(file, std::nullopt, std::nullopt, "entry '" + key + "' is not a number ('" + v + "')");
   }
+  if (used == 0 || used != v.size())  // "12abc" is not 12
+    throw io_error(file, std::nullopt, std::nullopt, "entry '" + key + "' is not a number ('" + v + "')");
+  return value;
 }
 
 template <class Scalar>
@@ -97,9 +102,10 @@ class reader {
   }
   template <class T>
   std::vector<T> vec(std::size_t n, const char* what) {
-    if (n > (b_.size() - pos_) / sizeof(T)) need(n * sizeof(T), what);
+    // n comes from the file: compare counts, never n * sizeof(T), which a hostile n overflows.
+    if (n > (b_.size() - pos_) / sizeof(T)) truncated(what);
     std::vector<T> v(n);
-    std::memcpy(v.data(), b_.data() + pos_, n * sizeof(T));
+    if (n) std::memcpy(v.data(), b_.data() + pos_, n * sizeof(T));  // an empty vector's data() may be null
     pos_ += n * sizeof(T);
     return v;
   }
@@ -107,10 +113,12 @@ class reader {
 
  private:
   void need(std::size_t n, const char* what) const {
-    if (pos_ + n > b_.size())
-      throw io_error(file_, std::nullopt, std::nullopt,
-                     std::string("truncated model file: it ends inside the ") + what + " (" +
-                         std::to_string(b_.size()) + " bytes)");
+    if (n > b_.size() - pos_) truncated(what);
+  }
+  [[noreturn]] void truncated(const char* what) const {
+    throw io_error(file_, std::nullopt, std::nullopt,
+                   std::string("truncated model file: it ends inside the ") + what + " (" + std::to_string(b_.size()) +
+                       " bytes)");
   }
   const std::string& b_;
   std::string file_;
@@ -143,25 +151,14 @@ void save_checkpoint(const std::string& path, const checkpoint<Scalar>& c) {
     detail::put_vector(out, c.adam_v);
   }
   detail::put(out, detail::fnv1a(out));
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw io_error(tmp, std::nullopt, std::nullopt, "cannot open the file for writing");
-    f.write(out.data(), static_cast<std::streamsize>(out.size()));
-    f.flush();
-    if (!f) throw io_error(tmp, std::nullopt, std::nullopt, "write failed (disk full?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw io_error(path, std::nullopt, std::nullopt, "could not replace the file: " + ec.message());
+  util::write_file_atomically(path, out);  // PATH.partial, then a rename: never half a model under PATH
 }
 
-/// Reads a checkpoint written by save_checkpoint with the same Scalar.
+/// Parses the bytes of a model/checkpoint file (@p name is the file named in errors): what load_checkpoint()
+/// does after reading the file, for callers that hold the bytes (a database, a network buffer, a fuzzer).
 template <class Scalar>
-checkpoint<Scalar> load_checkpoint(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw io_error(path, std::nullopt, std::nullopt, "cannot open the model file");
-  const std::string bytes((std::istreambuf_iterator<char>(f)), {});
+checkpoint<Scalar> parse_checkpoint(const std::string& bytes, const std::string& name) {
+  const std::string& path = name;
   if (bytes.size() < 8 || std::memcmp(bytes.data(), checkpoint_magic, 8) != 0)
     throw io_error(path, std::nullopt, std::nullopt, "not a confsgm model file (wrong magic bytes)");
   if (bytes.size() < 16 + 8)
@@ -200,6 +197,16 @@ checkpoint<Scalar> load_checkpoint(const std::string& path) {
   if (r.pos() + 8 != bytes.size())
     throw io_error(path, std::nullopt, std::nullopt, "unexpected bytes after the parameters");
   return c;
+}
+
+/// Reads a checkpoint written by save_checkpoint with the same Scalar.
+template <class Scalar>
+checkpoint<Scalar> load_checkpoint(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw io_error(path, std::nullopt, std::nullopt, "cannot open the model file");
+  const std::string bytes((std::istreambuf_iterator<char>(f)), {});
+  if (f.bad()) throw io_error(path, std::nullopt, std::nullopt, "cannot read the model file");
+  return parse_checkpoint<Scalar>(bytes, path);
 }
 
 }  // namespace confsgm::train

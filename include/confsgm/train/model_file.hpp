@@ -12,6 +12,7 @@
 #include "confsgm/schedule/noise_schedule.hpp"
 #include "confsgm/train/checkpoint.hpp"
 
+#include <cmath>
 #include <sstream>
 #include <vector>
 
@@ -75,10 +76,9 @@ struct model_file {
   }
 };
 
-/// Reads the model file @p path as a Network (e.g. model::torsion_score_network<float>).
+/// The checkpoint @p c (read from @p path) as a Network: its kind, configuration and parameter count checked.
 template <class Network>
-model_file<Network> load_model_file(const std::string& path) {
-  auto c = load_checkpoint<typename Network::scalar_type>(path);
+model_file<Network> model_from_checkpoint(checkpoint<typename Network::scalar_type> c, const std::string& path) {
   const auto& kind = c.at("model", path);
   if (kind != Network::kind())
     throw io_error(path, std::nullopt, std::nullopt,
@@ -97,7 +97,29 @@ model_file<Network> load_model_file(const std::string& path) {
     throw io_error(path, std::nullopt, std::nullopt,
                    "holds " + std::to_string(c.parameters.size()) + " parameters, but its header describes a network of " +
                        std::to_string(net.num_parameters()));
+  // A diverged training run can save NaN or Inf weights; sampling with them would write NaN conformers.
+  for (std::size_t i = 0; i < c.parameters.size(); ++i)
+    if (!std::isfinite(c.parameters[i])) {
+      std::string block;
+      for (const auto& b : net.layout().blocks())
+        if (i >= b.offset && i < b.offset + b.rows * b.cols) block = " (in '" + b.name + "')";
+      throw io_error(path, std::nullopt, std::nullopt,
+                     "parameter " + std::to_string(i) + block + " is " + (std::isnan(c.parameters[i]) ? "NaN" : "infinite") +
+                         ": the model is corrupt (did its training diverge?)");
+    }
   return {std::move(net), {c.parameters.begin(), c.parameters.end()}, std::move(c.header), path};
+}
+
+/// The bytes of a model file as a Network (@p name is the file named in errors).
+template <class Network>
+model_file<Network> parse_model_file(const std::string& bytes, const std::string& name) {
+  return model_from_checkpoint<Network>(parse_checkpoint<typename Network::scalar_type>(bytes, name), name);
+}
+
+/// Reads the model file @p path as a Network (e.g. model::torsion_score_network<float>).
+template <class Network>
+model_file<Network> load_model_file(const std::string& path) {
+  return model_from_checkpoint<Network>(load_checkpoint<typename Network::scalar_type>(path), path);
 }
 
 }  // namespace confsgm::train

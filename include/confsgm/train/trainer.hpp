@@ -21,6 +21,7 @@
 #include "confsgm/train/checkpoint.hpp"
 #include "confsgm/train/dsm.hpp"
 #include "confsgm/util/parallel.hpp"
+#include "confsgm/util/parse.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -107,10 +108,10 @@ struct trainer_options {
   std::size_t early_stop_patience = 0;
   double min_learning_rate = 1e-5;
   unsigned threads = 0;                 ///< 0 = all cores
-  std::string checkpoint_path;          ///< latest state with optimiser (resume from it); empty = none
+  std::string checkpoint_path{};        ///< latest state with optimiser (resume from it); empty = none
   std::size_t checkpoint_every_steps = 0;  ///< also every N steps (0 = only at epoch ends)
-  std::string best_model_path;          ///< weights of the best validation epoch; empty = none
-  std::map<std::string, std::string> extra_header;  ///< written into model files (e.g. how the data were prepared)
+  std::string best_model_path{};        ///< weights of the best validation epoch; empty = none
+  std::map<std::string, std::string> extra_header{};  ///< written into model files (e.g. how the data were prepared)
 };
 
 struct step_report {
@@ -371,8 +372,12 @@ class dsm_trainer {
   }
 
   /// Continues from a checkpoint written by this trainer configuration.
-  void resume(const std::string& path) {
-    const auto c = load_checkpoint<scalar>(path);
+  void resume(const std::string& path) { resume(load_checkpoint<scalar>(path), path); }
+
+  /// Continues from the checkpoint @p c (read from @p path, named in errors). Nothing changes unless every check
+  /// passes: the trainer's configuration, the batch layout, the parameter and optimiser-state counts and every
+  /// training-state entry.
+  void resume(const checkpoint<scalar>& c, const std::string& path) {
     const auto mine = model_header();
     for (const auto& [key, value] : mine) {
       // The training-domain entries were added to headers later; a checkpoint written before them has none,
@@ -390,19 +395,43 @@ class dsm_trainer {
                            std::to_string(value) + " (resuming must keep the batch layout)");
     if (c.adam_m.empty())
       throw io_error(path, std::nullopt, std::nullopt, "weights-only model file: no optimiser state to resume from");
+    if (c.parameters.size() != params_.size())
+      throw io_error(path, std::nullopt, std::nullopt,
+                     "holds " + std::to_string(c.parameters.size()) + " parameters, but its header describes a network of " +
+                         std::to_string(params_.size()));
+    const auto count = [&](const std::string& key) {
+      const auto v = parse_whole_number<std::uint64_t>(c.at(key, path));
+      if (!v) throw io_error(path, std::nullopt, std::nullopt, "entry '" + key + "' is not a count ('" + c.at(key, path) + "')");
+      return *v;
+    };
+    const auto finite = [&](const std::string& key) {
+      const double v = c.number(key, path);
+      // The best validation loss starts at +infinity (no validation yet); the others are always finite.
+      if (std::isnan(v) || (key != "best_validation_loss" && !std::isfinite(v)))
+        throw io_error(path, std::nullopt, std::nullopt, "entry '" + key + "' is not a finite number");
+      return v;
+    };
+    const auto step = count("step"), epoch = count("epoch"), batch_in_epoch = count("batch_in_epoch"),
+               bad_epochs = count("bad_epochs");
+    const double epoch_loss = finite("epoch_loss"), lr = finite("learning_rate"),
+                 best_val = finite("best_validation_loss");
+    // Checkpoints from before early stopping have no best epoch: the count then starts where the run resumes.
+    const bool best_epoch_recorded = c.header.contains("best_epoch");
+    const auto best_epoch = best_epoch_recorded ? count("best_epoch") : epoch;
+    if (best_epoch > epoch)
+      throw io_error(path, std::nullopt, std::nullopt, "entry 'best_epoch' is after entry 'epoch'");
     params_.assign(c.parameters.begin(), c.parameters.end());
     m_.assign(c.adam_m.begin(), c.adam_m.end());
     v_.assign(c.adam_v.begin(), c.adam_v.end());
-    step_ = std::stoull(c.at("step", path));
-    epoch_ = std::stoull(c.at("epoch", path));
-    batch_in_epoch_ = std::stoull(c.at("batch_in_epoch", path));
-    epoch_loss_ = c.number("epoch_loss", path);
-    lr_ = c.number("learning_rate", path);
-    best_val_ = c.number("best_validation_loss", path);
-    bad_epochs_ = std::stoull(c.at("bad_epochs", path));
-    // Checkpoints from before early stopping have no best epoch: the count then starts where the run resumes.
-    best_epoch_recorded_ = c.header.contains("best_epoch");
-    best_epoch_ = best_epoch_recorded_ ? std::stoull(c.at("best_epoch", path)) : epoch_;
+    step_ = step;
+    epoch_ = static_cast<std::size_t>(epoch);
+    batch_in_epoch_ = static_cast<std::size_t>(batch_in_epoch);
+    epoch_loss_ = epoch_loss;
+    lr_ = lr;
+    best_val_ = best_val;
+    bad_epochs_ = static_cast<std::size_t>(bad_epochs);
+    best_epoch_recorded_ = best_epoch_recorded;
+    best_epoch_ = static_cast<std::size_t>(best_epoch);
   }
 
  private:

@@ -201,8 +201,9 @@ void write_xyz(const std::filesystem::path& p, const molecule_graph& g, const Ei
   if (!out) throw io_error(p.string(), std::nullopt, std::nullopt, "cannot write the xtb input");
 }
 
-inline std::optional<coordinates<double>> read_xyz(const std::filesystem::path& p, std::size_t n_atoms) {
-  std::ifstream in(p);
+/// The coordinates of an XYZ text of @p n_atoms atoms (xtb's xtbopt.xyz), or empty when it is not one.
+inline std::optional<coordinates<double>> parse_xyz(const std::string& text, std::size_t n_atoms) {
+  std::istringstream in(text);
   std::size_t n = 0;
   if (!(in >> n) || n != n_atoms) return std::nullopt;
   std::string line;
@@ -214,6 +215,10 @@ inline std::optional<coordinates<double>> read_xyz(const std::filesystem::path& 
     if (!(in >> sym >> xyz(i, 0) >> xyz(i, 1) >> xyz(i, 2))) return std::nullopt;
   }
   return xyz;
+}
+
+inline std::optional<coordinates<double>> read_xyz(const std::filesystem::path& p, std::size_t n_atoms) {
+  return parse_xyz(read_text(p), n_atoms);
 }
 
 template <class Derived>
