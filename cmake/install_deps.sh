@@ -3,7 +3,7 @@
 # ones; apt-get is not touched when everything is present).
 set -euo pipefail
 pkgs=(cmake g++ make libeigen3-dev libxtensor-dev xtl-dev catch2 librdkit-dev rdkit-data
-      python3-rdkit libboost-dev libbenchmark-dev zlib1g-dev xtb libxtb-dev "$@")  # extra packages as arguments
+      python3-rdkit libboost-dev libbenchmark-dev zlib1g-dev xtb libxtb-dev libopenmpi-dev openmpi-bin "$@")  # extra packages as arguments
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

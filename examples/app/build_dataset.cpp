@@ -12,7 +12,10 @@
 #include <confsgm/confsgm.hpp>
 #include <confsgm/data/geom_protocol.hpp>
 #include <confsgm/rdkit/sdf.hpp>
+#include <confsgm/util/deal.hpp>
 #include <confsgm/util/gzip.hpp>
+#include <GraphMol/Descriptors/Lipinski.h>
+#include <GraphMol/MolOps.h>
 
 #include <atomic>
 #include <filesystem>
@@ -23,6 +26,7 @@
 #include <thread>
 
 #include "cli.hpp"
+#include "job.hpp"
 
 namespace app {
 
@@ -143,22 +147,22 @@ int run_build_dataset(arguments& args) {
   po.seed = static_cast<std::uint32_t>(seed);
   po.xtb.keep_failed = keep_failed;
   // Before any work: the input present, the output folder writable and not the input, no other build writing it.
-  if (!out_dir.parent_path().empty()) fs::create_directories(out_dir.parent_path());
-  const confsgm::util::output_guard guard({out_dir.string()}, {input});
+  // Under mpirun rank 0 holds the lock for the job; every rank builds its share of the molecules (docs/scale.md).
+  const auto& job = job::current();
+  if (!out_dir.parent_path().empty() && job.root()) fs::create_directories(out_dir.parent_path());
+  job.barrier();
+  const confsgm::util::output_guard guard(job.root() ? std::vector<std::string>{out_dir.string()} : std::vector<std::string>{},
+                                          {input});
 
   const auto xtb_version = confsgm::xtb::version(po.xtb);
-  if (xtb_version.empty()) {
-    std::cerr << "confsgm build-dataset: cannot run '" << po.xtb.executable
-              << " --version' (install GFN2-xTB: apt-get install xtb)\n";
-    return input_failure;
-  }
+  if (xtb_version.empty())
+    throw confsgm::io_error(po.xtb.executable, std::nullopt, std::nullopt,
+                            "cannot run '" + po.xtb.executable + " --version' (install GFN2-xTB: apt-get install xtb)");
 
   auto list = confsgm::rdkit::read_smiles_file(input);
   if (limit > 0 && list.molecules.size() > static_cast<std::size_t>(limit)) list.molecules.resize(limit);
-  if (list.molecules.empty() && list.errors.empty()) {
-    std::cerr << "confsgm build-dataset: " << input << " lists no molecules\n";
-    return input_failure;
-  }
+  if (list.molecules.empty() && list.errors.empty())
+    throw confsgm::io_error(input, std::nullopt, std::nullopt, "lists no molecules");
   {
     std::set<std::string> seen;
     for (const auto& m : list.molecules) {
@@ -168,33 +172,52 @@ int run_build_dataset(arguments& args) {
     }
   }
   const fs::path mol_dir = out_dir / "molecules";
-  fs::create_directories(mol_dir);
   // Results are reused by molecule id, so a folder must never mix recipes.
   const std::string recipe = recipe_json(po);
   const fs::path recipe_file = out_dir / "recipe.json";
-  if (fs::exists(recipe_file)) {
-    if (read_text(recipe_file) != recipe + "\n") {
-      std::cerr << "confsgm build-dataset: " << out_dir.string()
-                << " holds results of another recipe (see its recipe.json); use a new --out folder or delete it\n";
-      return usage;
+  if (job.root()) {
+    fs::create_directories(mol_dir);
+    if (fs::exists(recipe_file)) {
+      if (read_text(recipe_file) != recipe + "\n")
+        throw usage_error(out_dir.string() + " holds results of another recipe (see its recipe.json); use a new --out "
+                          "folder or delete it");
+    } else {
+      write_text_atomically(recipe_file, recipe + "\n");
     }
-  } else {
-    write_text_atomically(recipe_file, recipe + "\n");
+    // Leftovers of a killed run: half-written files never count as results.
+    for (const auto& e : fs::directory_iterator(mol_dir))
+      if (e.path().extension() == ".partial") fs::remove(e.path());
   }
-  // Leftovers of a killed run: half-written files never count as results.
-  for (const auto& e : fs::directory_iterator(mol_dir))
-    if (e.path().extension() == ".partial") fs::remove(e.path());
+  job.barrier();
 
   std::vector<std::size_t> pending;
   for (std::size_t i = 0; i < list.molecules.size(); ++i)
     if (!fs::exists(mol_dir / (list.molecules[i].id + ".status"))) pending.push_back(i);
+  job.barrier();  // every rank has listed what is done before any rank adds to it
   const std::size_t already = list.molecules.size() - pending.size();
-  if (!quiet)
+  if (!quiet && job.root())
     std::cerr << "[build-dataset] " << list.molecules.size() << " molecules in " << input << ", " << already
               << " already done in " << out_dir.string() << ", " << pending.size() << " to build with " << jobs
-              << " jobs (xtb " << xtb_version << ")\n";
+              << " jobs" << (job.sharded() ? " on each of " + std::to_string(job.size()) + " ranks" : "") << " (xtb "
+              << xtb_version << ")\n";
+  if (job.sharded()) {
+    // Molecules dealt by cost: atoms x ETKDG starts (the protocol's count, from the rotatable bonds).
+    std::vector<std::uint64_t> cost;
+    for (const std::size_t i : pending) {
+      const auto& mol = *list.molecules[i].mol;
+      std::unique_ptr<RDKit::ROMol> heavy(RDKit::MolOps::removeHs(mol));
+      const unsigned rotors = RDKit::Descriptors::calcNumRotatableBonds(*heavy);
+      const unsigned starts = std::min(po.starts_max, po.starts_base + po.starts_per_rotatable_bond * rotors);
+      cost.push_back(std::uint64_t{mol.getNumAtoms()} * std::max(1u, starts));
+    }
+    const auto owner = confsgm::util::deal_by_cost(cost, static_cast<unsigned>(job.size()));
+    std::vector<std::size_t> mine;
+    for (std::size_t j = 0; j < pending.size(); ++j)
+      if (owner[j] == static_cast<unsigned>(job.rank())) mine.push_back(pending[j]);
+    pending = std::move(mine);
+  }
 
-  progress prog("build-dataset", pending.size(), !quiet);
+  progress prog("build-dataset", pending.size(), !quiet && job.root());
   std::atomic<std::size_t> next{0}, done{0};
   std::mutex report;
   std::exception_ptr worker_error;
@@ -228,6 +251,8 @@ int run_build_dataset(arguments& args) {
   for (long t = 0; t < jobs; ++t) pool.emplace_back(worker);
   for (auto& t : pool) t.join();
   if (worker_error) std::rethrow_exception(worker_error);
+  job.barrier();  // every rank's molecules are built
+  if (!job.root()) return std::stoi(job.broadcast(""));
 
   // Assemble: every input accounted for, in input order.
   std::string status = std::string(status_header) + "\n";
@@ -268,7 +293,7 @@ int run_build_dataset(arguments& args) {
   if (!quiet)
     std::cerr << "[build-dataset] " << n_ok << " ok, " << n_failed << " failed, " << n_conformers
               << " conformers -> " << (out_dir / "ensembles.sdf.gz").string() << "\n";
-  return n_failed ? partial : ok;
+  return std::stoi(job.broadcast(std::to_string(n_failed ? partial : ok)));
 }
 
 }  // namespace app

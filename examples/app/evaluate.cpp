@@ -2,6 +2,7 @@
 // layout) and JSON.
 #include <confsgm/confsgm.hpp>
 #include <confsgm/rdkit/sdf.hpp>
+#include <confsgm/util/deal.hpp>
 
 #include <cctype>
 #include <filesystem>
@@ -12,8 +13,77 @@
 #endif
 
 #include "cli.hpp"
+#include "job.hpp"
+#include "wire.hpp"
 
 namespace app {
+
+/// A file name for molecule @p id's RMSD matrix: ids become file names, so they are kept portable.
+static std::string matrix_file(const std::string& dir, std::string id) {
+  for (auto& c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) c = '_';
+  return dir + "/" + id + ".npy";
+}
+
+static void write_matrix(const std::string& dir, const confsgm::molecule_evaluation& m) {
+#if CONFSGM_HAS_IO
+  if (!dir.empty()) confsgm::io::write_npy(matrix_file(dir, m.coverage.id), m.rmsd);
+#else
+  (void)dir, (void)m;
+#endif
+}
+
+/// `evaluate` under mpirun (docs/scale.md): reference molecules dealt to the ranks by cost (reference x generated
+/// conformers x atoms), each rank evaluating its own (and writing their RMSD matrices), rank 0 collecting every
+/// molecule's result, bit for bit, in reference order. Other ranks get an empty list.
+static std::vector<confsgm::molecule_evaluation> evaluate_sharded(
+    const std::vector<confsgm::ensemble<double>>& refs, const std::vector<const confsgm::ensemble<double>*>& paired,
+    const confsgm::evaluation_options& opts, const std::string& rmsd_dir, progress& prog) {
+  const auto& job = job::current();
+  std::vector<std::uint64_t> cost;
+  for (std::size_t i = 0; i < refs.size(); ++i)
+    cost.push_back(std::max<std::uint64_t>(1, refs[i].size() * (paired[i] ? paired[i]->size() : 1) * refs[i].graph.num_atoms()));
+  const auto owner = confsgm::util::deal_by_cost(cost, static_cast<unsigned>(job.size()));
+  wire_writer out;
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < refs.size(); ++i) {
+    if (owner[i] != static_cast<unsigned>(job.rank())) continue;
+    const auto m = confsgm::evaluate_molecule(refs[i], paired[i], opts);
+    write_matrix(rmsd_dir, m);
+    const auto& c = m.coverage;
+    out.u64(i);
+    out.str(c.id);
+    out.u64(c.n_ref), out.u64(c.n_gen), out.u64(c.n_gen_failed), out.u64(c.missing);
+    out.f64(c.cov_r), out.f64(c.mat_r), out.f64(c.cov_p), out.f64(c.mat_p);
+    out.f64s(c.cov_r_sweep), out.f64s(c.cov_p_sweep);
+    out.u64(m.n_automorphisms), out.u64(m.automorphisms_truncated);
+    out.str(m.problem);
+    prog.step(++done, "of rank 0's molecules (" + c.id + ": " + std::to_string(c.n_ref) + " ref x " +
+                          std::to_string(c.n_gen) + " gen)");
+  }
+  const auto parts = job.gather(out.bytes());
+  std::vector<confsgm::molecule_evaluation> molecules(job.root() ? refs.size() : 0);
+  std::vector<bool> seen(molecules.size(), false);
+  for (const auto& part : parts) {
+    wire_reader in(part);
+    while (!in.done()) {
+      const auto i = in.u64();
+      if (i >= molecules.size() || seen[i]) throw confsgm::error("a rank sent molecule " + std::to_string(i) + " twice or out of range");
+      seen[i] = true;
+      auto& m = molecules[i];
+      auto& c = m.coverage;
+      c.id = in.str();
+      c.n_ref = in.u64(), c.n_gen = in.u64(), c.n_gen_failed = in.u64(), c.missing = in.u64() != 0;
+      c.cov_r = in.f64(), c.mat_r = in.f64(), c.cov_p = in.f64(), c.mat_p = in.f64();
+      c.cov_r_sweep = in.f64s(), c.cov_p_sweep = in.f64s();
+      m.n_automorphisms = in.u64(), m.automorphisms_truncated = in.u64() != 0;
+      m.problem = in.str();
+    }
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i)
+    if (!seen[i]) throw confsgm::error("no rank evaluated molecule " + std::to_string(i + 1));
+  return molecules;
+}
 
 static void print_rejections(const std::string& what, const confsgm::rdkit::sdf_read_result& r) {
   for (const auto& e : r.errors) std::cerr << "error: " << what << ": " << e.what() << "\n";
@@ -69,16 +139,18 @@ int run_evaluate(arguments& args) {
   const bool per_molecule = args.flag("per-molecule");
   args.reject_unknown();
   if (!(opts.coverage.threshold >= 0)) throw usage_error("--threshold must be >= 0");
-  const confsgm::util::output_guard guard({json_path}, {ref_path, gen_path});
+  // Under mpirun rank 0 holds the lock for the job and writes the reports.
+  const auto& job = job::current();
+  const confsgm::util::output_guard guard(job.root() ? std::vector<std::string>{json_path} : std::vector<std::string>{},
+                                          {ref_path, gen_path});
 
   const auto refs = confsgm::rdkit::read_sdf(ref_path, ro);
   const auto gens = confsgm::rdkit::read_sdf(gen_path, ro);
-  print_rejections("reference", refs);
-  print_rejections("generated", gens);
-  if (refs.molecules.empty()) {
-    std::cerr << "error: " << ref_path << ": no usable reference molecule\n";
-    return input_failure;
+  if (job.root()) {
+    print_rejections("reference", refs);
+    print_rejections("generated", gens);
   }
+  if (refs.molecules.empty()) throw confsgm::io_error(ref_path, std::nullopt, std::nullopt, "no usable reference molecule");
   std::vector<confsgm::ensemble<double>> ref_sets, gen_sets;
   for (const auto& m : refs.molecules) ref_sets.push_back(m.data);
   for (const auto& m : gens.molecules) gen_sets.push_back(m.data);
@@ -87,29 +159,34 @@ int run_evaluate(arguments& args) {
     label = gen_sets[0].info[0].property("method").value_or("");
   if (label.empty()) label = gen_path.substr(gen_path.find_last_of('/') + 1);
 
-  progress prog("evaluate", ref_sets.size(), !quiet);
-  const auto report = confsgm::evaluate_ensembles<double>(
-      ref_sets, gen_sets, opts, [&](std::size_t i, std::size_t, const confsgm::molecule_evaluation& m) {
-        prog.step(i + 1, "molecules (" + m.coverage.id + ": " + std::to_string(m.coverage.n_ref) + " ref x " +
-                             std::to_string(m.coverage.n_gen) + " gen)");
-      });
+  progress prog("evaluate", ref_sets.size(), !quiet && job.root());
+  confsgm::evaluation_report report;
+  if (job.sharded()) {
+    if (!rmsd_dir.empty() && job.root()) std::filesystem::create_directories(rmsd_dir);
+    job.barrier();
+    auto [paired, unpaired] = confsgm::pair_by_id(ref_sets, gen_sets);
+    report.options = opts;
+    report.generated_without_reference = std::move(unpaired);
+    report.molecules = evaluate_sharded(ref_sets, paired, opts, rmsd_dir, prog);
+    if (!job.root()) return std::stoi(job.broadcast(""));
+    report.summary = confsgm::summarize_evaluations(report.molecules, opts);
+  } else {
+    report = confsgm::evaluate_ensembles<double>(
+        ref_sets, gen_sets, opts, [&](std::size_t i, std::size_t, const confsgm::molecule_evaluation& m) {
+          prog.step(i + 1, "molecules (" + m.coverage.id + ": " + std::to_string(m.coverage.n_ref) + " ref x " +
+                               std::to_string(m.coverage.n_gen) + " gen)");
+        });
+  }
   for (const auto& id : report.generated_without_reference)
     std::cerr << "note: generated molecule '" << id << "' has no reference and is not evaluated\n";
   for (const auto& m : report.molecules)
     if (!m.problem.empty())
       std::cerr << "warning: molecule '" << m.coverage.id << "' counts as missing: " << m.problem << "\n";
 
-#if CONFSGM_HAS_IO
-  if (!rmsd_dir.empty()) {
+  if (!rmsd_dir.empty() && !job.sharded()) {  // a sharded run's ranks wrote their molecules' matrices
     std::filesystem::create_directories(rmsd_dir);
-    for (const auto& m : report.molecules) {
-      std::string name = m.coverage.id;  // ids become file names: keep them portable
-      for (auto& c : name)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) c = '_';
-      confsgm::io::write_npy(rmsd_dir + "/" + name + ".npy", m.rmsd);
-    }
+    for (const auto& m : report.molecules) write_matrix(rmsd_dir, m);
   }
-#endif
   const auto& s = report.summary;
   const char* opname = opts.coverage.comparison == confsgm::threshold_comparison::less ? "<" : "<=";
   std::cout << "COV/MAT over " << s.n_molecules << " molecules (" << s.n_missing
@@ -180,7 +257,7 @@ int run_evaluate(arguments& args) {
     std::filesystem::rename(json_path + ".partial", json_path);
   }
   const bool rejected = !refs.errors.empty() || !gens.errors.empty();
-  return rejected ? partial : ok;
+  return std::stoi(job.broadcast(std::to_string(rejected ? partial : ok)));
 }
 
 }  // namespace app

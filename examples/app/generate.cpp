@@ -11,6 +11,7 @@
 #include <confsgm/generate/select.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
 #include <confsgm/rdkit/sdf.hpp>
+#include <confsgm/util/deal.hpp>
 #include <confsgm/util/parse.hpp>
 #include <RDGeneral/versions.h>
 
@@ -29,6 +30,8 @@
 #include "cli.hpp"
 #include "cuda_backend.hpp"
 #include "generate_journal.hpp"
+#include "generate_parts.hpp"
+#include "job.hpp"
 #include "shipped_models.hpp"
 
 namespace app {
@@ -228,7 +231,9 @@ std::string fixed(double v, int digits) {
 
 /// The input's molecules (with their reference counts where the input is an SDF); rejected records are reported
 /// and counted in @p rejected.
-std::vector<confsgm::rdkit::molecule> read_molecules(const generate_request& q, std::size_t& rejected) {
+std::vector<confsgm::rdkit::molecule> read_molecules(const generate_request& q, std::size_t& rejected, bool report) {
+  std::ostringstream ignored;
+  std::ostream& log = report ? std::cerr : ignored;
   std::vector<confsgm::rdkit::molecule> mols;
   const std::string plain_name = ends_with(q.input, ".gz") ? q.input.substr(0, q.input.size() - 3) : q.input;
   if (ends_with(plain_name, ".sdf") || ends_with(plain_name, ".sd") || ends_with(plain_name, ".mol")) {
@@ -236,8 +241,8 @@ std::vector<confsgm::rdkit::molecule> read_molecules(const generate_request& q, 
     ro.group_by = q.group_by;
     ro.allow_fragments = q.allow_fragments;
     const auto r = confsgm::rdkit::read_sdf(q.input, ro);
-    for (const auto& e : r.errors) std::cerr << "error: " << e.what() << "\n";
-    for (const auto& e : r.dropped) std::cerr << "note: " << e.what() << "\n";
+    for (const auto& e : r.errors) log << "error: " << e.what() << "\n";
+    for (const auto& e : r.dropped) log << "note: " << e.what() << "\n";
     rejected += r.errors.size();
     for (const auto& m : r.molecules) {
       confsgm::rdkit::molecule x;
@@ -252,7 +257,7 @@ std::vector<confsgm::rdkit::molecule> read_molecules(const generate_request& q, 
     confsgm::rdkit::smiles_options so;
     so.allow_fragments = q.allow_fragments;
     auto r = confsgm::rdkit::read_smiles_file(q.input, so);
-    for (const auto& e : r.errors) std::cerr << "error: " << e.what() << "\n";
+    for (const auto& e : r.errors) log << "error: " << e.what() << "\n";
     rejected += r.errors.size();
     mols = std::move(r.molecules);
   }
@@ -530,9 +535,9 @@ molecule_output generate_molecule(const generate_request& q, const any_generator
 /// The SD records of one molecule's conformers, in generation order, with their energy rank.
 molecule_tally write_molecule(const generate_request& q, const any_generator& generator,
                               const confsgm::rdkit::molecule& m, const molecule_output& out,
-                              confsgm::rdkit::sdf_writer& writer) {
+                              confsgm::rdkit::sdf_writer& writer, std::ostream& log) {
   molecule_tally tally;
-  std::cerr << out.messages;
+  log << out.messages;
   if (!out.res) {
     tally.failed = 1;
     return tally;
@@ -543,14 +548,14 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
   tally.reflected = res.reflected;
   const std::size_t n = out.requested;
   if (res.embedded == 0) {
-    std::cerr << "error: " << m.id << ": " << q.method << " produced none of " << n << " conformers\n";
+    log << "error: " << m.id << ": " << q.method << " produced none of " << n << " conformers\n";
     tally.failed = 1;
     return tally;
   }
   if (res.embedded < n)
-    std::cerr << "warning: " << m.id << ": " << q.method << " produced " << res.embedded << " of " << n << " conformers\n";
+    log << "warning: " << m.id << ": " << q.method << " produced " << res.embedded << " of " << n << " conformers\n";
   if (res.mmff_parameters_missing)
-    std::cerr << "warning: " << m.id << ": MMFF94 has no parameters for this molecule; conformers not relaxed\n";
+    log << "warning: " << m.id << ": MMFF94 has no parameters for this molecule; conformers not relaxed\n";
   // Rank 1 = lowest energy where energies exist, else generation order.
   std::vector<std::size_t> order(res.conformers.size());
   std::iota(order.begin(), order.end(), 0);
@@ -578,7 +583,7 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
     // The samplers report divergence themselves; this guards every method (ETKDG + MMFF included) so that one bad
     // conformer costs itself, not the run (the writer refuses non-finite coordinates).
     if (!res.conformers.conformers.is_finite(c)) {
-      std::cerr << "error: " << info.title << ": non-finite coordinates; conformer not written\n";
+      log << "error: " << info.title << ": non-finite coordinates; conformer not written\n";
       ++tally.diverged;
       continue;
     }
@@ -602,10 +607,155 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
     ++tally.written;
     if (info.status.rfind("stereo", 0) == 0) {
       ++tally.stereo_bad;
-      std::cerr << "warning: " << info.title << ": " << info.status << "\n";
+      log << "warning: " << info.title << ": " << info.status << "\n";
     }
   }
   return tally;
+}
+
+/// Generates molecules @p order (input indices, increasing) in that order and hands each result to
+/// @p done(k, output) on the calling thread. A molecule with at least a full network batch per thread runs alone
+/// on all threads (its sampler splits the conformers); runs of smaller molecules are spread over the threads, one
+/// molecule per thread. Either way a molecule's conformers do not depend on the threads it got.
+template <class Done>
+void generate_in_order(const generate_request& q, const any_generator& generator, const any_refiner& refiner,
+                       const any_selector& selector, gpu_samples& gpu, const std::vector<confsgm::rdkit::molecule>& mols,
+                       const std::vector<std::size_t>& wanted, const std::vector<std::size_t>& pooled,
+                       const std::vector<std::size_t>& order, Done&& done) {
+  const unsigned threads_used = q.gpu ? 1u : confsgm::resolve_threads(q.etkdg.threads);
+  const std::size_t batch = q.confgf() ? q.langevin.chunk : q.torsional() ? q.torus.chunk : 1;
+  const auto runs_alone = [&](std::size_t k) { return threads_used <= 1 || pooled[k] >= batch * threads_used; };
+  for (std::size_t first = 0; first < order.size();) {
+    std::size_t last = first + 1;
+    if (!runs_alone(order[first]))
+      while (last < order.size() && last - first < 4 * threads_used && !runs_alone(order[last])) ++last;
+    std::vector<molecule_output> outs(last - first);
+    const auto one = [&](std::size_t k, unsigned threads) {
+      return generate_molecule(q, generator, refiner, selector, gpu, mols[k], k, wanted[k], pooled[k], threads);
+    };
+    if (outs.size() == 1) {
+      outs[0] = one(order[first], q.etkdg.threads);
+    } else {
+      std::atomic<std::size_t> next{0};
+      confsgm::parallel_for(threads_used, threads_used, [&](std::size_t) {
+        for (std::size_t i = next.fetch_add(1); i < outs.size(); i = next.fetch_add(1)) outs[i] = one(order[first + i], 1);
+      });
+    }
+    for (std::size_t i = 0; i < outs.size(); ++i) done(order[first + i], outs[i]);
+    first = last;
+  }
+}
+
+/// `generate` under mpirun (docs/scale.md): the molecules that no process of this run finished yet are dealt to
+/// the ranks by cost (atoms x conformers, confsgm/util/deal.hpp); each rank writes its own part and journal
+/// (generate_parts.hpp) and rank 0 joins the parts in input order. A molecule's conformers depend on its input
+/// index only, so the output is byte for byte the single-process run's, for any number of ranks, and a killed job
+/// resumes with any number of ranks.
+int run_generate_sharded(const generate_request& q, const any_generator& generator, const any_refiner& refiner,
+                         const any_selector& selector, const std::vector<confsgm::rdkit::molecule>& mols,
+                         const std::vector<std::size_t>& wanted, const std::vector<std::size_t>& pooled,
+                         std::size_t rejected, const run_settings& settings) {
+  namespace fs = std::filesystem;
+  const auto& job = job::current();
+  if (q.gpu)
+    throw usage_error("--backend cuda does not run under mpirun yet (one GPU per rank needs a device choice, and shared "
+                      "launches round differently); run it as one process per GPU");
+  std::vector<std::string> ids;
+  for (const auto& m : mols) ids.push_back(m.id);
+  const std::string folder = part_journal::folder_of(q.output);
+  if (job.root()) {
+    if (!q.resume) {
+      // As a single-process run replaces an earlier run's journal: this run starts afresh.
+      std::error_code ec;
+      if (fs::exists(folder) || fs::exists(q.output + ".journal"))
+        std::cerr << "note: the state of an earlier, unfinished run (" << folder << ", " << q.output << ".journal) was "
+                  << "replaced: this run starts afresh (--resume continues such a run)\n";
+      fs::remove_all(folder, ec);
+      fs::remove(q.output + ".journal", ec);
+      fs::remove(q.output + ".partial", ec);
+    }
+    fs::create_directories(folder);
+  }
+  job.barrier();
+  const auto earlier = scan_finished(q.output, settings, ids);
+  job.barrier();  // every rank has read the journals before any rank writes one
+  std::vector<bool> finished(mols.size(), false);
+  molecule_tally resumed_totals;
+  for (const auto& m : earlier) finished[m.index] = true, resumed_totals += m.tally;
+  if (job.root() && q.resume && earlier.empty())
+    std::cerr << "note: --resume: no state of an earlier run (" << folder << " or " << q.output
+              << ".journal); generating every molecule\n";
+  if (job.root() && !earlier.empty())
+    std::cerr << "resumed: " << earlier.size() << " of " << mols.size() << " molecules already generated ("
+              << resumed_totals.written << " conformers), the rest dealt to " << job.size() << " ranks\n";
+  std::vector<std::size_t> remaining;
+  std::vector<std::uint64_t> cost;
+  for (std::size_t k = 0; k < mols.size(); ++k)
+    if (!finished[k]) {
+      remaining.push_back(k);
+      const auto conformers = std::min<std::size_t>(pooled[k], gen::max_conformers_per_molecule);
+      cost.push_back(std::max<std::uint64_t>(1, mols[k].graph.num_atoms() * std::max<std::size_t>(conformers, 1)));
+    }
+  const auto owner = confsgm::util::deal_by_cost(cost, static_cast<unsigned>(job.size()));
+  std::vector<std::size_t> mine;
+  for (std::size_t i = 0; i < remaining.size(); ++i)
+    if (owner[i] == static_cast<unsigned>(job.rank())) mine.push_back(remaining[i]);
+
+  // This rank's part of an earlier run with as many ranks goes on where its journal ends.
+  const std::string stem = folder + "/" + part_journal::stem_of(job.rank(), job.size());
+  std::vector<finished_molecule> kept;
+  std::optional<std::uintmax_t> resume_at;
+  for (const auto& m : earlier)
+    if (m.file == stem + ".sdf.partial") {
+      kept.push_back(m);
+      resume_at = std::max(resume_at.value_or(0), m.end);
+    }
+  std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.start < b.start; });
+  {
+    part_journal journal(stem + ".journal", settings, kept, ids);
+    confsgm::rdkit::sdf_writer writer(stem + ".sdf", {.keep_partial = true, .resume_at = resume_at});
+    std::uintmax_t start = resume_at.value_or(0);
+    progress prog("generate", mine.size(), !q.quiet && job.root());
+    std::size_t done = 0;
+    gpu_samples gpu;
+    generate_in_order(q, generator, refiner, selector, gpu, mols, wanted, pooled, mine,
+                      [&](std::size_t k, const molecule_output& out) {
+                        const auto& m = mols[k];
+                        std::ostringstream log;  // one write per molecule: ranks do not interleave within a line
+                        const auto tally = write_molecule(q, generator, m, out, writer, log);
+                        std::cerr << log.str() << std::flush;
+                        const auto end = writer.flush();
+                        journal.record(k, m.id, start, end, tally);
+                        start = end;
+                        prog.step(++done, "of rank 0's molecules (" + m.id + ": " + std::to_string(tally.written) +
+                                              " conformers)");
+                      });
+  }
+  job.barrier();  // every part is complete
+  int code = ok;
+  if (job.root()) {
+    const auto all = scan_finished(q.output, settings, ids);
+    if (all.size() != mols.size())
+      throw confsgm::error("the parts in " + folder + " list " + std::to_string(all.size()) + " of " +
+                           std::to_string(mols.size()) + " molecules after every rank finished");
+    merge_parts(q.output, all);
+    std::error_code ec;
+    fs::remove(q.output + ".journal", ec);
+    fs::remove(q.output + ".partial", ec);
+    fs::remove_all(folder, ec);
+    molecule_tally totals;
+    for (const auto& m : all) totals += m.tally;
+    std::cerr << "wrote " << totals.written << " conformers of " << (mols.size() - totals.failed) << " molecules to "
+              << q.output << " on " << job.size() << (job.size() == 1 ? " rank" : " ranks") << " (" << totals.failed
+              << " molecules failed, " << rejected << " input records rejected, " << totals.stereo_bad
+              << " conformers with a stereo mismatch, " << totals.diverged << " conformers diverged and not written, "
+              << totals.reflected << " mirror images reflected"
+              << (q.relax == "none" ? "" : ", " + std::to_string(totals.changed) + " conformers whose bonds or stereo "
+                                           "changed in " + q.relax + " relaxation" + (q.keep_changed ? " kept" : " not written"))
+              << ")\n";
+    code = (totals.failed || rejected || totals.diverged) ? partial : ok;
+  }
+  return std::stoi(job.broadcast(std::to_string(code)));
 }
 
 }  // namespace
@@ -615,25 +765,26 @@ int run_generate(arguments& args) {
   // Before any work: inputs present, the output writable and not an input, no other process writing it.
   std::vector<std::string> inputs = q.model_files;
   inputs.push_back(q.input);
-  const confsgm::util::output_guard guard({q.output}, inputs);
+  // Under mpirun rank 0 holds the lock for the job (a second job writing the output is refused there).
+  const auto& job = job::current();
+  const confsgm::util::output_guard guard(job.root() ? std::vector<std::string>{q.output} : std::vector<std::string>{},
+                                          inputs);
   const auto generator = make_generator(q);
   const auto refiner = make_refiner(q);
   const auto selector = make_selector(q);
   std::size_t rejected = 0;
-  const auto mols = read_molecules(q, rejected);
-  if (mols.empty()) {
-    std::cerr << "error: " << q.input << ": no usable molecule\n";
-    return input_failure;
-  }
+  const auto mols = read_molecules(q, rejected, job.root());  // every rank reads the input; one reports on it
+  if (mols.empty()) throw confsgm::io_error(q.input, std::nullopt, std::nullopt, "no usable molecule");
   // Molecule k owns the noise streams [k << 16, (k + 1) << 16): one more molecule would reuse molecule 0's.
-  if (q.method != "etkdg" && mols.size() > gen::max_molecules_per_run) {
-    std::cerr << "error: " << q.input << ": " << mols.size() << " molecules; " << q.method << " takes at most "
-              << gen::max_molecules_per_run << " per run (their noise streams would repeat): split the input\n";
-    return input_failure;
-  }
-  std::visit([&](const auto& g) {
-    if constexpr (requires { g.models(); }) warn_outside_training_domains(g.models(), q.model_files, mols);
-  }, generator);
+  if (q.method != "etkdg" && mols.size() > gen::max_molecules_per_run)
+    throw confsgm::io_error(q.input, std::nullopt, std::nullopt,
+                            std::to_string(mols.size()) + " molecules; " + q.method + " takes at most " +
+                                std::to_string(gen::max_molecules_per_run) +
+                                " per run (their noise streams would repeat): split the input");
+  if (job.root())
+    std::visit([&](const auto& g) {
+      if constexpr (requires { g.models(); }) warn_outside_training_domains(g.models(), q.model_files, mols);
+    }, generator);
   const auto wanted = wanted_counts(q, mols);
   // The pool each molecule's generator makes (--oversample K: K x wanted, saturating like wanted_counts).
   std::vector<std::size_t> pooled(wanted.size());
@@ -642,7 +793,15 @@ int run_generate(arguments& args) {
 
   std::vector<std::string> ids;
   for (const auto& m : mols) ids.push_back(m.id);
-  generate_journal journal(q.output + ".journal", settings_of(q, mols.size()), q.resume, ids);
+  const auto settings = settings_of(q, mols.size());
+  if (job.sharded()) return run_generate_sharded(q, generator, refiner, selector, mols, wanted, pooled, rejected, settings);
+  if (std::filesystem::exists(part_journal::folder_of(q.output))) {
+    if (q.resume)
+      throw usage_error("--resume: " + part_journal::folder_of(q.output) + " holds the state of a run under mpirun; "
+                        "resume it under mpirun, with any number of ranks (mpirun -n 1 included)");
+    std::filesystem::remove_all(part_journal::folder_of(q.output));  // this run starts afresh, as below
+  }
+  generate_journal journal(q.output + ".journal", settings, q.resume, ids);
   const std::size_t resume_from = journal.finished().size();
   molecule_tally totals;
   for (const auto& e : journal.finished()) totals += e.tally;
@@ -662,12 +821,6 @@ int run_generate(arguments& args) {
   if (q.gpu && q.torsional())
     gpu.torsional = sample_torsional_on_gpu(std::get<torsional_generator>(generator), mols, pooled,
                                             confsgm::resolve_threads(q.etkdg.threads));
-  // A molecule with at least a full network batch per thread runs alone on all threads (its sampler splits the
-  // conformers); runs of smaller molecules are spread over the threads, one molecule per thread.
-  const unsigned threads_used = q.gpu ? 1u : confsgm::resolve_threads(q.etkdg.threads);
-  const std::size_t batch = q.confgf() ? q.langevin.chunk : q.torsional() ? q.torus.chunk : 1;
-  const auto runs_alone = [&](std::size_t k) { return threads_used <= 1 || pooled[k] >= batch * threads_used; };
-
   // The partial output stays when the run stops early: with the journal it is where --resume continues.
   const auto writer = [&] {
     try {
@@ -684,32 +837,17 @@ int run_generate(arguments& args) {
     }
   }();
   progress prog("generate", mols.size(), !q.quiet, resume_from);
-  for (std::size_t first = resume_from; first < mols.size();) {
-    std::size_t last = first + 1;
-    if (!runs_alone(first))
-      while (last < mols.size() && last - first < 4 * threads_used && !runs_alone(last)) ++last;
-    std::vector<molecule_output> outs(last - first);
-    const auto one = [&](std::size_t k, unsigned threads) {
-      return generate_molecule(q, generator, refiner, selector, gpu, mols[k], k, wanted[k], pooled[k], threads);
-    };
-    if (outs.size() == 1) {
-      outs[0] = one(first, q.etkdg.threads);
-    } else {
-      std::atomic<std::size_t> next{0};
-      confsgm::parallel_for(threads_used, threads_used, [&](std::size_t) {
-        for (std::size_t i = next.fetch_add(1); i < outs.size(); i = next.fetch_add(1)) outs[i] = one(first + i, 1);
-      });
-    }
-    for (std::size_t i = 0; i < outs.size(); ++i) {
-      const auto& m = mols[first + i];
-      const auto tally = write_molecule(q, generator, m, outs[i], *writer);
-      if (outs[i].res && outs[i].res->embedded)
-        prog.step(first + i + 1, "molecules (" + m.id + ": " + std::to_string(tally.written) + " conformers)");
-      totals += tally;
-      journal.record(m.id, writer->flush(), tally);
-    }
-    first = last;
-  }
+  std::vector<std::size_t> order(mols.size() - resume_from);
+  std::iota(order.begin(), order.end(), resume_from);
+  generate_in_order(q, generator, refiner, selector, gpu, mols, wanted, pooled, order,
+                    [&](std::size_t k, const molecule_output& out) {
+                      const auto& m = mols[k];
+                      const auto tally = write_molecule(q, generator, m, out, *writer, std::cerr);
+                      if (out.res && out.res->embedded)
+                        prog.step(k + 1, "molecules (" + m.id + ": " + std::to_string(tally.written) + " conformers)");
+                      totals += tally;
+                      journal.record(m.id, writer->flush(), tally);
+                    });
   // The journal goes first: a run stopped between the two steps starts again rather than resuming from a partial
   // file that is no longer there.
   journal.remove();

@@ -107,6 +107,8 @@ class generate_journal {
  private:
   static constexpr const char* magic = "confsgm generate journal 1";
 
+ public:
+  // Shared with the part journals of sharded runs (generate_parts.hpp).
   static std::string one_line(std::string s) {
     for (char& c : s)
       if (c == '\t' || c == '\n' || c == '\r') c = ' ';
@@ -137,6 +139,8 @@ class generate_journal {
                             what + "; delete it (and the output's .partial file) to start over, or run without --resume");
   }
 
+ private:
+
   void read(const std::vector<std::string>& molecule_ids) {
     std::ifstream in(path_);
     if (!in) throw confsgm::io_error(path_, std::nullopt, std::nullopt, "cannot read the journal");
@@ -147,6 +151,26 @@ class generate_journal {
   }
 
  public:
+  /// Refuses (usage_error) a resume whose @p settings differ from the journaled @p found ones (of file @p path),
+  /// naming the first setting that differs.
+  static void check_settings(const run_settings& found, const run_settings& settings, const std::string& path) {
+    for (const auto& [name, value] : settings) {
+      std::string earlier = "(not recorded)";
+      for (const auto& [fname, fvalue] : found)
+        if (fname == name) earlier = fvalue;
+      if (earlier == value) continue;
+      // Files are compared by content: say which file, not only which fingerprint.
+      const std::string difference =
+          name == "input"    ? "the input file's content differs from the journaled run's (fingerprint " + earlier +
+                                   ", now " + value + ")"
+          : name == "models" ? "the model files differ from the journaled run's (" + earlier + ", now " + value + ")"
+                             : "it was written by a run with " + name + " = " + earlier + ", this run has " + value;
+      throw usage_error("--resume: " + path + ": " + difference +
+                        " (a resumed run must use the same input, models, sampling settings and build; delete the "
+                        "journal, or run without --resume, to start over)");
+    }
+  }
+
   /// The finished molecules of the journal text @p text (of file @p path) for a run of @p settings over
   /// @p molecule_ids; io_error for a corrupt journal, usage_error when its settings differ from @p settings.
   static std::vector<entry> parse(const std::string& text, const std::string& path, const run_settings& settings,
@@ -164,21 +188,7 @@ class generate_journal {
       if (f.size() != 3) corrupt(path, n + 1, "malformed setting line");
       found.emplace_back(f[1], f[2]);
     }
-    for (const auto& [name, value] : settings) {
-      std::string earlier = "(not recorded)";
-      for (const auto& [fname, fvalue] : found)
-        if (fname == name) earlier = fvalue;
-      if (earlier == value) continue;
-      // Files are compared by content: say which file, not only which fingerprint.
-      const std::string difference =
-          name == "input"    ? "the input file's content differs from the journaled run's (fingerprint " + earlier +
-                                   ", now " + value + ")"
-          : name == "models" ? "the model files differ from the journaled run's (" + earlier + ", now " + value + ")"
-                             : "it was written by a run with " + name + " = " + earlier + ", this run has " + value;
-      throw usage_error("--resume: " + path + ": " + difference +
-                        " (a resumed run must use the same input, models, sampling settings and build; delete the "
-                        "journal, or run without --resume, to start over)");
-    }
+    check_settings(found, settings, path);
     std::uintmax_t previous_end = 0;
     for (; n < lines.size(); ++n) {
       const auto f = fields(lines[n]);

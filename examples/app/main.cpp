@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli.hpp"
+#include "job.hpp"
 
 namespace app {
 int run_generate(arguments& args);
@@ -232,6 +233,13 @@ int main(int argc, char** argv) {
     return app::usage;
   }
   const std::string cmd = argv[1];
+  // Under mpirun: MPI starts here, and a rank that fails ends the whole job (the others may be waiting for it in a
+  // collective call); what the ranks finished stays on disk for --resume (docs/scale.md).
+  const auto& job = app::job::current();
+  const auto end_job = [&](int code) {
+    if (job.size() > 1) job.abort(code);
+    return code;
+  };
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     std::cout << help_text;
     return app::ok;
@@ -282,13 +290,14 @@ int main(int argc, char** argv) {
     std::cerr << "confsgm: unknown command '" << cmd << "' (try confsgm --help)\n";
     return app::usage;
   } catch (const app::usage_error& e) {
-    std::cerr << "confsgm " << cmd << ": " << e.what() << " (see confsgm --help)\n";
-    return app::usage;
+    // Every rank reads the same command line: one message is enough.
+    if (job.root()) std::cerr << "confsgm " << cmd << ": " << e.what() << " (see confsgm --help)\n";
+    return end_job(app::usage);
   } catch (const confsgm::io_error& e) {
-    std::cerr << "confsgm " << cmd << ": " << e.what() << "\n";
-    return app::input_failure;
+    std::cerr << "confsgm " << cmd << ": " << job.prefix() << e.what() << "\n";
+    return end_job(app::input_failure);
   } catch (const std::exception& e) {
-    std::cerr << "confsgm " << cmd << ": internal error: " << e.what() << "\n";
-    return app::internal;
+    std::cerr << "confsgm " << cmd << ": " << job.prefix() << "internal error: " << e.what() << "\n";
+    return end_job(app::internal);
   }
 }

@@ -5,6 +5,7 @@
 //   <confsgm/rdkit/rdkit.hpp>  (confsgm::rdkit)   SMILES/SDF/ETKDG adapters
 //   <confsgm/io/npy.hpp>       (confsgm::io)      NumPy array files via xtensor
 //   <confsgm/xtb/library.hpp>  (confsgm::xtb)     GFN2-xTB single points
+//   <confsgm/mpi/communicator.hpp> (confsgm::mpi) MPI for sharded runs and data-parallel training
 //   <confsgm/backend/cuda/...> (confsgm::cuda)    the GPU backend (nvcc only)
 #pragma once
 
@@ -26,6 +27,7 @@
 #include "confsgm/eval/rmsd_matrix.hpp"
 
 #include "confsgm/util/parallel.hpp"
+#include "confsgm/util/deal.hpp"
 #include "confsgm/util/atomic_file.hpp"
 #include "confsgm/util/output_lock.hpp"
 #include "confsgm/util/parse.hpp"

@@ -4,6 +4,7 @@
 #include "support.hpp"
 
 #include <confsgm/util/atomic_file.hpp>
+#include <confsgm/util/deal.hpp>
 #include <confsgm/util/output_lock.hpp>
 
 #include <filesystem>
@@ -170,4 +171,37 @@ TEST_CASE("output guards: an output that is an input, a missing folder, and a se
   CHECK(std::string((std::istreambuf_iterator<char>(back)), {}) == "new\n");
   CHECK_FALSE(fs::exists(output + ".partial"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("deal_by_cost balances the workers and deals the same way every time", "[util][deal]") {
+  using confsgm::util::deal_by_cost;
+  using confsgm::util::items_of;
+  // Longest first: 9 -> w0, 7 -> w1, 6 -> w2, 5 -> w2 (load 6 is least), 4 -> w1 (7), 3 -> w0 (9)...
+  const std::vector<std::uint64_t> cost = {3, 9, 4, 7, 5, 6};
+  const auto owner = deal_by_cost(cost, 3);
+  CHECK(owner == std::vector<unsigned>{0, 0, 1, 1, 2, 2});
+  std::vector<std::uint64_t> load(3, 0);
+  for (std::size_t i = 0; i < cost.size(); ++i) load[owner[i]] += cost[i];
+  CHECK(load == std::vector<std::uint64_t>{12, 11, 11});
+  CHECK(items_of(owner, 1) == std::vector<std::size_t>{2, 3});
+  // Equal costs go round in index order; one worker takes everything; more workers than items leaves some idle.
+  CHECK(deal_by_cost({1, 1, 1, 1}, 2) == std::vector<unsigned>{0, 1, 0, 1});
+  CHECK(deal_by_cost({5, 2, 8}, 1) == std::vector<unsigned>{0, 0, 0});
+  CHECK(items_of(deal_by_cost({5, 2}, 4), 3).empty());
+  CHECK(deal_by_cost({}, 2).empty());
+  // Costs near the top of the range saturate instead of wrapping round to a small load.
+  const auto big = deal_by_cost({UINT64_MAX, UINT64_MAX, 1, 1}, 2);
+  CHECK(big[0] != big[1]);
+  CHECK_THROWS_AS(deal_by_cost({1}, 0), confsgm::invalid_argument);
+  // Within 4/3 of the best finish time on a larger, uneven list (every worker computes the same deal).
+  std::vector<std::uint64_t> many;
+  for (std::uint64_t i = 0; i < 1000; ++i) many.push_back(1 + (i * 7919) % 613);
+  const auto dealt = deal_by_cost(many, 7);
+  CHECK(dealt == deal_by_cost(many, 7));
+  std::vector<std::uint64_t> loads(7, 0);
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < many.size(); ++i) loads[dealt[i]] += many[i], total += many[i];
+  const auto [lo, hi] = std::minmax_element(loads.begin(), loads.end());
+  CHECK(*hi - *lo <= 613);  // LPT: the loads differ by at most the largest cost
+  CHECK(static_cast<double>(*hi) <= 4.0 / 3.0 * static_cast<double>(total) / 7.0 + 613);
 }

@@ -1,0 +1,79 @@
+// Where this process stands in a job: rank r of n under an MPI launcher (mpirun, srun), or the only process
+// otherwise (and in a build without MPI), where every command runs exactly as it would without MPI.
+// Sharded commands deal molecules to ranks (confsgm/util/deal.hpp), talk through the few collective calls below,
+// and write their output once, from rank 0 (docs/scale.md).
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#if CONFSGM_HAS_MPI
+#include <confsgm/mpi/communicator.hpp>
+#endif
+
+namespace app {
+
+class job {
+ public:
+  /// The job of this process: started by an MPI launcher (in a build with MPI) or alone.
+  static job& current() {
+    static job j;
+    return j;
+  }
+
+  /// Whether the command runs sharded: under an MPI launcher, whatever the number of ranks (-n 1 included, so
+  /// that a run can be resumed with any number of ranks).
+  bool sharded() const noexcept { return sharded_; }
+  int rank() const noexcept { return rank_; }
+  int size() const noexcept { return size_; }
+  bool root() const noexcept { return rank_ == 0; }
+  /// "rank 1 of 4: " in a sharded run, else empty: the prefix of a message only one rank prints.
+  std::string prefix() const { return sharded_ ? "rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ": " : ""; }
+
+#if CONFSGM_HAS_MPI
+  void barrier() const { if (comm_) comm_->barrier(); }
+  bool any(bool mine) const { return comm_ ? comm_->any(mine) : mine; }
+  std::uint64_t sum(std::uint64_t mine) const { return comm_ ? comm_->sum(mine) : mine; }
+  std::vector<std::string> gather(const std::string& mine) const {
+    return comm_ ? comm_->gather(mine) : std::vector<std::string>{mine};
+  }
+  std::string broadcast(std::string text) const { return comm_ ? comm_->broadcast(std::move(text)) : text; }
+  /// Ends every rank with @p code (a rank that cannot go on while the others wait for it).
+  [[noreturn]] void abort(int code) const {
+    if (comm_) comm_->abort(code);
+    std::exit(code);
+  }
+#else
+  void barrier() const {}
+  bool any(bool mine) const { return mine; }
+  std::uint64_t sum(std::uint64_t mine) const { return mine; }
+  std::vector<std::string> gather(const std::string& mine) const { return {mine}; }
+  std::string broadcast(std::string text) const { return text; }
+  [[noreturn]] void abort(int code) const { std::exit(code); }
+#endif
+
+ private:
+  job() {
+#if CONFSGM_HAS_MPI
+    if (!confsgm::mpi::launched_by_mpi()) return;
+    env_ = std::make_unique<confsgm::mpi::environment>();
+    comm_ = std::make_unique<confsgm::mpi::communicator>();
+    sharded_ = true;
+    rank_ = comm_->rank();
+    size_ = comm_->size();
+#endif
+  }
+
+  bool sharded_ = false;
+  int rank_ = 0, size_ = 1;
+#if CONFSGM_HAS_MPI
+  std::unique_ptr<confsgm::mpi::environment> env_;
+  std::unique_ptr<confsgm::mpi::communicator> comm_;
+#endif
+};
+
+}  // namespace app
