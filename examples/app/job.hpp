@@ -42,6 +42,8 @@ class job {
     return comm_ ? comm_->gather(mine) : std::vector<std::string>{mine};
   }
   std::string broadcast(std::string text) const { return comm_ ? comm_->broadcast(std::move(text)) : text; }
+  /// The ranks of the job (only when sharded()).
+  const confsgm::mpi::communicator& communicator() const { return *comm_; }
   /// Ends every rank with @p code (a rank that cannot go on while the others wait for it).
   [[noreturn]] void abort(int code) const {
     if (comm_) comm_->abort(code);

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "job.hpp"
 #include "confgf.hpp"
 #include "cuda_backend.hpp"
 #include "torsional.hpp"
@@ -116,16 +117,32 @@ int run_train(arguments& args) {
     throw usage_error("--batch, --micro-batch, --conformers-per-molecule and --log-every must be >= 1");
   if (resume && !std::filesystem::exists(o.checkpoint_path))
     throw usage_error("--resume given but the checkpoint " + o.checkpoint_path + " does not exist");
+  // Under mpirun every rank reads the data and shares each batch (confsgm/train/data_parallel.hpp): the weights are
+  // the single-process run's, bit for bit; rank 0 holds the locks, writes the files and reports (docs/scale.md).
+  const auto& job = job::current();
+  if (job.sharded() && gpu)
+    throw usage_error("--backend cuda does not train under mpirun yet (one GPU per rank, NCCL); run one process per GPU");
+#if CONFSGM_HAS_MPI
+  if (job.sharded()) o.sharing = confsgm::train::data_parallel::over(job.communicator());
+#endif
   // Before any work: inputs present, outputs writable, none of them an input, no other process writing them.
-  const confsgm::util::output_guard guard({out, o.checkpoint_path, log}, {train_path, val_path});
+  const confsgm::util::output_guard guard(
+      job.root() ? std::vector<std::string>{out, o.checkpoint_path, log} : std::vector<std::string>{},
+      {train_path, val_path});
+  // The other ranks say nothing (their messages are rank 0's); errors still reach stderr (main restores it).
+  struct silence {
+    std::streambuf* saved = nullptr;
+    explicit silence(bool on) { if (on) saved = std::cerr.rdbuf(nullptr); }
+    ~silence() { if (saved) std::cerr.rdbuf(saved); }
+  } quiet_rank(!job.root());
 
-  cli_observer obs(log, quiet, log_every, resume);
+  cli_observer obs(job.root() ? log : std::string(), quiet || !job.root(), log_every, resume);
   if (torsion) {
     // Conformer matching is seeded by --seed, so a resumed run rebuilds the same training data.
     o.extra_header["conformers_per_molecule"] = std::to_string(per_mol);
     const auto mseed = static_cast<std::uint32_t>(o.seed % 2147483647u);
     const auto train =
-        torsion_set(train_path, "training", per_mol, mseed, rule, o.threads, out + ".matching.tsv", matched);
+        torsion_set(train_path, "training", per_mol, mseed, rule, o.threads, job.root() ? out + ".matching.tsv" : "", matched);
     confsgm::train::training_set<confsgm::torsion_space> val;
     if (!val_path.empty()) val = torsion_set(val_path, "validation", per_mol, mseed + 17u, rule, o.threads, "", matched);
     o.extra_header["training_data"] = matched ? "matched by confsgm match" : "matched at training time";

@@ -3,7 +3,8 @@
 # and a job that loses a rank resumes with another number of ranks to the same output.
 # usage: mpi_sharded.sh CONFSGM_BINARY MPIEXEC WORK_DIR CHECK
 #   CHECK: generate (etkdg, confgf and torsional on 1, 2 and 3 ranks), generate_kill (a rank killed, resumed on 3
-#   ranks; a single-process run killed, resumed on 2), evaluate, bias, properties, build-dataset
+#   ranks; a single-process run killed, resumed on 2), evaluate, build-dataset, train (distance and torsion on 1, 2
+#   and 3 ranks; killed on 2 ranks, resumed on 3)
 set -uo pipefail
 bin=$1; mpiexec=$2; work=$3; check=$4
 rm -rf "$work"; mkdir -p "$work"
@@ -116,6 +117,39 @@ PY
     rm "$work/two/molecules/ethanol."* "$work/two/molecules/acetaldehyde."*
     mpi 3 "${args[@]}" --out "$work/two" 2> "$work/three.log"
     cmp -s <(zcat "$work/one/ensembles.sdf.gz") <(zcat "$work/two/ensembles.sdf.gz") || die "build-dataset resumed on 3 ranks: other conformers"
+    ;;
+  train)
+    # Data-parallel training: each rank computes its micro-batches, all sum all of them in micro-batch order, so the
+    # weights, checkpoint and loss curve equal one process's bit for bit.
+    ref=$data/geom_drugs_train10.sdf
+    for space in distance torsion; do
+      args=(train --space "$space" --train "$ref" --val "$ref" --hidden 16 --layers 2 --epochs 2 --batch 4 --micro-batch 1
+            --conformers-per-molecule 3 --threads 1 --seed 3 --quiet)
+      "$bin" "${args[@]}" --out "$work/one_$space.bin" 2> "$work/one_$space.log" \
+        || die "$space: the single-process training failed ($(tail -2 "$work/one_$space.log"))"
+      for n in 2 3; do
+        mpi "$n" "${args[@]}" --out "$work/n${n}_$space.bin" 2> "$work/n${n}_$space.log" \
+          || die "$space training on $n ranks failed ($(tail -2 "$work/n${n}_$space.log"))"
+        same "$space model trained on $n ranks" "$work/one_$space.bin" "$work/n${n}_$space.bin"
+        same "$space checkpoint on $n ranks" "$work/one_$space.bin.ckpt" "$work/n${n}_$space.bin.ckpt"
+        cmp -s <(cut -d, -f1-7 "$work/one_$space.bin.log.csv") <(cut -d, -f1-7 "$work/n${n}_$space.bin.log.csv") \
+          || die "$space loss curve on $n ranks differs from one process's"
+      done
+    done
+    # Killed on 2 ranks after a checkpoint, resumed on 3: the uninterrupted model.
+    args=(train --train "$ref" --val "$ref" --hidden 16 --layers 2 --epochs 400 --batch 2 --micro-batch 1
+          --checkpoint-every 1 --threads 1 --seed 5 --quiet)
+    "$bin" "${args[@]}" --out "$work/full.bin" 2> /dev/null || die "the uninterrupted training failed"
+    setsid "$mpiexec" -n 2 "$bin" "${args[@]}" --out "$work/cut.bin" 2> "$work/cut.log" &
+    launcher=$!
+    for _ in $(seq 600); do [[ -s $work/cut.bin.ckpt ]] && break; sleep 0.05; done
+    sleep 0.3
+    victim=$(pgrep -f "confsgm train" -P "$launcher" | tail -1)
+    [[ -n $victim ]] && kill -9 "$victim"
+    wait "$launcher"
+    [[ $? -ne 0 ]] || echo "note: the training ended before the kill landed"
+    mpi 3 "${args[@]}" --out "$work/cut.bin" --resume 2> "$work/resume.log" || die "the resume on 3 ranks failed: $(tail -2 "$work/resume.log")"
+    same "trained on 2 ranks, killed, resumed on 3" "$work/full.bin" "$work/cut.bin"
     ;;
   *) echo "mpi_sharded.sh: unknown check '$check'" >&2; exit 2 ;;
 esac

@@ -133,6 +133,28 @@ class communicator {
     return out;
   }
 
+  /// Every rank's @p mine, in rank order, on every rank.
+  std::vector<std::string> all_gather(const std::string& mine) const {
+    const int length = detail::count_of(mine.size(), "all_gather");
+    std::vector<int> lengths(static_cast<std::size_t>(size_));
+    detail::check(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, comm_), "MPI_Allgather");
+    std::vector<int> offsets(lengths.size(), 0);
+    std::size_t total = 0;
+    for (std::size_t r = 0; r < lengths.size(); ++r) {
+      offsets[r] = detail::count_of(total, "all_gather (total)");
+      total += static_cast<std::size_t>(lengths[r]);
+    }
+    detail::count_of(total, "all_gather (total)");
+    std::string all(total, '\0');
+    detail::check(MPI_Allgatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
+                                 comm_),
+                  "MPI_Allgatherv");
+    std::vector<std::string> out;
+    for (std::size_t r = 0; r < lengths.size(); ++r)
+      out.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+    return out;
+  }
+
   /// @p root's @p text, on every rank.
   std::string broadcast(std::string text, int root = 0) const {
     std::uint64_t length = text.size();

@@ -19,6 +19,7 @@
 #include "confsgm/model/score_network.hpp"
 #include "confsgm/space/distance_space.hpp"
 #include "confsgm/train/checkpoint.hpp"
+#include "confsgm/train/data_parallel.hpp"
 #include "confsgm/train/dsm.hpp"
 #include "confsgm/util/parallel.hpp"
 #include "confsgm/util/parse.hpp"
@@ -27,6 +28,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -112,6 +114,10 @@ struct trainer_options {
   std::size_t checkpoint_every_steps = 0;  ///< also every N steps (0 = only at epoch ends)
   std::string best_model_path{};        ///< weights of the best validation epoch; empty = none
   std::map<std::string, std::string> extra_header{};  ///< written into model files (e.g. how the data were prepared)
+  /// The ranks that share every batch (data_parallel.hpp; default: this process alone). Each rank computes its
+  /// micro-batches and every rank sums all of them in micro-batch order, so each holds the single-process weights
+  /// bit for bit; only rank 0 writes checkpoints and model files.
+  data_parallel sharing{};
 };
 
 struct step_report {
@@ -182,7 +188,11 @@ class dsm_trainer {
     std::vector<params> slot(n_micro);
     std::vector<double> loss(n_micro, 0.0);
     const double weight = 1.0 / static_cast<double>(mols.size());
-    parallel_for(n_micro, opts_.threads, [&](std::size_t mb) {
+    std::vector<std::size_t> own;  // this rank's micro-batches (all of them on one process)
+    for (std::size_t mb = 0; mb < n_micro; ++mb)
+      if (opts_.sharing.owns(mb)) own.push_back(mb);
+    parallel_for(own.size(), opts_.threads, [&](std::size_t j) {
+      const std::size_t mb = own[j];
       typename Network::batch_type batch;
       vec input, sigma, target;
       std::vector<std::size_t> members;
@@ -218,6 +228,7 @@ class dsm_trainer {
       slot[mb].assign(params_.size(), scalar(0));
       net_.backward(params_, batch, cache, d_score, slot[mb]);
     });
+    if (opts_.sharing.size() > 1) exchange_micro_batches(own, loss, slot);
     grad.assign(params_.size(), scalar(0));
     double total = 0;
     for (std::size_t mb = 0; mb < n_micro; ++mb) {  // fixed order: thread-independent sums
@@ -279,7 +290,10 @@ class dsm_trainer {
           save(obs);
           --batch_in_epoch_;
         }
-        if (opts_.max_seconds > 0 && elapsed() > opts_.max_seconds) {
+        bool time_is_up = opts_.max_seconds > 0 && elapsed() > opts_.max_seconds;
+        if (opts_.max_seconds > 0 && opts_.sharing.size() > 1)  // rank 0's clock decides for all: they stop together
+          time_is_up = opts_.sharing.all_gather(time_is_up ? "1" : "0").front() == "1";
+        if (time_is_up) {
           ++batch_in_epoch_;
           save(obs);
           return;
@@ -292,7 +306,7 @@ class dsm_trainer {
       if (improved) {
         best_val_ = vloss;
         bad_epochs_ = 0;
-        if (!opts_.best_model_path.empty()) {
+        if (!opts_.best_model_path.empty() && opts_.sharing.writes_files()) {
           save_weights(opts_.best_model_path);
           if (obs) obs->on_checkpoint(opts_.best_model_path);
         }
@@ -435,8 +449,42 @@ class dsm_trainer {
   }
 
  private:
+  /// Sends this rank's micro-batch results (@p own) to every rank and receives theirs into @p loss and @p slot.
+  void exchange_micro_batches(const std::vector<std::size_t>& own, std::vector<double>& loss,
+                              std::vector<params>& slot) const {
+    const std::size_t slot_bytes = params_.size() * sizeof(scalar);
+    std::string mine(own.size() * (sizeof(std::uint64_t) + sizeof(double) + slot_bytes), '\0');
+    char* p = mine.data();
+    for (const std::size_t mb : own) {
+      const std::uint64_t index = mb;
+      std::memcpy(p, &index, sizeof index), p += sizeof index;
+      std::memcpy(p, &loss[mb], sizeof(double)), p += sizeof(double);
+      std::memcpy(p, slot[mb].data(), slot_bytes), p += slot_bytes;
+    }
+    std::vector<bool> have(slot.size(), false);
+    for (const auto& bytes : opts_.sharing.all_gather(mine)) {
+      const std::size_t record = sizeof(std::uint64_t) + sizeof(double) + slot_bytes;
+      if (bytes.size() % record != 0)
+        throw error("dsm_trainer: a rank sent " + std::to_string(bytes.size()) + " bytes of gradients, not whole "
+                    "micro-batches (do all ranks train the same network?)");
+      for (const char* q = bytes.data(); q < bytes.data() + bytes.size();) {
+        std::uint64_t mb = 0;
+        std::memcpy(&mb, q, sizeof mb), q += sizeof mb;
+        if (mb >= slot.size() || have[mb])
+          throw error("dsm_trainer: micro-batch " + std::to_string(mb) + " came twice or out of range (do all ranks "
+                      "use the same batch layout?)");
+        have[mb] = true;
+        std::memcpy(&loss[mb], q, sizeof(double)), q += sizeof(double);
+        slot[mb].resize(params_.size());
+        std::memcpy(slot[mb].data(), q, slot_bytes), q += slot_bytes;
+      }
+    }
+    for (std::size_t mb = 0; mb < have.size(); ++mb)
+      if (!have[mb]) throw error("dsm_trainer: no rank computed micro-batch " + std::to_string(mb));
+  }
+
   void save(training_observer* obs) const {
-    if (opts_.checkpoint_path.empty()) return;
+    if (opts_.checkpoint_path.empty() || !opts_.sharing.writes_files()) return;
     save_checkpoint_file(opts_.checkpoint_path);
     if (obs) obs->on_checkpoint(opts_.checkpoint_path);
   }
