@@ -8,11 +8,14 @@
 #include <confsgm/sample/langevin.hpp>
 #include <confsgm/model/torsion_score_network.hpp>
 #include <confsgm/train/model_file.hpp>
+#include <confsgm/train/data_parallel.hpp>
 #include <confsgm/train/trainer.hpp>
 
 #include "support.hpp"
 
+#include <barrier>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 using namespace confsgm;
@@ -463,6 +466,59 @@ TEST_CASE("trainer: same seed gives identical weights with 1 and 2 threads - the
   const double before = c.validation_loss(same);
   c.fit(same);
   CHECK(c.validation_loss(same) < 0.8 * before);
+}
+
+namespace {
+/// An in-process stand-in for MPI: ranks are threads, all_gather meets at a barrier (models train::Collective).
+struct thread_group {
+  struct shared {
+    explicit shared(int n) : sync(n), slots(static_cast<std::size_t>(n)) {}
+    std::barrier<> sync;
+    std::vector<std::string> slots;
+  };
+  shared* s;
+  int r, n;
+  int rank() const { return r; }
+  int size() const { return n; }
+  std::vector<std::string> all_gather(const std::string& bytes) const {
+    s->slots[static_cast<std::size_t>(r)] = bytes;
+    s->sync.arrive_and_wait();
+    auto all = s->slots;
+    s->sync.arrive_and_wait();  // nobody overwrites a slot before every rank has copied them
+    return all;
+  }
+};
+static_assert(train::Collective<thread_group>);
+}  // namespace
+
+TEST_CASE("trainer: batches shared over 3 ranks give the single-process weights bit for bit", "[model][train][mpi]") {
+  const auto data = toy_set(14);  // batches of 6, 6 and 2 molecules: micro-batches 3, 3 and 1 over 3 ranks
+  auto options = toy_options(1);
+  options.epochs = 3;
+  toy_trainer alone(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), options);
+  alone.fit(data, &data);
+  const int ranks = 3;
+  thread_group::shared shared(ranks);
+  std::vector<std::vector<float>> weights(ranks);
+  std::vector<double> validation(ranks);
+  std::vector<std::thread> pool;
+  for (int r = 0; r < ranks; ++r)
+    pool.emplace_back([&, r] {
+      auto o = options;
+      const thread_group group{&shared, r, ranks};
+      o.sharing = train::data_parallel::over(group);
+      toy_trainer t(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), o);
+      t.fit(data, &data);
+      weights[static_cast<std::size_t>(r)].assign(t.parameters().begin(), t.parameters().end());
+      validation[static_cast<std::size_t>(r)] = t.best_validation_loss();
+    });
+  for (auto& t : pool) t.join();
+  const std::vector<float> expected(alone.parameters().begin(), alone.parameters().end());
+  for (int r = 0; r < ranks; ++r) {
+    CHECK(weights[static_cast<std::size_t>(r)] == expected);
+    CHECK(validation[static_cast<std::size_t>(r)] == alone.best_validation_loss());
+  }
+  CHECK_THROWS_AS(train::data_parallel::over(thread_group{&shared, 3, 3}), invalid_argument);
 }
 
 TEST_CASE("trainer: a killed run resumed from its checkpoint ends with the same weights", "[model][train]") {
