@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "job.hpp"
 #include "cuda_backend.hpp"
 #include "confgf.hpp"
 #include "torsional.hpp"
@@ -19,19 +20,19 @@ namespace app {
 namespace {
 
 void report(const confsgm::eval::bias_result& r, const std::string& label, const std::string& csv,
-            const std::string& errors_csv) {
-  std::cout << "Exposure bias of " << label << " per level (paper Algorithm 2; mean ± sd over samples)\n\n| level | sigma | n | diverged |";
-  for (const auto& m : r.metrics) std::cout << " " << m << " |";
-  std::cout << "\n|---|---|---|---|";
-  for (std::size_t m = 0; m < r.metrics.size(); ++m) std::cout << "---|";
-  std::cout << "\n";
+            const std::string& errors_csv, std::ostream& out) {
+  out << "Exposure bias of " << label << " per level (paper Algorithm 2; mean ± sd over samples)\n\n| level | sigma | n | diverged |";
+  for (const auto& m : r.metrics) out << " " << m << " |";
+  out << "\n|---|---|---|---|";
+  for (std::size_t m = 0; m < r.metrics.size(); ++m) out << "---|";
+  out << "\n";
   for (std::size_t t = 0; t < r.levels.size(); ++t) {
     const auto& lv = r.levels[t];
-    std::cout << "| " << t << " | " << std::setprecision(5) << lv.sigma << " | " << lv.count << " | " << lv.failed << " |";
+    out << "| " << t << " | " << std::setprecision(5) << lv.sigma << " | " << lv.count << " | " << lv.failed << " |";
     for (std::size_t m = 0; m < r.metrics.size(); ++m)
-      std::cout << " " << std::fixed << std::setprecision(4) << lv.mean[m] << " ± " << lv.stddev[m] << std::defaultfloat
+      out << " " << std::fixed << std::setprecision(4) << lv.mean[m] << " ± " << lv.stddev[m] << std::defaultfloat
                 << " |";
-    std::cout << "\n";
+    out << "\n";
   }
   if (!csv.empty()) {
     std::ostringstream f;  // written whole, atomically: a killed run leaves no half table
@@ -89,18 +90,28 @@ int run_bias(arguments& args) {
   if (update != "sde" && update != "ode") throw usage_error("--update must be sde or ode, got '" + update + "'");
   if (o.samples_per_level == 0 || per_mol == 0 || steps == 0 || lo.steps_per_level == 0)
     throw usage_error("--samples-per-level, --conformers-per-molecule, --steps and --steps-per-level must be >= 1");
+  // Under mpirun the ranks share the draws (bias_options::sharing): every rank holds the single-process result,
+  // rank 0 holds the locks, reports and writes the tables (docs/scale.md).
+  const auto& job = job::current();
+  if (job.sharded() && gpu)
+    throw usage_error("--backend cuda does not run under mpirun yet (one GPU per rank); run one process per GPU");
+#if CONFSGM_HAS_MPI
+  if (job.sharded()) o.sharing = confsgm::train::data_parallel::over(job.communicator());
+#endif
   // Before any work: inputs present, outputs writable, none of them an input, no other process writing them.
-  const confsgm::util::output_guard guard({csv, errors_csv}, {model_path, data_path});
+  const confsgm::util::output_guard guard(job.root() ? std::vector<std::string>{csv, errors_csv} : std::vector<std::string>{},
+                                          {model_path, data_path});
+  silence_unless quiet_rank(job.root());  // the other ranks leave the messages to rank 0
+  std::ostringstream elsewhere;  // the other ranks' tables go nowhere
+  std::ostream& table = job.root() ? std::cout : elsewhere;
+  const std::string csv_out = job.root() ? csv : "", errors_out = job.root() ? errors_csv : "";
 
   confsgm::rdkit::sdf_read_options ro;
   ro.min_atom_distance = confsgm::rdkit::physical_min_atom_distance;  // coinciding atoms: an error per record
   auto read = confsgm::rdkit::read_sdf(data_path, ro);
   for (const auto& e : read.errors) std::cerr << "error: " << e.what() << "\n";
   if (max_molecules && read.molecules.size() > max_molecules) read.molecules.resize(max_molecules);
-  if (read.molecules.empty()) {
-    std::cerr << "error: " << data_path << ": no usable molecule\n";
-    return input_failure;
-  }
+  if (read.molecules.empty()) throw confsgm::io_error(data_path, std::nullopt, std::nullopt, "no usable molecule");
   const auto kind = confsgm::train::load_checkpoint<float>(model_path).at("model", model_path);
   if (kind == torsional_network::kind()) {
     const auto m = load_torsional_model(model_path);
@@ -118,13 +129,13 @@ int run_bias(arguments& args) {
     std::cerr << "[bias] " << samples.size() << " matched conformers of " << d.set.size() << " molecules, "
               << o.samples_per_level << " samples per level\n";
     if (gpu) {
-      report(cuda_backend::torsion_bias(m.network, m.parameters, schedule, zero_noise, samples, o), label, csv, errors_csv);
+      report(cuda_backend::torsion_bias(m.network, m.parameters, schedule, zero_noise, samples, o), label, csv_out, errors_out, table);
       return ok;
     }
     const confsgm::sample::network_torsion_score<torsional_network> score(m.network, m.parameters);
     const confsgm::eval::torsion_bias_problem<decltype(score), confsgm::log_uniform_schedule> problem(
         score, schedule, zero_noise, 1, scaling);
-    report(confsgm::eval::estimate_exposure_bias(problem, samples, o), label, csv, errors_csv);
+    report(confsgm::eval::estimate_exposure_bias(problem, samples, o), label, csv_out, errors_out, table);
     return ok;
   }
   const auto m = load_confgf_model(model_path);
@@ -139,12 +150,12 @@ int run_bias(arguments& args) {
   std::cerr << "[bias] " << samples.size() << " reference conformers of " << structures.size() << " molecules, "
             << o.samples_per_level << " samples per level\n";
   if (gpu) {
-    report(cuda_backend::distance_bias(m.network, m.parameters, m.schedule, lo, samples, o), label, csv, errors_csv);
+    report(cuda_backend::distance_bias(m.network, m.parameters, m.schedule, lo, samples, o), label, csv_out, errors_out, table);
     return ok;
   }
   const confsgm::sample::network_pair_score<confgf_network> score(m.network, m.parameters);
   const confsgm::eval::distance_bias_problem<decltype(score), confsgm::custom_schedule> problem(score, m.schedule, lo);
-  report(confsgm::eval::estimate_exposure_bias(problem, samples, o), label, csv, errors_csv);
+  report(confsgm::eval::estimate_exposure_bias(problem, samples, o), label, csv_out, errors_out, table);
   return ok;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,6 +77,23 @@ class job {
   std::unique_ptr<confsgm::mpi::environment> env_;
   std::unique_ptr<confsgm::mpi::communicator> comm_;
 #endif
+};
+
+/// While it lives, std::cerr says nothing unless @p speaks: the other ranks of a sharded command leave the
+/// messages to rank 0. Errors still reach stderr: main() prints them after the object is gone.
+class silence_unless {
+ public:
+  explicit silence_unless(bool speaks) {
+    if (!speaks) saved_ = std::cerr.rdbuf(nullptr);
+  }
+  silence_unless(const silence_unless&) = delete;
+  silence_unless& operator=(const silence_unless&) = delete;
+  ~silence_unless() {
+    if (saved_) std::cerr.rdbuf(saved_);
+  }
+
+ private:
+  std::streambuf* saved_ = nullptr;
 };
 
 }  // namespace app

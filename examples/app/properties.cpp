@@ -6,6 +6,7 @@
 #include <confsgm/eval/ensemble_properties.hpp>
 #include <confsgm/random/philox.hpp>
 #include <confsgm/rdkit/sdf.hpp>
+#include <confsgm/util/deal.hpp>
 #include <confsgm/util/parallel.hpp>
 #include <confsgm/xtb/library.hpp>
 #include <confsgm/xtb/program.hpp>
@@ -17,6 +18,8 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "job.hpp"
+#include "wire.hpp"
 
 namespace app {
 
@@ -107,7 +110,11 @@ int run_properties(arguments& args) {
   if (n_mol == 0 || n_conf == 0) throw usage_error("--molecules and --conformers must be >= 1");
   if (average != "mean" && average != "boltzmann") throw usage_error("--average must be mean or boltzmann");
   const auto avg = average == "mean" ? confsgm::ensemble_average::mean : confsgm::ensemble_average::boltzmann;
-  const confsgm::util::output_guard guard({json_path}, {ref_path, gen_path});
+  // Under mpirun the chosen molecules are dealt to the ranks (docs/scale.md); rank 0 reports and writes.
+  const auto& job = job::current();
+  const confsgm::util::output_guard guard(job.root() ? std::vector<std::string>{json_path} : std::vector<std::string>{},
+                                          {ref_path, gen_path});
+  silence_unless quiet_rank(job.root());  // the other ranks leave the messages to rank 0
 
   std::size_t rejected = 0;
   const auto ref = read_by_id(ref_path, rejected);
@@ -127,13 +134,50 @@ int run_properties(arguments& args) {
   std::vector<confsgm::ensemble_property_summary> rs, gs;
   std::vector<std::string> used;
   std::size_t failed_conformers = 0, skipped = 0;
-  progress prog("properties", chosen.size(), !quiet);
+  // Each molecule's reference and generated properties; under mpirun, dealt by cost (atoms x conformers, doubled
+  // for the generated side when it is relaxed first) and collected on rank 0 bit for bit.
+  std::vector<std::pair<molecule_properties, molecule_properties>> computed(chosen.size());
+  std::vector<std::uint64_t> cost;
+  for (const auto c : chosen) {
+    const auto& id = ids[c];
+    const auto atoms = ref.at(id).graph.num_atoms();
+    cost.push_back(atoms * (std::min(n_conf, ref.at(id).size()) + (relax ? 10 : 1) * std::min(n_conf, gen.at(id).size())));
+  }
+  const auto owner = confsgm::util::deal_by_cost(cost, static_cast<unsigned>(job.size()));
+  progress prog("properties", confsgm::util::items_of(owner, 0).size(), !quiet && job.root());
+  wire_writer mine;
+  std::size_t done = 0;
   for (std::size_t k = 0; k < chosen.size(); ++k) {
+    if (owner[k] != static_cast<unsigned>(job.rank())) continue;
     const auto& id = ids[chosen[k]];
     const auto& re = ref.at(id);
     const auto& ge = gen.at(id);
-    const auto rp = compute(re, draw(re.size(), n_conf, seed, 1 + 2 * static_cast<std::uint32_t>(k)), false, jobs);
-    const auto gp = compute(ge, draw(ge.size(), n_conf, seed, 2 + 2 * static_cast<std::uint32_t>(k)), relax, jobs);
+    computed[k] = {compute(re, draw(re.size(), n_conf, seed, 1 + 2 * static_cast<std::uint32_t>(k)), false, jobs),
+                   compute(ge, draw(ge.size(), n_conf, seed, 2 + 2 * static_cast<std::uint32_t>(k)), relax, jobs)};
+    prog.step(++done, "molecules (" + id + ")");
+    if (!job.sharded()) continue;
+    mine.u64(k);
+    for (const auto* p : {&computed[k].first, &computed[k].second})
+      mine.f64s(p->energy_ev), mine.f64s(p->gap_ev), mine.u64(p->failed), mine.str(p->first_failure);
+  }
+  if (job.sharded()) {
+    const auto parts = job.gather(mine.bytes());
+    if (!job.root()) return std::stoi(job.broadcast(""));
+    for (std::size_t r = 1; r < parts.size(); ++r) {
+      wire_reader in(parts[r]);
+      while (!in.done()) {
+        const auto k = in.u64();
+        if (k >= computed.size() || owner[k] != r) throw confsgm::error("rank " + std::to_string(r) + " sent molecule " + std::to_string(k) + ", not dealt to it");
+        for (auto* p : {&computed[k].first, &computed[k].second}) {
+          p->energy_ev = in.f64s(), p->gap_ev = in.f64s();
+          p->failed = in.u64(), p->first_failure = in.str();
+        }
+      }
+    }
+  }
+  for (std::size_t k = 0; k < chosen.size(); ++k) {
+    const auto& id = ids[chosen[k]];
+    const auto& [rp, gp] = computed[k];
     failed_conformers += rp.failed + gp.failed;
     for (const auto* p : {&rp, &gp})
       if (p->failed) std::cerr << "error: " << id << ": " << p->failed << " conformer(s) failed, e.g. " << p->first_failure << "\n";
@@ -145,7 +189,6 @@ int run_properties(arguments& args) {
     rs.push_back(confsgm::summarize_properties(rp.energy_ev, rp.gap_ev, avg));
     gs.push_back(confsgm::summarize_properties(gp.energy_ev, gp.gap_ev, avg));
     used.push_back(id);
-    prog.step(k + 1, "molecules (" + id + ")");
   }
   const auto mae = confsgm::property_mae(rs, gs);
   std::cout << "Ensemble properties (GFN2-xTB " << (relax ? "after xtb relaxation of generated conformers, " : "")
@@ -174,7 +217,7 @@ int run_properties(arguments& args) {
   }
   std::cerr << "properties: " << mae.molecules << " molecules, " << failed_conformers << " conformers failed, " << skipped
             << " molecules left out, " << missing << " reference molecules had no generated conformers\n";
-  return (rejected || failed_conformers || skipped) ? partial : ok;
+  return std::stoi(job.broadcast(std::to_string((rejected || failed_conformers || skipped) ? partial : ok)));
 }
 
 }  // namespace app

@@ -129,12 +129,7 @@ int run_train(arguments& args) {
   const confsgm::util::output_guard guard(
       job.root() ? std::vector<std::string>{out, o.checkpoint_path, log} : std::vector<std::string>{},
       {train_path, val_path});
-  // The other ranks say nothing (their messages are rank 0's); errors still reach stderr (main restores it).
-  struct silence {
-    std::streambuf* saved = nullptr;
-    explicit silence(bool on) { if (on) saved = std::cerr.rdbuf(nullptr); }
-    ~silence() { if (saved) std::cerr.rdbuf(saved); }
-  } quiet_rank(!job.root());
+  silence_unless quiet_rank(job.root());  // the other ranks leave the messages to rank 0
 
   cli_observer obs(job.root() ? log : std::string(), quiet || !job.root(), log_every, resume);
   if (torsion) {

@@ -4,7 +4,7 @@
 # usage: mpi_sharded.sh CONFSGM_BINARY MPIEXEC WORK_DIR CHECK
 #   CHECK: generate (etkdg, confgf and torsional on 1, 2 and 3 ranks), generate_kill (a rank killed, resumed on 3
 #   ranks; a single-process run killed, resumed on 2), evaluate, build-dataset, train (distance and torsion on 1, 2
-#   and 3 ranks; killed on 2 ranks, resumed on 3)
+#   and 3 ranks; killed on 2 ranks, resumed on 3), bias (torsion and distance models on 2 and 3 ranks), properties
 set -uo pipefail
 bin=$1; mpiexec=$2; work=$3; check=$4
 rm -rf "$work"; mkdir -p "$work"
@@ -150,6 +150,35 @@ PY
     [[ $? -ne 0 ]] || echo "note: the training ended before the kill landed"
     mpi 3 "${args[@]}" --out "$work/cut.bin" --resume 2> "$work/resume.log" || die "the resume on 3 ranks failed: $(tail -2 "$work/resume.log")"
     same "trained on 2 ranks, killed, resumed on 3" "$work/full.bin" "$work/cut.bin"
+    ;;
+  bias)
+    # The draws are shared by the ranks; every rank holds all errors, rank 0 writes the tables.
+    ref=$data/geom_drugs_train10.sdf
+    for model in qm9-torsion-ip qm9-distance-ip; do
+      args=(bias --model "$models/$model.bin" --data "$ref" --molecules 3 --samples-per-level 4 --conformers-per-molecule 2
+            --steps 8 --steps-per-level 4 --threads 1 --seed 5)
+      "$bin" "${args[@]}" --csv "$work/one_$model.csv" --errors "$work/one_errors_$model.csv" > "$work/one_$model.md" 2> "$work/one_$model.log" \
+        || die "$model: the single-process estimate failed ($(tail -2 "$work/one_$model.log"))"
+      for n in 2 3; do
+        mpi "$n" "${args[@]}" --csv "$work/n${n}_$model.csv" --errors "$work/n${n}_errors_$model.csv" > "$work/n${n}_$model.md" \
+          2> "$work/n${n}_$model.log" || die "$model: the estimate on $n ranks failed ($(tail -2 "$work/n${n}_$model.log"))"
+        same "bias table of $model on $n ranks" "$work/one_$model.md" "$work/n${n}_$model.md"
+        same "bias CSV of $model on $n ranks" "$work/one_$model.csv" "$work/n${n}_$model.csv"
+        same "bias errors of $model on $n ranks" "$work/one_errors_$model.csv" "$work/n${n}_errors_$model.csv"
+      done
+    done
+    ;;
+  properties)
+    ref=$data/geom_drugs_train10.sdf
+    "$bin" generate --input "$ref" --num 3 --seed 2 --threads 1 --quiet --output "$work/gen.sdf" 2> /dev/null
+    args=(properties --ref "$ref" --gen "$work/gen.sdf" --molecules 4 --conformers 3 --per-molecule --quiet --jobs 1)
+    "$bin" "${args[@]}" --json "$work/one.json" > "$work/one.md" 2> "$work/one.log"
+    rc_one=$?
+    [[ -s $work/one.md ]] || die "the single-process properties wrote nothing ($(tail -2 "$work/one.log"))"
+    mpi 2 "${args[@]}" --json "$work/two.json" > "$work/two.md" 2> "$work/two.log"
+    [[ $? -eq $rc_one ]] || die "properties on 2 ranks: exit status differs from one process's $rc_one ($(tail -2 "$work/two.log"))"
+    same "properties table on 2 ranks" "$work/one.md" "$work/two.md"
+    same "properties JSON on 2 ranks" "$work/one.json" "$work/two.json"
     ;;
   *) echo "mpi_sharded.sh: unknown check '$check'" >&2; exit 2 ;;
 esac

@@ -29,8 +29,10 @@
 #include "confsgm/random/philox.hpp"
 #include "confsgm/sample/langevin.hpp"
 #include "confsgm/sample/torus_sampler.hpp"
+#include "confsgm/train/data_parallel.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <concepts>
 #include <limits>
 
@@ -56,6 +58,9 @@ struct bias_options {
   std::size_t chunk = 16;               ///< samples reconstructed together (one batch)
   unsigned threads = 0;
   std::uint64_t seed = 2021;
+  /// The ranks that share the draws (train/data_parallel.hpp; default: this process alone). Each computes its
+  /// batches of draws, every rank receives all errors, so each returns the single-process result bit for bit.
+  train::data_parallel sharing{};
 };
 
 struct bias_level {
@@ -99,8 +104,11 @@ bias_result estimate_exposure_bias(const Problem& problem, const std::vector<typ
       jobs.push_back({t, b, std::min(by_level[t].size(), b + o.chunk)});
   const auto metrics = problem.metrics();
   std::vector<std::vector<double>> err(total);
-  parallel_for(jobs.size(), o.threads, [&](std::size_t j) {
-    const auto& jb = jobs[j];
+  std::vector<std::size_t> own;  // this rank's batches: round-robin over levels, so every rank gets every level
+  for (std::size_t j = 0; j < jobs.size(); ++j)
+    if (o.sharing.owns(j)) own.push_back(j);
+  parallel_for(own.size(), o.threads, [&](std::size_t i) {
+    const auto& jb = jobs[own[i]];
     std::vector<const typename Problem::sample_type*> batch;
     std::vector<std::uint32_t> keys;  // the draw numbers: noise independent of batching and threads
     for (std::size_t q = jb.begin; q < jb.end; ++q) {
@@ -110,6 +118,36 @@ bias_result estimate_exposure_bias(const Problem& problem, const std::vector<typ
     const auto rows = problem.errors(batch, jb.level, o.seed, keys);
     for (std::size_t q = jb.begin; q < jb.end; ++q) err[by_level[jb.level][q]] = rows[q - jb.begin];
   });
+  if (o.sharing.size() > 1) {
+    // Each draw as (draw number, count, errors), raw bytes: the other ranks get the same doubles.
+    std::string mine;
+    const auto put = [&](const void* p, std::size_t n) { mine.append(static_cast<const char*>(p), n); };
+    for (const std::size_t j : own)
+      for (std::size_t q = jobs[j].begin; q < jobs[j].end; ++q) {
+        const std::uint64_t k = by_level[jobs[j].level][q], n = err[k].size();
+        put(&k, sizeof k), put(&n, sizeof n), put(err[k].data(), n * sizeof(double));
+      }
+    std::vector<bool> have(total, false);
+    for (const auto& bytes : o.sharing.all_gather(mine)) {
+      std::size_t at = 0;
+      const auto get = [&](void* p, std::size_t n) {
+        if (n > bytes.size() - at) throw error("estimate_exposure_bias(): a rank's errors end early");
+        std::memcpy(p, bytes.data() + at, n), at += n;
+      };
+      while (at < bytes.size()) {
+        std::uint64_t k = 0, n = 0;
+        get(&k, sizeof k), get(&n, sizeof n);
+        if (k >= total || have[k] || n > metrics.size())
+          throw error("estimate_exposure_bias(): draw " + std::to_string(k) + " came twice or malformed (do all ranks "
+                      "estimate the same problem?)");
+        have[k] = true;
+        err[k].resize(n);
+        get(err[k].data(), n * sizeof(double));
+      }
+    }
+    for (std::size_t k = 0; k < total; ++k)
+      if (!have[k]) throw error("estimate_exposure_bias(): no rank computed draw " + std::to_string(k));
+  }
   bias_result r;
   r.metrics = metrics;
   r.levels.resize(L);
