@@ -93,11 +93,7 @@ int run_bias(arguments& args) {
   // Under mpirun the ranks share the draws (bias_options::sharing): every rank holds the single-process result,
   // rank 0 holds the locks, reports and writes the tables (docs/scale.md).
   const auto& job = job::current();
-  if (job.sharded() && gpu)
-    throw usage_error("--backend cuda does not run under mpirun yet (one GPU per rank); run one process per GPU");
-#if CONFSGM_HAS_MPI
-  if (job.sharded()) o.sharing = confsgm::train::data_parallel::over(job.communicator());
-#endif
+  o.sharing = job.sharing(gpu);
   // Before any work: inputs present, outputs writable, none of them an input, no other process writing them.
   const confsgm::util::output_guard guard(job.root() ? std::vector<std::string>{csv, errors_csv} : std::vector<std::string>{},
                                           {model_path, data_path});

@@ -4,6 +4,10 @@
 // and write their output once, from rank 0 (docs/scale.md).
 #pragma once
 
+#include <confsgm/train/data_parallel.hpp>
+
+#include "cli.hpp"
+
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
@@ -32,6 +36,10 @@ class job {
   int rank() const noexcept { return rank_; }
   int size() const noexcept { return size_; }
   bool root() const noexcept { return rank_ == 0; }
+  /// The ranks as a train::Collective for work shared bit for bit (training batches, bias draws); alone without
+  /// MPI. Refuses the GPU backend under mpirun: one device per rank is not chosen yet (docs/scale.md).
+  confsgm::train::data_parallel sharing(bool gpu) const;
+
   /// "rank 1 of 4: " in a sharded run, else empty: the prefix of a message only one rank prints.
   std::string prefix() const { return sharded_ ? "rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ": " : ""; }
 
@@ -43,8 +51,6 @@ class job {
     return comm_ ? comm_->gather(mine) : std::vector<std::string>{mine};
   }
   std::string broadcast(std::string text) const { return comm_ ? comm_->broadcast(std::move(text)) : text; }
-  /// The ranks of the job (only when sharded()).
-  const confsgm::mpi::communicator& communicator() const { return *comm_; }
   /// Ends every rank with @p code (a rank that cannot go on while the others wait for it).
   [[noreturn]] void abort(int code) const {
     if (comm_) comm_->abort(code);
@@ -78,6 +84,16 @@ class job {
   std::unique_ptr<confsgm::mpi::communicator> comm_;
 #endif
 };
+
+inline confsgm::train::data_parallel job::sharing(bool gpu) const {
+  if (sharded_ && gpu)
+    throw usage_error("--backend cuda does not run under mpirun yet (one GPU per rank is not chosen); run one process "
+                      "per GPU, or the CPU backend under mpirun");
+#if CONFSGM_HAS_MPI
+  if (comm_) return confsgm::train::data_parallel::over(*comm_);
+#endif
+  return {};
+}
 
 /// While it lives, std::cerr says nothing unless @p speaks: the other ranks of a sharded command leave the
 /// messages to rank 0. Errors still reach stderr: main() prints them after the object is gone.

@@ -120,11 +120,7 @@ int run_train(arguments& args) {
   // Under mpirun every rank reads the data and shares each batch (confsgm/train/data_parallel.hpp): the weights are
   // the single-process run's, bit for bit; rank 0 holds the locks, writes the files and reports (docs/scale.md).
   const auto& job = job::current();
-  if (job.sharded() && gpu)
-    throw usage_error("--backend cuda does not train under mpirun yet (one GPU per rank, NCCL); run one process per GPU");
-#if CONFSGM_HAS_MPI
-  if (job.sharded()) o.sharing = confsgm::train::data_parallel::over(job.communicator());
-#endif
+  o.sharing = job.sharing(gpu);
   // Before any work: inputs present, outputs writable, none of them an input, no other process writing them.
   const confsgm::util::output_guard guard(
       job.root() ? std::vector<std::string>{out, o.checkpoint_path, log} : std::vector<std::string>{},

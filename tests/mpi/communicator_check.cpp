@@ -50,6 +50,11 @@ int main() {
   } else {
     check(gathered.empty(), "gather: nothing on other ranks", r);
   }
+  const auto everyone = comm.all_gather(std::string(static_cast<std::size_t>(r), static_cast<char>('a' + r)));
+  check(static_cast<int>(everyone.size()) == n, "all_gather: one string per rank", r);
+  for (int q = 0; q < n && q < static_cast<int>(everyone.size()); ++q)
+    check(everyone[static_cast<std::size_t>(q)] == std::string(static_cast<std::size_t>(q), static_cast<char>('a' + q)),
+          "all_gather: rank order and content (rank 0 sends nothing)", r);
   check(comm.broadcast(r == 0 ? std::string("from the root\0with a zero", 25) : std::string("other")) ==
             std::string("from the root\0with a zero", 25),
         "broadcast (bytes, zeros included)", r);

@@ -123,7 +123,7 @@ PY
     # weights, checkpoint and loss curve equal one process's bit for bit.
     ref=$data/geom_drugs_train10.sdf
     for space in distance torsion; do
-      args=(train --space "$space" --train "$ref" --val "$ref" --hidden 16 --layers 2 --epochs 2 --batch 4 --micro-batch 1
+      args=(train --space "$space" --train "$ref" --val "$ref" --hidden 16 --layers 2 --epochs 3 --batch 4 --micro-batch 1
             --conformers-per-molecule 3 --threads 1 --seed 3 --quiet)
       "$bin" "${args[@]}" --out "$work/one_$space.bin" 2> "$work/one_$space.log" \
         || die "$space: the single-process training failed ($(tail -2 "$work/one_$space.log"))"

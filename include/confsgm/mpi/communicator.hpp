@@ -116,21 +116,12 @@ class communicator {
     const int length = detail::count_of(mine.size(), "gather");
     std::vector<int> lengths(rank_ == root ? static_cast<std::size_t>(size_) : 0);
     detail::check(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, comm_), "MPI_Gather");
-    std::vector<int> offsets(lengths.size(), 0);
-    std::size_t total = 0;
-    for (std::size_t r = 0; r < lengths.size(); ++r) {
-      offsets[r] = detail::count_of(total, "gather (total)");
-      total += static_cast<std::size_t>(lengths[r]);
-    }
-    detail::count_of(total, "gather (total)");
-    std::string all(total, '\0');
+    const auto offsets = offsets_of(lengths, "gather");
+    std::string all(total_of(lengths, offsets), '\0');
     detail::check(MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
                               root, comm_),
                   "MPI_Gatherv");
-    std::vector<std::string> out;
-    for (std::size_t r = 0; r < lengths.size(); ++r)
-      out.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
-    return out;
+    return split(all, lengths, offsets);
   }
 
   /// Every rank's @p mine, in rank order, on every rank.
@@ -138,21 +129,12 @@ class communicator {
     const int length = detail::count_of(mine.size(), "all_gather");
     std::vector<int> lengths(static_cast<std::size_t>(size_));
     detail::check(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, comm_), "MPI_Allgather");
-    std::vector<int> offsets(lengths.size(), 0);
-    std::size_t total = 0;
-    for (std::size_t r = 0; r < lengths.size(); ++r) {
-      offsets[r] = detail::count_of(total, "all_gather (total)");
-      total += static_cast<std::size_t>(lengths[r]);
-    }
-    detail::count_of(total, "all_gather (total)");
-    std::string all(total, '\0');
+    const auto offsets = offsets_of(lengths, "all_gather");
+    std::string all(total_of(lengths, offsets), '\0');
     detail::check(MPI_Allgatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
                                  comm_),
                   "MPI_Allgatherv");
-    std::vector<std::string> out;
-    for (std::size_t r = 0; r < lengths.size(); ++r)
-      out.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
-    return out;
+    return split(all, lengths, offsets);
   }
 
   /// @p root's @p text, on every rank.
@@ -172,6 +154,28 @@ class communicator {
   }
 
  private:
+  /// Where each rank's bytes start in the gathered buffer; the whole must fit MPI's int counts.
+  static std::vector<int> offsets_of(const std::vector<int>& lengths, const char* call) {
+    std::vector<int> offsets(lengths.size(), 0);
+    std::size_t total = 0;
+    for (std::size_t r = 0; r < lengths.size(); ++r) {
+      offsets[r] = detail::count_of(total, call);
+      total += static_cast<std::size_t>(lengths[r]);
+    }
+    detail::count_of(total, call);
+    return offsets;
+  }
+  static std::size_t total_of(const std::vector<int>& lengths, const std::vector<int>& offsets) {
+    return lengths.empty() ? 0 : static_cast<std::size_t>(offsets.back()) + static_cast<std::size_t>(lengths.back());
+  }
+  static std::vector<std::string> split(const std::string& all, const std::vector<int>& lengths,
+                                        const std::vector<int>& offsets) {
+    std::vector<std::string> out;
+    for (std::size_t r = 0; r < lengths.size(); ++r)
+      out.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+    return out;
+  }
+
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
 };
