@@ -79,14 +79,13 @@ int run_bias(arguments& args) {
   const auto errors_csv = args.str("errors");
   const auto label = args.str("label", model_path);
   const auto backend = args.str("backend", "cpu");
-  confsgm::sample::epsilon_scaling scaling{args.number("epsilon-k", 0.0), args.number("epsilon-b", 1.0)};
+  const auto compensation = read_compensation(args);
   args.reject_unknown();
-  check_epsilon_scaling(scaling);
-  lo.scaling = scaling;
+  compensation.apply_to(lo);
   const bool gpu = cuda_backend::selected(backend);
-  if (gpu && scaling.active())
-    throw usage_error("--epsilon-b/--epsilon-k in `bias` run on --backend cpu for now (the GPU estimator takes no "
-                      "compensation yet; `generate --backend cuda` does)");
+  if (gpu && compensation.active())
+    throw usage_error(compensation_options_named(compensation) + " in `bias` run on --backend cpu for now (the GPU "
+                      "estimator takes no compensation yet)");
   if (update != "sde" && update != "ode") throw usage_error("--update must be sde or ode, got '" + update + "'");
   if (o.samples_per_level == 0 || per_mol == 0 || steps == 0 || lo.steps_per_level == 0)
     throw usage_error("--samples-per-level, --conformers-per-molecule, --steps and --steps-per-level must be >= 1");
@@ -130,7 +129,7 @@ int run_bias(arguments& args) {
     }
     const confsgm::sample::network_torsion_score<torsional_network> score(m.network, m.parameters);
     const confsgm::eval::torsion_bias_problem<decltype(score), confsgm::log_uniform_schedule> problem(
-        score, schedule, zero_noise, 1, scaling);
+        score, schedule, zero_noise, 1, compensation);
     report(confsgm::eval::estimate_exposure_bias(problem, samples, o), label, csv_out, errors_out, table);
     return ok;
   }

@@ -121,6 +121,39 @@ class arguments {
   std::map<std::string, bool> used_;
 };
 
+/// The sampling-time compensations of `generate` and `bias` (confsgm/sample/compensation.hpp), checked:
+///   --epsilon-k K --epsilon-b B                   Epsilon Scaling, lambda = K t + B
+///   --corrector-steps M --corrector-step-size R   M Langevin corrector steps per level, alpha = R sigma^2
+///   --sigma-shift-window W --sigma-shift-cutoff S  network level within W levels, at sigma >= S
+inline confsgm::sample::sampling_compensation read_compensation(arguments& args) {
+  confsgm::sample::sampling_compensation c;
+  c.scaling = {args.number("epsilon-k", 0.0), args.number("epsilon-b", 1.0)};
+  check_epsilon_scaling(c.scaling);
+  c.corrector.steps = args.count("corrector-steps", 0);
+  c.corrector.step_size = args.number("corrector-step-size", 0.1);
+  if (!std::isfinite(c.corrector.step_size) || !(c.corrector.step_size > 0))
+    throw usage_error("--corrector-step-size must be a finite number > 0, got " + std::to_string(c.corrector.step_size));
+  if (args.has("corrector-step-size") && !c.corrector.active())
+    throw usage_error("--corrector-step-size needs --corrector-steps >= 1");
+  c.shift.window = args.count("sigma-shift-window", 0);
+  c.shift.cutoff = args.number("sigma-shift-cutoff", 0.0);
+  if (!std::isfinite(c.shift.cutoff) || !(c.shift.cutoff >= 0))
+    throw usage_error("--sigma-shift-cutoff must be a finite sigma >= 0, got " + std::to_string(c.shift.cutoff));
+  if (args.has("sigma-shift-cutoff") && !c.shift.active())
+    throw usage_error("--sigma-shift-cutoff needs --sigma-shift-window >= 1");
+  return c;
+}
+
+/// The options that set @p c, for messages: "--epsilon-b/--epsilon-k", "--corrector-steps", ...
+inline std::string compensation_options_named(const confsgm::sample::sampling_compensation& c) {
+  std::string s;
+  const auto add = [&](const char* o) { s += (s.empty() ? "" : ", ") + std::string(o); };
+  if (c.scaling.active()) add("--epsilon-b/--epsilon-k");
+  if (c.corrector.active()) add("--corrector-steps");
+  if (c.shift.active()) add("--sigma-shift-window");
+  return s;
+}
+
 /// Progress on stderr: "[evaluate] 4/10 molecules  12.3 s elapsed, ETA 18.0 s".
 /// @p done_before items were done by an earlier run (a resumed one): the ETA counts only this run's pace.
 class progress {

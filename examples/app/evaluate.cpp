@@ -1,5 +1,6 @@
 // `confsgm evaluate`: reference SDF vs generated SDF -> COV/MAT table (paper
 // layout) and JSON.
+#include <confsgm/util/wire.hpp>
 #include <confsgm/confsgm.hpp>
 #include <confsgm/rdkit/sdf.hpp>
 #include <confsgm/util/deal.hpp>
@@ -14,7 +15,6 @@
 
 #include "cli.hpp"
 #include "job.hpp"
-#include "wire.hpp"
 
 namespace app {
 
@@ -44,7 +44,7 @@ static std::vector<confsgm::molecule_evaluation> evaluate_sharded(
   for (std::size_t i = 0; i < refs.size(); ++i)
     cost.push_back(std::max<std::uint64_t>(1, refs[i].size() * (paired[i] ? paired[i]->size() : 1) * refs[i].graph.num_atoms()));
   const auto owner = confsgm::util::deal_by_cost(cost, static_cast<unsigned>(job.size()));
-  wire_writer out;
+  confsgm::util::wire_writer out;
   std::size_t done = 0;
   for (std::size_t i = 0; i < refs.size(); ++i) {
     if (owner[i] != static_cast<unsigned>(job.rank())) continue;
@@ -65,7 +65,7 @@ static std::vector<confsgm::molecule_evaluation> evaluate_sharded(
   std::vector<confsgm::molecule_evaluation> molecules(job.root() ? refs.size() : 0);
   std::vector<bool> seen(molecules.size(), false);
   for (const auto& part : parts) {
-    wire_reader in(part);
+    confsgm::util::wire_reader in(part, "evaluate");
     while (!in.done()) {
       const auto i = in.u64();
       if (i >= molecules.size() || seen[i]) throw confsgm::error("a rank sent molecule " + std::to_string(i) + " twice or out of range");

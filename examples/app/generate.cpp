@@ -102,15 +102,20 @@ generate_request parse_request(arguments& args) {
   q.relax = args.str("relax", "none");
   q.relax_iterations = args.count<unsigned>("relax-iterations", 2000);
   q.keep_changed = args.flag("keep-changed");
-  lo.scaling = to.scaling = {args.number("epsilon-k", 0.0), args.number("epsilon-b", 1.0)};
+  const auto compensation = read_compensation(args);
+  compensation.apply_to(lo);
+  compensation.apply_to(to);
   q.oversample = args.count("oversample", 1);
   q.select = args.str("select");
   if (args.has("energy-window")) q.energy_window = args.number("energy-window", 6.0);
   args.reject_unknown();
   if (q.oversample == 0) throw usage_error("--oversample must be >= 1");
-  check_epsilon_scaling(lo.scaling);
-  if (lo.scaling.active() && q.method == "etkdg")
-    throw usage_error("--epsilon-b/--epsilon-k scale a score model's drift (--method confgf or torsional)");
+  if (compensation.active() && q.method == "etkdg")
+    throw usage_error(compensation_options_named(compensation) + ": sampling-time compensation applies to a score "
+                      "model's sampler (--method confgf or torsional)");
+  if (compensation.shift.active() && cuda_backend::selected(q.backend))
+    throw usage_error("--sigma-shift-window runs on --backend cpu for now (the CUDA samplers take Epsilon Scaling "
+                      "and correctors)");
   if (!q.select.empty() && q.select != "energy" && q.select != "diverse")
     throw usage_error("--select must be 'energy' (lowest energies, duplicates removed) or 'diverse' (farthest-point "
                       "RMSD), got '" + q.select + "'");
@@ -333,6 +338,12 @@ run_settings settings_of(const generate_request& q, std::size_t molecules) {
     settings.insert(settings.end(), {{"models", models}, {"backend", q.backend}});
     if (lo.scaling.active())
       settings.insert(settings.end(), {{"epsilon-k", exact(lo.scaling.k)}, {"epsilon-b", exact(lo.scaling.b)}});
+    if (lo.corrector.active())
+      settings.insert(settings.end(), {{"corrector-steps", std::to_string(lo.corrector.steps)},
+                                       {"corrector-step-size", exact(lo.corrector.step_size)}});
+    if (lo.shift.active())
+      settings.insert(settings.end(), {{"sigma-shift-window", std::to_string(lo.shift.window)},
+                                       {"sigma-shift-cutoff", exact(lo.shift.cutoff)}});
   }
   if (q.confgf())
     settings.insert(settings.end(), {{"steps-per-level", std::to_string(lo.steps_per_level)}, {"step-size", exact(lo.step_size)},
@@ -594,6 +605,12 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
     if (!model_file.empty()) props.emplace_back("model", model_file);
     if (q.langevin.scaling.active())
       props.emplace_back("epsilon_scaling", "k=" + shortest(q.langevin.scaling.k) + " b=" + shortest(q.langevin.scaling.b));
+    if (q.langevin.corrector.active())
+      props.emplace_back("corrector", "steps=" + std::to_string(q.langevin.corrector.steps) +
+                                          " step_size=" + shortest(q.langevin.corrector.step_size));
+    if (q.langevin.shift.active())
+      props.emplace_back("sigma_shift", "window=" + std::to_string(q.langevin.shift.window) +
+                                            " cutoff=" + shortest(q.langevin.shift.cutoff));
     if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
     if (info.energy) props.emplace_back("energy_unit", res.energy_unit);
     props.emplace_back("rank", std::to_string(rank[c]));
@@ -646,6 +663,19 @@ void generate_in_order(const generate_request& q, const any_generator& generator
   }
 }
 
+/// The run's last line: what was written and what was not. @p where: "" alone, " on N ranks" under mpirun.
+void print_summary(const generate_request& q, const molecule_tally& totals, std::size_t molecules, std::size_t rejected,
+                   const std::string& where) {
+  std::cerr << "wrote " << totals.written << " conformers of " << (molecules - totals.failed) << " molecules to "
+            << q.output << where << " (" << totals.failed << " molecules failed, " << rejected
+            << " input records rejected, " << totals.stereo_bad << " conformers with a stereo mismatch, "
+            << totals.diverged << " conformers diverged and not written, " << totals.reflected
+            << " mirror images reflected"
+            << (q.relax == "none" ? "" : ", " + std::to_string(totals.changed) + " conformers whose bonds or stereo "
+                                         "changed in " + q.relax + " relaxation" + (q.keep_changed ? " kept" : " not written"))
+            << ")\n";
+}
+
 /// `generate` under mpirun (docs/scale.md): the molecules that no process of this run finished yet are dealt to
 /// the ranks by cost (atoms x conformers, confsgm/util/deal.hpp); each rank writes its own part and journal
 /// (generate_parts.hpp) and rank 0 joins the parts in input order. A molecule's conformers depend on its input
@@ -657,9 +687,7 @@ int run_generate_sharded(const generate_request& q, const any_generator& generat
                          std::size_t rejected, const run_settings& settings) {
   namespace fs = std::filesystem;
   const auto& job = job::current();
-  if (q.gpu)
-    throw usage_error("--backend cuda does not run under mpirun yet (one GPU per rank needs a device choice, and shared "
-                      "launches round differently); run it as one process per GPU");
+  job.refuse_gpu(q.gpu);
   std::vector<std::string> ids;
   for (const auto& m : mols) ids.push_back(m.id);
   const std::string folder = part_journal::folder_of(q.output);
@@ -745,14 +773,8 @@ int run_generate_sharded(const generate_request& q, const any_generator& generat
     fs::remove_all(folder, ec);
     molecule_tally totals;
     for (const auto& m : all) totals += m.tally;
-    std::cerr << "wrote " << totals.written << " conformers of " << (mols.size() - totals.failed) << " molecules to "
-              << q.output << " on " << job.size() << (job.size() == 1 ? " rank" : " ranks") << " (" << totals.failed
-              << " molecules failed, " << rejected << " input records rejected, " << totals.stereo_bad
-              << " conformers with a stereo mismatch, " << totals.diverged << " conformers diverged and not written, "
-              << totals.reflected << " mirror images reflected"
-              << (q.relax == "none" ? "" : ", " + std::to_string(totals.changed) + " conformers whose bonds or stereo "
-                                           "changed in " + q.relax + " relaxation" + (q.keep_changed ? " kept" : " not written"))
-              << ")\n";
+    print_summary(q, totals, mols.size(), rejected,
+                  " on " + std::to_string(job.size()) + (job.size() == 1 ? " rank" : " ranks"));
     code = (totals.failed || rejected || totals.diverged) ? partial : ok;
   }
   return std::stoi(job.broadcast(std::to_string(code)));
@@ -852,13 +874,7 @@ int run_generate(arguments& args) {
   // file that is no longer there.
   journal.remove();
   writer->commit();
-  std::cerr << "wrote " << totals.written << " conformers of " << (mols.size() - totals.failed) << " molecules to "
-            << q.output << " (" << totals.failed << " molecules failed, " << rejected << " input records rejected, "
-            << totals.stereo_bad << " conformers with a stereo mismatch, " << totals.diverged
-            << " conformers diverged and not written, " << totals.reflected << " mirror images reflected"
-            << (q.relax == "none" ? "" : ", " + std::to_string(totals.changed) + " conformers whose bonds or stereo changed "
-                                         "in " + q.relax + " relaxation" + (q.keep_changed ? " kept" : " not written"))
-            << ")\n";
+  print_summary(q, totals, mols.size(), rejected, "");
   return (totals.failed || rejected || totals.diverged) ? partial : ok;
 }
 

@@ -39,6 +39,8 @@ class job {
   /// The ranks as a train::Collective for work shared bit for bit (training batches, bias draws); alone without
   /// MPI. Refuses the GPU backend under mpirun: one device per rank is not chosen yet (docs/scale.md).
   confsgm::train::data_parallel sharing(bool gpu) const;
+  /// Throws the one usage error for --backend cuda under mpirun (no device choice per rank yet).
+  void refuse_gpu(bool gpu) const;
 
   /// "rank 1 of 4: " in a sharded run, else empty: the prefix of a message only one rank prints.
   std::string prefix() const { return sharded_ ? "rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ": " : ""; }
@@ -85,10 +87,14 @@ class job {
 #endif
 };
 
-inline confsgm::train::data_parallel job::sharing(bool gpu) const {
+inline void job::refuse_gpu(bool gpu) const {
   if (sharded_ && gpu)
-    throw usage_error("--backend cuda does not run under mpirun yet (one GPU per rank is not chosen); run one process "
-                      "per GPU, or the CPU backend under mpirun");
+    throw usage_error("--backend cuda does not run under mpirun yet (one GPU per rank needs a device choice); run one "
+                      "process per GPU, or the CPU backend under mpirun");
+}
+
+inline confsgm::train::data_parallel job::sharing(bool gpu) const {
+  refuse_gpu(gpu);
 #if CONFSGM_HAS_MPI
   if (comm_) return confsgm::train::data_parallel::over(*comm_);
 #endif

@@ -82,6 +82,13 @@ generate: conformer ensembles for every molecule of FILE
   --epsilon-b B --epsilon-k K   confgf/torsional: Epsilon Scaling (exposure-bias
                       compensation): the score divided by K t + B, t = levels
                       left (L at sigma_max .. 1); default K = 0, B = 1 (none)
+  --corrector-steps M --corrector-step-size R   confgf/torsional: M Langevin
+                      corrector steps at each level before its predictor,
+                      alpha = R sigma^2 (default none; R 0.1)
+  --sigma-shift-window W --sigma-shift-cutoff S   confgf/torsional, cpu: score
+                      each molecule at the level within W of the scheduled one
+                      that matches its noise as read from the score norm, at
+                      levels with sigma >= S (default none; S 0)
   --oversample K      generate K x the requested conformers (a pool), refine
                       them, then keep the requested number by --select
   --select R          energy: lowest energies within --energy-window (default
@@ -202,7 +209,9 @@ record the error; a markdown table on stdout
   --update U          torsion: sde (drift of the reverse SDE, default) or ode
   --steps N           torsion: sampling levels (default 20)
   --steps-per-level T --step-size A   distance: Langevin settings (100, 2.4e-6)
-  --epsilon-b B --epsilon-k K   Epsilon Scaling of the sampler (as in generate)
+  --epsilon-b B --epsilon-k K, --corrector-steps M --corrector-step-size R,
+  --sigma-shift-window W --sigma-shift-cutoff S   sampling-time compensation
+                      of the zero-noise sampler (as in generate; cpu only)
   --csv OUT.csv       per-level means; --errors OUT.csv every sample's error
   --label NAME        model name in the outputs; --seed S (2021); --threads T
   --backend B         cpu (default) or cuda: the zero-noise sampler on the GPU

@@ -2,6 +2,7 @@
 // single points of reference and generated conformers, per-molecule mean and
 // lowest energy, mean, smallest and largest HOMO-LUMO gap, and their mean
 // absolute errors over molecules, in eV.
+#include <confsgm/util/wire.hpp>
 #include <confsgm/confsgm.hpp>
 #include <confsgm/eval/ensemble_properties.hpp>
 #include <confsgm/random/philox.hpp>
@@ -19,7 +20,6 @@
 
 #include "cli.hpp"
 #include "job.hpp"
-#include "wire.hpp"
 
 namespace app {
 
@@ -145,7 +145,7 @@ int run_properties(arguments& args) {
   }
   const auto owner = confsgm::util::deal_by_cost(cost, static_cast<unsigned>(job.size()));
   progress prog("properties", confsgm::util::items_of(owner, 0).size(), !quiet && job.root());
-  wire_writer mine;
+  confsgm::util::wire_writer mine;
   std::size_t done = 0;
   for (std::size_t k = 0; k < chosen.size(); ++k) {
     if (owner[k] != static_cast<unsigned>(job.rank())) continue;
@@ -164,7 +164,7 @@ int run_properties(arguments& args) {
     const auto parts = job.gather(mine.bytes());
     if (!job.root()) return std::stoi(job.broadcast(""));
     for (std::size_t r = 1; r < parts.size(); ++r) {
-      wire_reader in(parts[r]);
+      confsgm::util::wire_reader in(parts[r], "properties");
       while (!in.done()) {
         const auto k = in.u64();
         if (k >= computed.size() || owner[k] != r) throw confsgm::error("rank " + std::to_string(r) + " sent molecule " + std::to_string(k) + ", not dealt to it");

@@ -28,6 +28,7 @@
 
 #include "confsgm/util/parallel.hpp"
 #include "confsgm/util/deal.hpp"
+#include "confsgm/util/wire.hpp"
 #include "confsgm/util/atomic_file.hpp"
 #include "confsgm/util/output_lock.hpp"
 #include "confsgm/util/parse.hpp"

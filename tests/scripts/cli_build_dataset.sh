@@ -7,8 +7,7 @@
 set -uo pipefail
 bin=$1; work=$2
 rm -rf "$work"; mkdir -p "$work"
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
+source "$(dirname "$0")/lib.sh"  # fail, die, data, models
 cat > "$work/list.csv" <<'CSV'
 mol_id,smiles
 ethanol,CCO

@@ -32,7 +32,11 @@ expect 2 "--keep-changed and --relax-iterations need --relax" -- "$bin" generate
 expect 2 "--oversample 4 generates a pool: say how to keep" -- "$bin" generate --input x.smi --output y.sdf --oversample 4
 expect 2 "--epsilon-b must be a finite number > 0, got 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-b 0
 expect 2 "--epsilon-k must be a finite number >= 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-k -1
-expect 2 "scale a score model's drift" -- "$bin" generate --input x.smi --output y.sdf --epsilon-b 1.01
+expect 2 "sampling-time compensation applies to a score model's sampler" -- "$bin" generate --input x.smi --output y.sdf --epsilon-b 1.01
+expect 2 "--corrector-step-size needs --corrector-steps >= 1" -- "$bin" generate --method torsional --input x.smi --output y.sdf --corrector-step-size 0.1
+expect 2 "--corrector-step-size must be a finite number > 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --corrector-steps 1 --corrector-step-size 0
+expect 2 "--sigma-shift-cutoff needs --sigma-shift-window >= 1" -- "$bin" generate --method torsional --input x.smi --output y.sdf --sigma-shift-cutoff 0.5
+expect 2 "--sigma-shift-cutoff must be a finite sigma >= 0" -- "$bin" bias --model m.bin --data x.sdf --sigma-shift-window 2 --sigma-shift-cutoff -1
 expect 2 "--oversample must be >= 1" -- "$bin" generate --input x.smi --output y.sdf --oversample 0 --select diverse
 expect 2 "--select must be 'energy'" -- "$bin" generate --input x.smi --output y.sdf --select lowest
 expect 2 "--select energy needs energies" -- "$bin" generate --input x.smi --output y.sdf --oversample 2 --select energy

@@ -8,8 +8,7 @@
 set -uo pipefail
 bin=$1; work=$2
 rm -rf "$work"; mkdir -p "$work"
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
+source "$(dirname "$0")/lib.sh"  # fail, die, data, models
 cat > "$work/in.csv" <<'CSV'
 mol_id,smiles
 pentanol,CCCCCO
@@ -88,5 +87,21 @@ cmp -s "$work/t3.sdf" "$work/es1.sdf" || die "--epsilon-b 1 (the identity) chang
   --output "$work/es.sdf" 2> /dev/null || die "--epsilon-b 1.01 failed"
 cmp -s "$work/t3.sdf" "$work/es.sdf" && die "--epsilon-b 1.01 did not change the samples"
 [[ $(prop "$work/es.sdf" epsilon_scaling | sort -u) == "k=0.0025 b=1.01" ]] || die "records lack epsilon_scaling=k=0.0025 b=1.01"
+# Corrector steps and sigma-shift: a zero window writes the plain file; each changes the samples (the shift
+# at 1 and 2 threads alike) and names itself in the records.
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --corrector-steps 0 \
+  --output "$work/c0.sdf" 2> /dev/null || die "--corrector-steps 0 failed"
+cmp -s "$work/t3.sdf" "$work/c0.sdf" || die "--corrector-steps 0 changed the output"
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --corrector-steps 2 \
+  --corrector-step-size 0.05 --output "$work/c2.sdf" 2> /dev/null || die "--corrector-steps 2 failed"
+cmp -s "$work/t3.sdf" "$work/c2.sdf" && die "--corrector-steps 2 did not change the samples"
+[[ $(prop "$work/c2.sdf" corrector | sort -u) == "steps=2 step_size=0.05" ]] || die "records lack corrector=steps=2 step_size=0.05"
+for t in 1 2; do
+  "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sigma-shift-window 3 \
+    --threads $t --output "$work/shift$t.sdf" 2> /dev/null || die "--sigma-shift-window 3 failed"
+done
+cmp -s "$work/shift1.sdf" "$work/shift2.sdf" || die "--sigma-shift-window 3 depends on the thread count"
+cmp -s "$work/t3.sdf" "$work/shift1.sdf" && die "--sigma-shift-window 3 did not change the samples"
+[[ $(prop "$work/shift1.sdf" sigma_shift | sort -u) == "window=3 cutoff=0" ]] || die "records lack sigma_shift=window=3 cutoff=0"
 [[ $fail -eq 0 ]] && echo "all selection and scaling checks passed"
 exit $fail

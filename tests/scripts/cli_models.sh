@@ -6,10 +6,9 @@
 set -uo pipefail
 bin=$1; work=$2; have_xtb=${3:-0}
 here=$(cd "$(dirname "$0")" && pwd)
-data=$here/../data/geom_drugs_train10.sdf
+source "$(dirname "$0")/lib.sh"  # fail, die, data, models
+data=$here/../data/geom_drugs_train10.sdf  # (replaces lib.sh's folder)
 rm -rf "$work"; mkdir -p "$work"
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
 "$bin" train --train "$data" --val "$data" --out "$work/m.bin" --hidden 16 --layers 2 --epochs 3 --batch 4 \
   --micro-batch 2 --threads 2 --quiet 2> "$work/train.log" || die "train failed: $(tail -3 "$work/train.log")"
 [[ -s $work/m.bin && -s $work/m.bin.ckpt && -s $work/m.bin.log.csv ]] || die "train did not write model, checkpoint and log"

@@ -8,13 +8,11 @@ set -uo pipefail
 bin=$(readlink -f "$1"); work=$2
 rm -rf "$work"; mkdir -p "$work"
 work=$(readlink -f "$work")
-data=$(cd "$(dirname "$0")/../data" && pwd)
+source "$(dirname "$0")/lib.sh"  # fail, die, data, models
 if ! unshare -rm sh -c "mount -t tmpfs -o size=64k tmpfs '$work'" 2> /dev/null; then
   echo "skipped: this machine allows no user + mount namespace (unshare -rm), needed for a small tmpfs"
   exit 77
 fi
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
 printf 'mol_id,smiles\nethanol,CCO\nisobutanol,CC(C)CO\nbutane,CCCC\nglycerol,OCC(O)CO\n' > "$work/in.csv"
 gen=(generate --method etkdg --input "$work/in.csv" --num 20 --seed 3 --threads 1 --quiet)
 train=(train --train "$data/geom_drugs_train10.sdf" --hidden 8 --layers 1 --epochs 1 --batch 4 --micro-batch 2 --threads 1 --quiet)

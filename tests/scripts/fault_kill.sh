@@ -9,10 +9,7 @@
 set -uo pipefail
 bin=$1; work=$2; command=$3; kills=${4:-20}; seed=${5:-1}
 rm -rf "$work"; mkdir -p "$work"
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
-data=$(cd "$(dirname "$0")/../data" && pwd)
-models=$(cd "$(dirname "$0")/../../models" && pwd)
+source "$(dirname "$0")/lib.sh"  # fail, die, data, models
 
 # The command line writing into folder $1; outputs: the files compared (relative to that folder).
 case $command in

@@ -7,9 +7,7 @@
 set -uo pipefail
 bin=$1; work=$2
 rm -rf "$work"; mkdir -p "$work"
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
-models=$(cd "$(dirname "$0")/../../models" && pwd)
+source "$(dirname "$0")/lib.sh"  # fail, die, data, models
 printf 'mol_id,smiles\nethanol,CCO\nbutane,CCCC\n' > "$work/in.csv"
 
 # edit_model IN OUT [param=INDEX:VALUE] [KEY=VALUE ...]: a copy of a model file with one parameter and/or header

@@ -9,10 +9,7 @@
 set -uo pipefail
 bin=$1; work=$2
 rm -rf "$work"; mkdir -p "$work"
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
-data=$(cd "$(dirname "$0")/../data" && pwd)
-models=$(cd "$(dirname "$0")/../../models" && pwd)
+source "$(dirname "$0")/lib.sh"  # fail, die, data, models
 sdf=$data/geom_drugs_train10.sdf
 printf 'mol_id,smiles\nethanol,CCO\nisobutanol,CC(C)CO\nbutane,CCCC\nglycerol,OCC(O)CO\n' > "$work/in.csv"
 

@@ -10,8 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"; mkdir -p "$work/repo/examples/experiments"
 cp "$here/../../examples/experiments/keep_state.sh" "$work/repo/examples/experiments/"
 cd "$work/repo" || exit 1
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
+source "$here/lib.sh"  # fail, die
 git init -q . && git config user.email t@t && git config user.name t
 printf 'results/\n' > .gitignore
 git add .gitignore examples && git commit -qm init

@@ -8,10 +8,7 @@
 set -uo pipefail
 bin=$1; mpiexec=$2; work=$3; check=$4
 rm -rf "$work"; mkdir -p "$work"
-fail=0
-die() { echo "FAIL: $*"; fail=1; }
-data=$(cd "$(dirname "$0")/../data" && pwd)
-models=$(cd "$(dirname "$0")/../../models" && pwd)
+source "$(dirname "$0")/lib.sh"  # fail, die, data, models
 # CI runs as root; Open MPI refuses root unless told. --oversubscribe: more ranks than cores (2-core machines).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 mpi() { local n=$1; shift; "$mpiexec" -n "$n" "$bin" "$@"; }

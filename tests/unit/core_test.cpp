@@ -6,9 +6,12 @@
 #include <confsgm/util/atomic_file.hpp>
 #include <confsgm/util/deal.hpp>
 #include <confsgm/util/output_lock.hpp>
+#include <confsgm/util/wire.hpp>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 using namespace confsgm;
 using test_support::carbon_graph;
@@ -204,4 +207,34 @@ TEST_CASE("deal_by_cost balances the workers and deals the same way every time",
   const auto [lo, hi] = std::minmax_element(loads.begin(), loads.end());
   CHECK(*hi - *lo <= 613);  // LPT: the loads differ by at most the largest cost
   CHECK(static_cast<double>(*hi) <= 4.0 / 3.0 * static_cast<double>(total) / 7.0 + 613);
+}
+
+TEST_CASE("wire: numbers travel bit for bit, strings and arrays with their length - a short or lying message is an "
+          "error naming its reader",
+          "[core][wire]") {
+  util::wire_writer w;
+  const std::vector<double> v = {0.1, -0.0, std::numeric_limits<double>::denorm_min(), 1e308};
+  const float f[3] = {1.5f, -2.25f, 3e-38f};
+  w.u64(42), w.f64(1.0 / 3.0), w.str(std::string("a\0b", 3)), w.f64s(v), w.values(f, 3), w.str("");
+  util::wire_reader r(w.bytes(), "test");
+  CHECK(r.u64() == 42);
+  CHECK(r.f64() == 1.0 / 3.0);
+  CHECK(r.str() == std::string("a\0b", 3));
+  const auto back = r.f64s();
+  REQUIRE(back.size() == v.size());
+  CHECK(std::memcmp(back.data(), v.data(), v.size() * sizeof(double)) == 0);  // -0.0 and the denormal too
+  float g[3];
+  r.values(g, 3);
+  CHECK(std::memcmp(g, f, sizeof f) == 0);
+  CHECK(r.str().empty());
+  CHECK(r.done());
+  CHECK_THROWS_WITH(r.u64(), Catch::Contains("test: a rank's message ends early"));
+  // A count larger than what is left (n * 8 would wrap around to a small number) is refused, not allocated.
+  util::wire_writer lying;
+  lying.u64(std::uint64_t(1) << 61);
+  util::wire_reader l(lying.bytes(), "liar");
+  CHECK_THROWS_WITH(l.f64s(), Catch::Contains("liar: a rank's message ends early"));
+  // clear() empties the message for reuse.
+  w.clear();
+  CHECK(w.bytes().empty());
 }

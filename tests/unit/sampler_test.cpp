@@ -160,3 +160,40 @@ TEST_CASE("annealed sampler: the torus dynamics return molecules without torsion
   CHECK(r.states[1].empty());
   CHECK(r.network_evaluations == 0);
 }
+
+TEST_CASE("compensation in the distance space: correctors and sigma-shift run on coordinates - none is bit-identical",
+          "[sampler][compensation]") {
+  const auto a = distance_space::describe(chain(4, "butane-like"));
+  const geometric_schedule schedule(2.0, 0.05, 8);
+  const sample::coordinate_dynamics dynamics;
+  sample::sampler_options o;
+  o.seed = 3;
+  o.threads = 2;
+  const std::vector<const distance_structure*> samples(6, &a);
+  const sample::langevin plain{4, 1e-3, 1.0};
+  const auto none = sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, plain, samples, o);
+  // The adapters at their identity: the same numbers.
+  const sample::with_corrector<sample::langevin> no_corrector{plain, {0, 0.5}, 1.0};
+  CHECK(same_states(sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, no_corrector, samples, o).states,
+                    none.states));
+  o.shift = {0, 0.3};
+  CHECK(same_states(sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, plain, samples, o).states,
+                    none.states));
+  // The kernel's expected squared norm: one unit variance per distance at sigma = 1, 1/sigma^2 each.
+  CHECK(dynamics.expected_score_square(a, 0.5) == Approx(double(a.edges.size()) / 0.25));
+  // Each of them changes the samples, keeps them finite, and costs what it says.
+  const sample::with_corrector<sample::langevin> corrected{plain, {2, 0.01}, 1.0};
+  o.shift = {};
+  const auto c = sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, corrected, samples, o);
+  CHECK(c.diverged == 0);
+  CHECK_FALSE(same_states(c.states, none.states));
+  CHECK(c.network_evaluations == double(samples.size() * 8 * (4 + 2)));
+  o.shift = {2, 0.0};
+  const auto s = sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, plain, samples, o);
+  CHECK(s.diverged == 0);
+  CHECK(s.shifted_evaluations > 0);  // the prior is far from the pair Gaussian: some levels move
+  CHECK_FALSE(same_states(s.states, none.states));
+  o.threads = 1;  // and the thread count does not matter
+  CHECK(same_states(sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, plain, samples, o).states,
+                    s.states));
+}

@@ -436,3 +436,180 @@ TEST_CASE("Epsilon Scaling: lambda = k t + b divides the drift, and k = 0, b = 1
     CHECK(spread(wide) > spread(none) + 0.01);
   }
 }
+
+namespace {
+/// An update rule without a predictor: a level holds only what a corrector adds.
+struct no_predictor {
+  static std::string name() { return "none"; }
+  template <class Schedule>
+  sample::level_coefficients at(const Schedule&, std::size_t) const { return {0, 0.0, 0.0}; }
+};
+
+/// Draws n samples of 4 torsions from WN(mu_t, width^2) with a fixed seed.
+std::vector<std::vector<double>> wrapped_normal_draws(const std::vector<double>& mu, double width, std::size_t n,
+                                                      std::uint64_t seed) {
+  std::vector<std::vector<double>> x(n, std::vector<double>(mu.size()));
+  for (std::size_t c = 0; c < n; ++c) {
+    const random::stream z(seed, random::purpose::user, static_cast<std::uint32_t>(c));
+    for (std::size_t t = 0; t < mu.size(); ++t)
+      x[c][t] = torus::wrap(mu[t] + width * z.normal(static_cast<std::uint32_t>(t)));
+  }
+  return x;
+}
+
+/// The circular moments E[cos(x - mu)] and E[cos 2(x - mu)] over samples and torsions.
+std::pair<double, double> circular_moments(const std::vector<std::vector<double>>& x, const std::vector<double>& mu) {
+  double c1 = 0, c2 = 0;
+  for (const auto& th : x)
+    for (std::size_t t = 0; t < mu.size(); ++t) c1 += std::cos(th[t] - mu[t]), c2 += std::cos(2 * (th[t] - mu[t]));
+  const double m = double(x.size() * mu.size());
+  return {c1 / m, c2 / m};
+}
+}  // namespace
+
+TEST_CASE("Langevin corrector: with the exact score it leaves p_sigma unchanged, pulls a too-wide ensemble back, "
+          "and none is bit-identical",
+          "[torsion][sampler][compensation]") {
+  const log_uniform_schedule sch(3.14, 0.0314, 20);
+  // Coefficients: alpha = r sigma^2 before the predictor, noise scaled like the predictor's, Epsilon Scaling on both.
+  const sample::with_corrector<sample::reverse_sde> pc{{1.0}, {3, 0.05}, 1.0};
+  const auto c = pc.at(sch, 5), plain = sample::reverse_sde{1.0}.at(sch, 5);
+  CHECK(c.steps == 1);
+  CHECK(c.drift == plain.drift);
+  CHECK(c.noise == plain.noise);
+  CHECK(c.corrector_steps == 3);
+  CHECK(c.corrector_drift == 0.05 * sch.sigma(5) * sch.sigma(5));
+  CHECK(c.corrector_noise == std::sqrt(2 * c.corrector_drift));
+  CHECK(c.total_steps() == 4);
+  CHECK(c.update(0).key == 1);  // correctors take the keys after the predictor's
+  CHECK(c.update(3).key == 0);  // the predictor keeps its key
+  CHECK(c.update(3).drift == plain.drift);
+  const sample::epsilon_scaled<sample::with_corrector<sample::reverse_sde>> scaled{pc, {0.0, 1.25}};
+  CHECK(scaled.at(sch, 5).corrector_drift == c.corrector_drift / 1.25);
+  CHECK_THROWS_WITH((sample::langevin_corrector{2, -1.0}.check()), Catch::Contains("step_size"));
+
+  const auto s = butanol_structure();
+  const analytic_torsion_score model{{1.0, -2.5, 3.0, 0.0}, 0.3};
+  const std::size_t n = 2000;
+  std::vector<const torsion_structure*> samples(n, &s);
+  // No corrector: the same samples as the plain sampler, bit for bit.
+  sample::torus_sampler_options o;
+  o.seed = 3;
+  const auto none = sample::sample_torsions<double>(model, sch, samples, o);
+  o.corrector = {0, 0.3};
+  CHECK(sample::sample_torsions<double>(model, sch, samples, o).torsions == none.torsions);
+
+  // Correctors alone at one level, sigma = 0.5: the target is p_sigma = WN(mu, 0.3^2 + 0.5^2).
+  const geometric_schedule one(2.0, 0.5, 3);
+  const double width = std::sqrt(0.09 + 0.25);
+  const double c1 = std::exp(-0.5 * width * width), c2 = std::exp(-2 * width * width);
+  sample::sampler_options so;
+  so.first_level = 2;
+  so.seed = 9;
+  const auto run = [&](const std::vector<std::vector<double>>& start, double noise_scale) {
+    const sample::with_corrector<no_predictor> corrector_only{{}, {300, 0.05}, noise_scale};
+    return sample::annealed_sample<double>(model, one, sample::torus_dynamics{}, corrector_only, samples, so, nullptr,
+                                           &start);
+  };
+  const double se = 1.0 / std::sqrt(double(4 * n));  // |cos| <= 1
+  {
+    INFO("started on p_sigma: stays there");
+    const auto start = wrapped_normal_draws(model.mu, width, n, 21);
+    const auto r = run(start, 1.0);
+    REQUIRE(r.diverged == 0);
+    CHECK(r.network_evaluations == double(300 * n));
+    CHECK(r.states != start);  // the chains moved
+    const auto [m1, m2] = circular_moments(r.states, model.mu);
+    CHECK(std::abs(m1 - c1) < 4 * se + 0.01);
+    CHECK(std::abs(m2 - c2) < 4 * se + 0.01);
+    // Without its noise the corrector is a gradient ascent: the ensemble collapses onto the modes.
+    const auto [d1, d2] = circular_moments(run(start, 0.0).states, model.mu);
+    CHECK(d1 > c1 + 0.1);
+    (void)d2;
+  }
+  {
+    INFO("started twice as wide (an exposure-biased ensemble): pulled back to p_sigma");
+    const auto start = wrapped_normal_draws(model.mu, 2 * width, n, 22);
+    const auto [w1, w2] = circular_moments(start, model.mu);
+    REQUIRE(w1 < c1 - 0.2);
+    const auto [m1, m2] = circular_moments(run(start, 1.0).states, model.mu);
+    CHECK(std::abs(m1 - c1) < 4 * se + 0.01);
+    CHECK(std::abs(m2 - c2) < 4 * se + 0.01);
+    (void)w2;
+  }
+}
+
+TEST_CASE("sigma-shift: the network level follows the sample's estimated noise within the window - window 0 is "
+          "bit-identical",
+          "[torsion][sampler][compensation]") {
+  const log_uniform_schedule sch(3.14, 0.0314, 20);
+  sample::sigma_shift shift{3, 0.1};
+  CHECK(shift.network_level(sch, 10, 1.0) == 10);
+  // A sample twice as noisy as scheduled: ln 2 / (ln 100 / 19) = 2.86 levels towards sigma_max, within the window.
+  CHECK(shift.network_level(sch, 10, 2.0) == 7);
+  CHECK(shift.network_level(sch, 10, 0.5) == 13);
+  CHECK(shift.network_level(sch, 10, 100.0) == 7);  // the window bounds the shift
+  CHECK(shift.network_level(sch, 1, 100.0) == 0);   // and so does the schedule
+  CHECK(shift.network_level(sch, 19, 1e-3) == 19);  // below the cutoff (sigma_19 = 0.0314 < 0.1): no shift
+  CHECK(sample::sigma_shift{0, 0.1}.network_level(sch, 10, 2.0) == 10);
+  CHECK_THROWS_WITH((sample::sigma_shift{2, -1.0}.check()), Catch::Contains("cutoff"));
+  // The estimate: Gaussian noise of width 0.2 scored at sigma = 0.1 reads a ratio of about 2.
+  {
+    const std::size_t dim = 4000;
+    const random::stream z(4, random::purpose::user, 0);
+    double sq = 0;
+    for (std::size_t k = 0; k < dim; ++k) {
+      const double disp = 0.2 * z.normal(static_cast<std::uint32_t>(k));
+      sq += (disp / 0.01) * (disp / 0.01);  // the kernel score -disp / sigma^2 at sigma = 0.1
+    }
+    CHECK(sample::sigma_shift::noise_ratio(0.1, 0.1, sq, double(dim) / 0.01) == Approx(2.0).epsilon(0.05));
+    CHECK(sample::sigma_shift::noise_ratio(0.1, 0.1, 0.0, 1.0) == 1.0);  // undefined: on schedule
+  }
+
+  const auto s = butanol_structure();
+  const analytic_torsion_score exact{{1.0, -2.5, 3.0, 0.0}, 0.3};
+  const std::size_t n = 200;
+  std::vector<const torsion_structure*> samples(n, &s);
+  sample::torus_sampler_options o;
+  o.seed = 5;
+  const auto none = sample::sample_torsions<double>(exact, sch, samples, o);
+  o.shift = {0, 0.5};
+  const auto zero = sample::sample_torsions<double>(exact, sch, samples, o);
+  CHECK(zero.torsions == none.torsions);
+  CHECK(zero.shifted_evaluations == 0);
+
+  // The sigmas the network sees: starting at sigma ~ 1 from the uniform prior (far noisier than scheduled), the
+  // next level is scored at a larger sigma than scheduled.
+  std::size_t first = 0;
+  while (sch.sigma(first) > 1.0) ++first;
+  std::vector<double> seen;  // the largest sigma of each call
+  const auto recording = [&](const auto& b, const std::vector<double>& theta, const std::vector<double>& sigma,
+                             std::vector<double>& out) {
+    seen.push_back(*std::max_element(sigma.begin(), sigma.end()));
+    exact(b, theta, sigma, out);
+  };
+  sample::sampler_options so;
+  so.first_level = first;
+  so.chunk = n;
+  so.threads = 1;
+  so.shift = {3, 0.2};
+  const sample::reverse_sde sde{1.0};
+  const auto uniform = wrapped_normal_draws(exact.mu, 100.0, n, 6);
+  const auto r = sample::annealed_sample<double>(recording, sch, sample::torus_dynamics{}, sde, samples, so, nullptr,
+                                                 &uniform);
+  REQUIRE(seen.size() >= 2);
+  CHECK(seen[0] == sch.sigma(first));
+  CHECK(seen[1] > sch.sigma(first + 1));
+  CHECK(r.shifted_evaluations > 0);
+  CHECK(r.diverged == 0);
+  // On the exact sampler's own path, where the state is on schedule, the shift rarely moves the level at
+  // sigma >= 1, where the kernel dominates (tau = 0.3): less than a tenth of the evaluations there (all n
+  // samples in one batch pool their estimate).
+  seen.clear();
+  so.first_level = 0;
+  so.shift = {3, 1.0};
+  const auto on_path = sample::annealed_sample<double>(recording, sch, sample::torus_dynamics{}, sde, samples, so);
+  std::size_t levels_above = 0;
+  while (levels_above < sch.size() && sch.sigma(levels_above) >= 1.0) ++levels_above;
+  CHECK(on_path.shifted_evaluations < 0.1 * double(n * levels_above));
+}

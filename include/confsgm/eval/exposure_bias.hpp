@@ -30,9 +30,9 @@
 #include "confsgm/sample/langevin.hpp"
 #include "confsgm/sample/torus_sampler.hpp"
 #include "confsgm/train/data_parallel.hpp"
+#include "confsgm/util/wire.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <concepts>
 #include <limits>
 
@@ -119,30 +119,27 @@ bias_result estimate_exposure_bias(const Problem& problem, const std::vector<typ
     for (std::size_t q = jb.begin; q < jb.end; ++q) err[by_level[jb.level][q]] = rows[q - jb.begin];
   });
   if (o.sharing.size() > 1) {
-    // Each draw as (draw number, count, errors), raw bytes: the other ranks get the same doubles.
-    std::string mine;
-    const auto put = [&](const void* p, std::size_t n) { mine.append(static_cast<const char*>(p), n); };
+    // Each draw as (draw number, errors), bit for bit: the other ranks get the same doubles.
+    util::wire_writer mine;
     for (const std::size_t j : own)
       for (std::size_t q = jobs[j].begin; q < jobs[j].end; ++q) {
-        const std::uint64_t k = by_level[jobs[j].level][q], n = err[k].size();
-        put(&k, sizeof k), put(&n, sizeof n), put(err[k].data(), n * sizeof(double));
+        const std::uint64_t k = by_level[jobs[j].level][q];
+        mine.u64(k), mine.f64s(err[k]);
       }
     std::vector<bool> have(total, false);
-    for (const auto& bytes : o.sharing.all_gather(mine)) {
-      std::size_t at = 0;
-      const auto get = [&](void* p, std::size_t n) {
-        if (n > bytes.size() - at) throw error("estimate_exposure_bias(): a rank's errors end early");
-        std::memcpy(p, bytes.data() + at, n), at += n;
-      };
-      while (at < bytes.size()) {
-        std::uint64_t k = 0, n = 0;
-        get(&k, sizeof k), get(&n, sizeof n);
-        if (k >= total || have[k] || n > metrics.size())
-          throw error("estimate_exposure_bias(): draw " + std::to_string(k) + " came twice or malformed (do all ranks "
-                      "estimate the same problem?)");
+    for (const auto& bytes : o.sharing.all_gather(mine.bytes())) {
+      util::wire_reader in(bytes, "estimate_exposure_bias()");
+      while (!in.done()) {
+        const std::uint64_t k = in.u64();
+        if (k >= total || have[k])
+          throw error("estimate_exposure_bias(): draw " + std::to_string(k) + " came twice or out of range (do all "
+                      "ranks estimate the same problem?)");
         have[k] = true;
-        err[k].resize(n);
-        get(err[k].data(), n * sizeof(double));
+        err[k] = in.f64s();
+        if (err[k].size() > metrics.size())
+          throw error("estimate_exposure_bias(): draw " + std::to_string(k) + " has " + std::to_string(err[k].size()) +
+                      " errors for " + std::to_string(metrics.size()) + " metrics (do all ranks estimate the same "
+                      "problem?)");
       }
     }
     for (std::size_t k = 0; k < total; ++k)
@@ -201,11 +198,12 @@ template <class TorsionScore, NoiseSchedule Schedule, class Scalar = float>
 class torsion_bias_problem {
  public:
   using sample_type = torsion_sample;
-  /// @p scaling: the sampler's exposure-bias compensation (sample/compensation.hpp), applied to f_S's drift.
+  /// @p compensation: the sampler's exposure-bias compensation (sample/compensation.hpp), applied to f_S.
   torsion_bias_problem(const TorsionScore& model, Schedule schedule,
                        zero_noise_update update = zero_noise_update::sde_drift, unsigned threads = 1,
-                       sample::epsilon_scaling scaling = {})
-      : model_(model), schedule_(std::move(schedule)), update_(update), threads_(threads), scaling_(scaling) {}
+                       sample::sampling_compensation compensation = {})
+      : model_(model), schedule_(std::move(schedule)), update_(update), threads_(threads),
+        compensation_(compensation) {}
   std::size_t levels() const { return schedule_.size(); }
   double sigma(std::size_t t) const { return schedule_.sigma(t); }
   std::vector<std::string> metrics() const { return {"coordinate_l1_per_atom", "torsion_error_per_bond"}; }
@@ -232,7 +230,7 @@ class torsion_bias_problem {
     so.method = update_ == zero_noise_update::sde_drift ? sample::torus_method::reverse_sde
                                                          : sample::torus_method::probability_flow_ode;
     so.noise_scale = 0;
-    so.scaling = scaling_;
+    compensation_.apply_to(so);
     so.first_level = level;
     so.chunk = batch.size();
     so.threads = threads_;
@@ -264,7 +262,7 @@ class torsion_bias_problem {
   Schedule schedule_;
   zero_noise_update update_;
   unsigned threads_;
-  sample::epsilon_scaling scaling_;
+  sample::sampling_compensation compensation_;
 };
 
 // ----------------------------------------------------------- distance space

@@ -3,6 +3,9 @@
 //
 //   for each level (largest sigma first): (steps, drift, noise) = update.at(schedule, level)
 //     repeat steps times: s = score(x, sigma); x <- advance(x, drift s + noise z)
+// (an update rule with correctors, compensation.hpp, adds their updates before
+// the predictor's; sampler_options::shift may give the network another level's
+// sigma per sample: sigma-shift, compensation.hpp).
 //
 // Two policies fill it in:
 //   - Update (update.hpp): langevin, reverse_sde, probability_flow, or any
@@ -22,6 +25,7 @@
 
 #include "confsgm/error.hpp"
 #include "confsgm/random/philox.hpp"
+#include "confsgm/sample/compensation.hpp"
 #include "confsgm/sample/status.hpp"
 #include "confsgm/sample/update.hpp"
 #include "confsgm/schedule/noise_schedule.hpp"
@@ -30,6 +34,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstdint>
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -93,6 +98,14 @@ struct sampler_options {
   unsigned threads = 0;             ///< 0 = all cores
   std::uint64_t seed = 1;
   std::uint32_t stream_offset = 0;  ///< added to sample indices in the random keys (e.g. per molecule)
+  sigma_shift shift{};              ///< network level per sample (compensation.hpp); default none
+};
+
+/// Whether @p D can say what squared score norm the perturbation kernel gives a structure at a sigma (needed by
+/// sigma_shift): `double expected_score_square(const structure&, double sigma) const`.
+template <class D>
+concept HasExpectedScoreSquare = requires(const D& d, const typename D::structure& s) {
+  { d.expected_score_square(s, 1.0) } -> std::convertible_to<double>;
 };
 
 template <class State>
@@ -101,6 +114,7 @@ struct sample_result {
   std::vector<sample_status> status;   ///< per sample
   std::size_t diverged = 0;            ///< samples not ok
   double network_evaluations = 0;      ///< sample-level score evaluations
+  double shifted_evaluations = 0;      ///< of those, at a level other than the scheduled one (sigma_shift)
   double seconds = 0;
 };
 
@@ -156,6 +170,10 @@ sample_result<typename Dynamics::state> annealed_sample(
     throw invalid_argument(who + ": first_level " + std::to_string(o.first_level) + " but the schedule has " +
                            std::to_string(schedule.size()) + " levels");
   if (o.chunk == 0) throw invalid_argument(who + ": chunk must be > 0");
+  o.shift.check();
+  if constexpr (!HasExpectedScoreSquare<Dynamics>)
+    if (o.shift.active())
+      throw invalid_argument(who + ": sigma_shift needs the dynamics' expected_score_square(structure, sigma)");
   const std::size_t n = samples.size();
   for (std::size_t c = 0; c < n; ++c)
     if (!samples[c]) throw invalid_argument(who + ": sample " + std::to_string(c) + " has no structure");
@@ -165,7 +183,9 @@ sample_result<typename Dynamics::state> annealed_sample(
   r.status.assign(n, sample_status{});
   std::mutex obs_mutex;
   const std::size_t n_chunks = (n + o.chunk - 1) / o.chunk;
-  std::vector<double> evals(n_chunks, 0.0);
+  std::vector<double> evals(n_chunks, 0.0), shifted(n_chunks, 0.0);
+  // sigma-shift: per sample, its noise over the scheduled sigma as last estimated (1 = on schedule).
+  std::vector<double> noise_ratio(n, 1.0);
   parallel_for(n_chunks, o.threads, [&](std::size_t ch) {
     const std::size_t c0 = ch * o.chunk, c1 = std::min(n, c0 + o.chunk);
     for (std::size_t c = c0; c < c1; ++c)
@@ -185,25 +205,55 @@ sample_result<typename Dynamics::state> annealed_sample(
     rebuild();
     typename Dynamics::workspace work;
     std::vector<Scalar> input, sig, out;
+    std::vector<std::size_t> net_level;
     for (std::size_t level = o.first_level; level < schedule.size() && !members.empty(); ++level) {
       const double sigma = schedule.sigma(level);
       const level_coefficients k = update.at(schedule, level);
-      for (std::size_t step = 0; step < k.steps && !members.empty(); ++step) {
+      const bool shifting = o.shift.applies(schedule, level);
+      for (std::size_t e = 0; e < k.total_steps() && !members.empty(); ++e) {
+        const step_update u = k.update(e);
         const auto& offset = batch.variable_offset();
         input.resize(offset.back());
         for (std::size_t m = 0; m < members.size(); ++m)
           dynamics.network_input(*samples[members[m]], r.states[members[m]], input.data() + offset[m]);
-        sig.assign(input.size(), static_cast<Scalar>(sigma));
+        if (!shifting) {
+          sig.assign(input.size(), static_cast<Scalar>(sigma));
+        } else {
+          sig.resize(input.size());
+          net_level.resize(members.size());
+          for (std::size_t m = 0; m < members.size(); ++m) {
+            net_level[m] = o.shift.network_level(schedule, level, noise_ratio[members[m]]);
+            shifted[ch] += net_level[m] != level;
+            std::fill(sig.begin() + static_cast<std::ptrdiff_t>(offset[m]),
+                      sig.begin() + static_cast<std::ptrdiff_t>(offset[m + 1]),
+                      static_cast<Scalar>(schedule.sigma(net_level[m])));
+          }
+        }
         score(batch, input, sig, out);
         evals[ch] += static_cast<double>(members.size());
+        if constexpr (HasExpectedScoreSquare<Dynamics>)
+          if (shifting) {
+            // One conformer's few variables give too noisy a norm: the estimate pools the members of one
+            // structure scored at the same level within this batch (fixed chunks, so it does not depend on
+            // the thread count).
+            for (std::size_t m = 0; m < members.size(); ++m) {
+              double sq = 0, expected = 0;
+              for (std::size_t q = 0; q < members.size(); ++q) {
+                if (samples[members[q]] != samples[members[m]] || net_level[q] != net_level[m]) continue;
+                for (std::size_t v = offset[q]; v < offset[q + 1]; ++v) sq += double(out[v]) * double(out[v]);
+                expected += dynamics.expected_score_square(*samples[members[q]], schedule.sigma(net_level[q]));
+              }
+              noise_ratio[members[m]] = sigma_shift::noise_ratio(schedule.sigma(net_level[m]), sigma, sq, expected);
+            }
+          }
         bool any_left = false;
         for (std::size_t m = 0; m < members.size(); ++m) {
           const auto c = members[m];
           const random::stream z(o.seed, random::purpose::langevin, o.stream_offset + static_cast<std::uint32_t>(c),
                                  static_cast<std::uint32_t>(level));
-          dynamics.advance(*samples[c], r.states[c], out.data() + offset[m], k.drift, k.noise, z, step, work);
+          dynamics.advance(*samples[c], r.states[c], out.data() + offset[m], u.drift, u.noise, z, u.key, work);
           if (!dynamics.valid(r.states[c])) {
-            r.status[c] = sample_status::diverged_at(level, sigma, step);
+            r.status[c] = sample_status::diverged_at(level, sigma, e);
             any_left = true;
           }
         }
@@ -217,6 +267,7 @@ sample_result<typename Dynamics::state> annealed_sample(
   });
   for (const auto& s : r.status) r.diverged += !s.ok();
   for (double e : evals) r.network_evaluations += e;
+  for (double e : shifted) r.shifted_evaluations += e;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

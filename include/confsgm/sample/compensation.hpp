@@ -12,6 +12,38 @@
 // (x / 1 is exact). The paper reports b = 1.004-1.017 (k = 0) at 100 steps, and
 // k = 0.0025, b = 1 at 20 steps for its image models; the values for conformer
 // models are chosen on validation data (docs/results.md).
+//
+// Langevin corrector steps (predictor-corrector sampling, Song et al., ICLR 2021):
+// before each level's predictor update, M updates
+//     x <- x + alpha_i s(x, sigma_i) + noise_scale sqrt(2 alpha_i) z,   alpha_i = r sigma_i^2
+// at the level's own sigma. Langevin dynamics leaves p_sigma_i invariant (up to
+// a discretisation error that shrinks with r), so a sample that arrives at
+// level i off p_sigma_i (exposure bias) is pulled back towards it before the
+// next predictor step. Running the correctors at the start of a level is Song
+// et al.'s "corrector after the predictor of the level above"; the first level's
+// correctors act on the prior, where they do nothing on average.
+//
+// Sigma-shift (after Li et al., ICLR 2024, "Alleviating exposure bias in
+// diffusion models through sampling with shifted time steps"): the network is
+// given the noise level that matches the sample's actual state instead of the
+// scheduled one, chosen within a window of levels around it. The paper
+// estimates a sample's noise from its pixel variance; a conformer's state has
+// no such statistic, so the estimate here comes from the score itself: under
+// the perturbation kernel of width sigma the score's expected squared norm is
+// known (n/sigma^2 for Gaussian distances, the wrapped-normal table on the
+// torus), and a network evaluated at sigma on a sample that carries noise
+// sigma' returns a score about sigma'/sigma times larger, so
+//     sigma_hat = sigma sqrt(|s|^2 / E|s_sigma|^2).
+// The estimate pools the conformers of one molecule within a network batch
+// (one conformer's few torsions give too noisy a norm). The ratio
+// sigma_hat / sigma_i seen at one step sets the network level of the next: the level j of the window whose sigma_j is nearest (in log) to
+// ratio * sigma_next. The update's coefficients stay those of the scheduled
+// level (every level is still walked once). The network learns the score of
+// the data perturbed by the kernel, whose norm equals the kernel's only where
+// sigma is large against the spread of the data's modes; at smaller sigma the
+// estimate reads low (a mode of width tau gives sigma / sqrt(sigma^2 + tau^2)
+// of the true ratio). So the shift applies at levels with sigma >= cutoff, as
+// Li et al. shift only the early, noisy part of sampling.
 #pragma once
 
 #include "confsgm/error.hpp"
@@ -59,12 +91,112 @@ struct epsilon_scaled {
   template <NoiseSchedule Schedule>
   level_coefficients at(const Schedule& schedule, std::size_t level) const {
     level_coefficients c = inner.at(schedule, level);
-    c.drift /= scaling.lambda(schedule, level);
+    const double lambda = scaling.lambda(schedule, level);
+    c.drift /= lambda;  // the score is scaled, so the correctors' drift too
+    c.corrector_drift /= lambda;
+    return c;
+  }
+};
+
+/// Langevin corrector steps before each level's predictor (see the file comment); steps = 0 is none.
+struct langevin_corrector {
+  std::size_t steps = 0;   ///< M per level
+  double step_size = 0.1;  ///< r: alpha_i = r sigma_i^2
+
+  bool active() const noexcept { return steps > 0; }
+  void check() const {
+    if (active() && !(std::isfinite(step_size) && step_size > 0))
+      throw invalid_argument("langevin_corrector: step_size must be a finite number > 0, got " +
+                             std::to_string(step_size));
+  }
+};
+
+/// An update rule with Langevin corrector steps before each level's predictor. @p noise_scale multiplies the
+/// corrector's noise like the predictor's (0 for the zero-noise f_S of Algorithm 2). Without correctors
+/// (corrector.steps = 0) it gives the inner rule's coefficients unchanged.
+template <class Update>
+struct with_corrector {
+  Update inner;
+  langevin_corrector corrector;
+  double noise_scale = 1.0;
+
+  static std::string name() { return Update::name(); }
+  template <NoiseSchedule Schedule>
+  level_coefficients at(const Schedule& schedule, std::size_t level) const {
+    level_coefficients c = inner.at(schedule, level);
+    if (!corrector.active()) return c;
+    const double sigma = schedule.sigma(level), alpha = corrector.step_size * sigma * sigma;
+    c.corrector_steps = corrector.steps;
+    c.corrector_drift = alpha;
+    c.corrector_noise = noise_scale * std::sqrt(2.0 * alpha);
     return c;
   }
 };
 
 static_assert(LevelUpdate<epsilon_scaled<langevin>> && LevelUpdate<epsilon_scaled<reverse_sde>> &&
               LevelUpdate<epsilon_scaled<probability_flow>>);
+static_assert(LevelUpdate<epsilon_scaled<with_corrector<reverse_sde>>>);
+
+/// Sigma-shift (see the file comment): window = 0 is none, bit for bit.
+struct sigma_shift {
+  std::size_t window = 0;  ///< levels on either side of the scheduled one the network level may move to
+  /// The shift applies at levels whose sigma is at least this (where the kernel's score dominates); 0 = all.
+  double cutoff = 0.0;
+
+  bool active() const noexcept { return window > 0; }
+  void check() const {
+    if (active() && !(std::isfinite(cutoff) && cutoff >= 0))
+      throw invalid_argument("sigma_shift: cutoff must be a finite sigma >= 0, got " + std::to_string(cutoff));
+  }
+  template <NoiseSchedule Schedule>
+  bool applies(const Schedule& schedule, std::size_t level) const {
+    return active() && schedule.sigma(level) >= cutoff;
+  }
+  /// The network level for scheduled level @p level of a sample whose noise is @p ratio times the scheduled
+  /// sigma: the level within the window with sigma nearest (in log) to ratio * sigma(level); ties go to the
+  /// level nearer the scheduled one.
+  template <NoiseSchedule Schedule>
+  std::size_t network_level(const Schedule& schedule, std::size_t level, double ratio) const {
+    if (!applies(schedule, level) || !(ratio > 0) || !std::isfinite(ratio) || ratio == 1.0) return level;
+    const double target = std::log(ratio * schedule.sigma(level));
+    std::size_t best = level;
+    double best_gap = std::abs(std::log(schedule.sigma(level)) - target);
+    for (std::size_t d = 1; d <= window; ++d)
+      for (const std::ptrdiff_t j : {static_cast<std::ptrdiff_t>(level) - static_cast<std::ptrdiff_t>(d),
+                                     static_cast<std::ptrdiff_t>(level + d)}) {
+        if (j < 0 || static_cast<std::size_t>(j) >= schedule.size()) continue;
+        const double gap = std::abs(std::log(schedule.sigma(static_cast<std::size_t>(j))) - target);
+        if (gap < best_gap) best_gap = gap, best = static_cast<std::size_t>(j);
+      }
+    return best;
+  }
+  /// The noise ratio sigma_hat / sigma_scheduled estimated from one score evaluation at @p sigma_used whose
+  /// squared norm is @p score_square against @p expected_square under the kernel; 1 when the estimate is
+  /// undefined (no variables, zero or non-finite norm).
+  static double noise_ratio(double sigma_used, double sigma_scheduled, double score_square, double expected_square) {
+    if (!(score_square > 0) || !(expected_square > 0) || !std::isfinite(score_square)) return 1.0;
+    return sigma_used * std::sqrt(score_square / expected_square) / sigma_scheduled;
+  }
+};
+
+/// The sampling-time compensations of this file together, as callers pass them on to a sampler's options
+/// (langevin_options, torus_sampler_options: members scaling, corrector, shift). An epsilon_scaling alone converts.
+struct sampling_compensation {
+  epsilon_scaling scaling{};
+  langevin_corrector corrector{};
+  sigma_shift shift{};
+
+  sampling_compensation() = default;
+  sampling_compensation(epsilon_scaling s) : scaling(s) {}  // NOLINT(google-explicit-constructor): by design
+  sampling_compensation(epsilon_scaling s, langevin_corrector c, sigma_shift h) : scaling(s), corrector(c), shift(h) {}
+
+  bool active() const noexcept { return scaling.active() || corrector.active() || shift.active(); }
+  template <class SamplerOptions>
+  void apply_to(SamplerOptions& o) const {
+    o.scaling = scaling;
+    o.corrector = corrector;
+    o.shift = shift;
+  }
+};
 
 }  // namespace confsgm::sample

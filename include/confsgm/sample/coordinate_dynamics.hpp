@@ -46,6 +46,11 @@ struct coordinate_dynamics {
   }
   static bool finite(const state& x) { return x.allFinite(); }
   bool valid(const state& x) const { return x.allFinite() && x.cwiseAbs().maxCoeff() <= max_coordinate; }
+  /// E|s|^2 of the training kernel at @p sigma over the structure's network variables (sigma_shift reads it):
+  /// the space's loss weight is 1 / E[s^2] per variable.
+  double expected_score_square(const structure& s, double sigma) const {
+    return static_cast<double>(space::noise_dim(s)) / space::loss_weight(sigma);
+  }
 
   /// The network's input: the distances on the extended edges.
   template <class Scalar>

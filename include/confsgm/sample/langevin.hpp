@@ -31,6 +31,8 @@ struct langevin_options {
   double init_std = 1.0;              ///< initial coordinates ~ N(0, init_std^2) (ConfGF: 1 Å)
   double noise_scale = 1.0;           ///< 1 = Langevin; 0 = zero-noise f_S (Algorithm 2)
   epsilon_scaling scaling{};          ///< exposure-bias compensation (compensation.hpp); default none
+  langevin_corrector corrector{};     ///< corrector steps before each level's predictor; default none
+  sigma_shift shift{};                ///< network level per sample; default none
   /// A coordinate beyond this many Å counts as divergence (coordinate_dynamics::max_coordinate).
   double max_coordinate = 1000.0;
   std::size_t first_level = 0;        ///< start at this level (0 = sigma_max)
@@ -40,8 +42,11 @@ struct langevin_options {
   std::uint32_t stream_offset = 0;    ///< added to conformer indices in the noise keys (e.g. per molecule)
 
   coordinate_dynamics dynamics() const { return {clip, init_std, max_coordinate}; }
-  epsilon_scaled<langevin> update() const { return {{steps_per_level, step_size, noise_scale}, scaling}; }
-  sampler_options sampler() const { return {first_level, chunk, threads, seed, stream_offset}; }
+  epsilon_scaled<with_corrector<langevin>> update() const {
+    corrector.check();
+    return {{{steps_per_level, step_size, noise_scale}, corrector, noise_scale}, scaling};
+  }
+  sampler_options sampler() const { return {first_level, chunk, threads, seed, stream_offset, shift}; }
 };
 
 /// Per-level snapshots of one conformer, e.g. for trajectory plots.
@@ -52,6 +57,7 @@ struct langevin_result {
   std::vector<sample_status> status;  ///< per conformer; to_string() for messages
   std::size_t diverged = 0;
   double network_evaluations = 0;    ///< conformer-level score evaluations
+  double shifted_evaluations = 0;     ///< of those, at another level's sigma (sigma_shift)
   double seconds = 0;
 };
 
@@ -80,6 +86,7 @@ langevin_result annealed_langevin(const PairScore& model, const Schedule& schedu
   out.status = std::move(r.status);
   out.diverged = r.diverged;
   out.network_evaluations = r.network_evaluations;
+  out.shifted_evaluations = r.shifted_evaluations;
   out.seconds = r.seconds;
   return out;
 }

@@ -47,6 +47,11 @@ struct torus_dynamics {
     return true;
   }
   bool valid(const state& theta) const { return finite(theta); }
+  /// E|s|^2 of the training kernel at @p sigma over the structure's network variables (sigma_shift reads it):
+  /// the space's loss weight is 1 / E[s^2] per variable.
+  double expected_score_square(const structure& s, double sigma) const {
+    return static_cast<double>(space::noise_dim(s)) / space::loss_weight(sigma);
+  }
 
   template <class Scalar>
   void network_input(const structure&, const state& theta, Scalar* out) const {

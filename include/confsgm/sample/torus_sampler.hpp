@@ -49,6 +49,8 @@ struct torus_sampler_options {
   torus_method method = torus_method::reverse_sde;
   double noise_scale = 1.0;           ///< 1 = stochastic; 0 = zero-noise variant (Algorithm 2)
   epsilon_scaling scaling{};          ///< exposure-bias compensation (compensation.hpp); default none
+  langevin_corrector corrector{};     ///< corrector steps before each level's predictor; default none
+  sigma_shift shift{};                ///< network level per sample; default none
   std::size_t first_level = 0;        ///< start at this level (0 = sigma_max)
   std::size_t steps_per_level = 10;   ///< Langevin only: T
   double step_size = 2e-4;            ///< Langevin only: a (alpha_i = a sigma_i^2 / sigma_L^2); ours, no reference value
@@ -57,7 +59,7 @@ struct torus_sampler_options {
   std::uint64_t seed = 1;
   std::uint32_t stream_offset = 0;    ///< added to sample indices in the random keys (e.g. per molecule)
 
-  sampler_options sampler() const { return {first_level, chunk, threads, seed, stream_offset}; }
+  sampler_options sampler() const { return {first_level, chunk, threads, seed, stream_offset, shift}; }
 };
 
 /// Per-level snapshots of one sample's dihedrals.
@@ -68,6 +70,7 @@ struct torus_result {
   std::vector<sample_status> status;          ///< per sample; to_string() for messages
   std::size_t diverged = 0;
   double network_evaluations = 0;
+  double shifted_evaluations = 0;     ///< of those, at another level's sigma (sigma_shift)
   double seconds = 0;
 };
 
@@ -81,15 +84,18 @@ inline std::vector<std::vector<double>> initial_torsions(const std::vector<const
   return initial_states(torus_dynamics{}, samples, start, seed, stream_offset, caller);
 }
 
-/// Calls @p f with the update rule @p o names (torus_method, noise_scale, Langevin's T and a), scaled by
-/// o.scaling (the identity by default).
+/// Calls @p f with the update rule @p o names (torus_method, noise_scale, Langevin's T and a), with o.corrector's
+/// steps and scaled by o.scaling (both the identity by default).
 template <class F>
 decltype(auto) with_torus_update(const torus_sampler_options& o, F&& f) {
+  o.corrector.check();
+  const auto scaled = [&](auto update) {
+    return epsilon_scaled<with_corrector<decltype(update)>>{{update, o.corrector, o.noise_scale}, o.scaling};
+  };
   switch (o.method) {
-    case torus_method::annealed_langevin:
-      return f(epsilon_scaled<langevin>{{o.steps_per_level, o.step_size, o.noise_scale}, o.scaling});
-    case torus_method::probability_flow_ode: return f(epsilon_scaled<probability_flow>{{}, o.scaling});
-    default: return f(epsilon_scaled<reverse_sde>{{o.noise_scale}, o.scaling});
+    case torus_method::annealed_langevin: return f(scaled(langevin{o.steps_per_level, o.step_size, o.noise_scale}));
+    case torus_method::probability_flow_ode: return f(scaled(probability_flow{}));
+    default: return f(scaled(reverse_sde{o.noise_scale}));
   }
 }
 
@@ -110,7 +116,8 @@ torus_result sample_torsions(const TorsionScore& model, const Schedule& schedule
   auto r = with_torus_update(o, [&](const auto& update) {
     return annealed_sample<Scalar>(model, schedule, torus_dynamics{}, update, samples, o.sampler(), obs, start);
   });
-  return {std::move(r.states), std::move(r.status), r.diverged, r.network_evaluations, r.seconds};
+  return {std::move(r.states), std::move(r.status), r.diverged, r.network_evaluations, r.shifted_evaluations,
+          r.seconds};
 }
 
 }  // namespace confsgm::sample

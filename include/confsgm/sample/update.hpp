@@ -24,11 +24,32 @@
 
 namespace confsgm::sample {
 
-/// What an update rule prescribes for one level.
+/// One update of the state: x <- x + drift * score + noise * z, with z keyed by `key` within the level.
+struct step_update {
+  double drift = 0;
+  double noise = 0;
+  std::size_t key = 0;  ///< the step index in the noise key (predictor steps 0.., corrector steps after them)
+};
+
+/// What an update rule prescribes for one level: `steps` predictor updates, preceded by `corrector_steps`
+/// Langevin corrector updates at the level's own sigma (compensation.hpp; 0 unless a corrector is added).
 struct level_coefficients {
   std::size_t steps = 1;  ///< updates at this level
   double drift = 0;       ///< multiplies the score
   double noise = 0;       ///< multiplies z ~ N(0, I); 0 = no noise drawn
+  std::size_t corrector_steps = 0;
+  double corrector_drift = 0;
+  double corrector_noise = 0;
+
+  /// Updates at this level, correctors included.
+  std::size_t total_steps() const noexcept { return corrector_steps + steps; }
+  /// The @p e-th update of the level in execution order: the correctors first, then the predictor. A predictor
+  /// step keeps the noise key it has without correctors (so adding none changes nothing); correctors take the
+  /// keys after the predictor's.
+  step_update update(std::size_t e) const noexcept {
+    if (e < corrector_steps) return {corrector_drift, corrector_noise, steps + e};
+    return {drift, noise, e - corrector_steps};
+  }
 };
 
 /// g_i^2 dt of level i: the schedule's diffusion()^2 / L when it has one (Torsional Diffusion's

@@ -23,12 +23,12 @@
 #include "confsgm/train/dsm.hpp"
 #include "confsgm/util/parallel.hpp"
 #include "confsgm/util/parse.hpp"
+#include "confsgm/util/wire.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -452,31 +452,25 @@ class dsm_trainer {
   /// Sends this rank's micro-batch results (@p own) to every rank and receives theirs into @p loss and @p slot.
   void exchange_micro_batches(const std::vector<std::size_t>& own, std::vector<double>& loss,
                               std::vector<params>& slot) const {
-    const std::size_t slot_bytes = params_.size() * sizeof(scalar);
-    std::string mine(own.size() * (sizeof(std::uint64_t) + sizeof(double) + slot_bytes), '\0');
-    char* p = mine.data();
-    for (const std::size_t mb : own) {
-      const std::uint64_t index = mb;
-      std::memcpy(p, &index, sizeof index), p += sizeof index;
-      std::memcpy(p, &loss[mb], sizeof(double)), p += sizeof(double);
-      std::memcpy(p, slot[mb].data(), slot_bytes), p += slot_bytes;
-    }
+    util::wire_writer& mine = exchange_;  // kept between steps: its capacity is reused
+    mine.clear();
+    for (const std::size_t mb : own) mine.u64(mb), mine.f64(loss[mb]), mine.values(slot[mb].data(), params_.size());
     std::vector<bool> have(slot.size(), false);
-    for (const auto& bytes : opts_.sharing.all_gather(mine)) {
-      const std::size_t record = sizeof(std::uint64_t) + sizeof(double) + slot_bytes;
+    const std::size_t record = 2 * sizeof(std::uint64_t) + params_.size() * sizeof(scalar);
+    for (const auto& bytes : opts_.sharing.all_gather(mine.bytes())) {
       if (bytes.size() % record != 0)
         throw error("dsm_trainer: a rank sent " + std::to_string(bytes.size()) + " bytes of gradients, not whole "
                     "micro-batches (do all ranks train the same network?)");
-      for (const char* q = bytes.data(); q < bytes.data() + bytes.size();) {
-        std::uint64_t mb = 0;
-        std::memcpy(&mb, q, sizeof mb), q += sizeof mb;
+      util::wire_reader in(bytes, "dsm_trainer (data-parallel step)");
+      while (!in.done()) {
+        const std::uint64_t mb = in.u64();
         if (mb >= slot.size() || have[mb])
           throw error("dsm_trainer: micro-batch " + std::to_string(mb) + " came twice or out of range (do all ranks "
                       "use the same batch layout?)");
         have[mb] = true;
-        std::memcpy(&loss[mb], q, sizeof(double)), q += sizeof(double);
+        loss[mb] = in.f64();
         slot[mb].resize(params_.size());
-        std::memcpy(slot[mb].data(), q, slot_bytes), q += slot_bytes;
+        in.values(slot[mb].data(), params_.size());
       }
     }
     for (std::size_t mb = 0; mb < have.size(); ++mb)
@@ -539,6 +533,7 @@ class dsm_trainer {
   std::size_t epoch_ = 0, batch_in_epoch_ = 0, bad_epochs_ = 0, best_epoch_ = 0;
   bool best_epoch_recorded_ = true;
   double epoch_loss_ = 0, lr_ = 1e-3, best_val_ = std::numeric_limits<double>::infinity();
+  mutable util::wire_writer exchange_;  ///< data-parallel send buffer (exchange_micro_batches), reused every step
 };
 
 }  // namespace confsgm::train

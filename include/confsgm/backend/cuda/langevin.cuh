@@ -119,6 +119,8 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
     throw invalid_argument("annealed_langevin_gpu(): first_level " + std::to_string(o.first_level) +
                            " but the schedule has " + std::to_string(schedule.size()) + " levels");
   if (!(o.max_coordinate > 0)) throw invalid_argument("annealed_langevin_gpu(): max_coordinate must be > 0");
+  if (o.shift.active())
+    throw invalid_argument("annealed_langevin_gpu(): sigma_shift runs on the CPU sampler only for now");
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<sample::langevin_result> results(jobs.size());
   model::graph_batch b;
@@ -157,6 +159,7 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
     x0.insert(x0.end(), r.conformers.data(), r.conformers.data() + 3 * s.n_atoms * n);
   }
   const int C = static_cast<int>(key.size()), atoms = atom_offset.back();
+  std::size_t evaluations_per_conformer = 0;
   if (C > 0) {
     const device_graph g(b);
     device_buffer<double> x(x0), s_xyz(std::size_t(3) * std::size_t(atoms));
@@ -166,10 +169,13 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
         coords(coord_offset);
     device_buffer<std::uint32_t> keys(key);
     const auto update = o.update();  // the CPU sampler's coefficients (sample/update.hpp)
+    for (std::size_t level = o.first_level; level < schedule.size(); ++level)
+      evaluations_per_conformer += update.at(schedule, level).total_steps();
     for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
       const double sigma = schedule.sigma(level);
-      const auto [steps, alpha, noise] = update.at(schedule, level);
-      for (std::size_t step = 0; step < steps; ++step) {
+      const sample::level_coefficients k = update.at(schedule, level);
+      for (std::size_t step = 0; step < k.total_steps(); ++step) {
+        const sample::step_update u = k.update(step);  // correctors first, then the predictor (as on the CPU)
         kernels::pair_distances<<<kernels::blocks_for(g.edges), kernels::threads>>>(
             d.data(), sig.data(), x.data(), g.edge_i.data(), g.edge_j.data(), g.edges, static_cast<float>(sigma));
         net.forward(g, d.data(), sig.data(), score.data());
@@ -177,8 +183,8 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
             s_xyz.data(), x.data(), score.data(), g.inc_offset.data(), g.inc_edge.data(), g.inc_other.data(), atoms,
             o.clip);
         kernels::langevin_update<<<kernels::blocks_for(atoms), kernels::threads>>>(
-            x.data(), s_xyz.data(), conformer_of.data(), offsets.data(), keys.data(), atoms, alpha, noise, o.seed,
-            static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step), dead.data());
+            x.data(), s_xyz.data(), conformer_of.data(), offsets.data(), keys.data(), atoms, u.drift, u.noise, o.seed,
+            static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(u.key), dead.data());
         kernels::mark_dead<<<kernels::blocks_for(C), kernels::threads>>>(
             x.data(), coords.data(), 0, C, o.max_coordinate, dead.data(), dead_level.data(), dead_step.data(),
             static_cast<int>(level), static_cast<int>(step));
@@ -194,8 +200,7 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
       std::copy(xs.begin() + static_cast<std::ptrdiff_t>(value), xs.begin() + static_cast<std::ptrdiff_t>(value + values),
                 r.conformers.data());
       value += values;
-      r.network_evaluations = static_cast<double>(n) * static_cast<double>(schedule.size() - o.first_level) *
-                              static_cast<double>(o.steps_per_level);
+      r.network_evaluations = static_cast<double>(n) * static_cast<double>(evaluations_per_conformer);
       for (std::size_t c = 0; c < n; ++c, ++conformer) {
         if (dead0[conformer]) {
           ++r.diverged;

@@ -370,6 +370,7 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   if (keys && keys->size() != samples.size())
     throw shape_mismatch("sample_torsions_gpu(): " + std::to_string(keys->size()) + " noise keys for " +
                          std::to_string(samples.size()) + " samples");
+  if (o.shift.active()) throw invalid_argument("sample_torsions_gpu(): sigma_shift runs on the CPU sampler only for now");
   const std::size_t n = samples.size();
   const auto t0 = std::chrono::steady_clock::now();
   sample::torus_result r;
@@ -407,13 +408,14 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   device_buffer<std::uint32_t> key(member_keys);
   for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
     const double sigma = schedule.sigma(level);
-    const auto [steps, drift, noise] = sample::torus_coefficients(o, schedule, level);  // the CPU sampler's
+    const sample::level_coefficients k = sample::torus_coefficients(o, schedule, level);  // the CPU sampler's
     const std::vector<float> sig(members.size(), static_cast<float>(sigma));
-    for (std::size_t step = 0; step < steps; ++step) {
+    for (std::size_t step = 0; step < k.total_steps(); ++step) {
+      const sample::step_update u = k.update(step);  // correctors first, then the predictor (as on the CPU)
       net.forward(b, theta.data(), sig, score.data());
       kernels::torus_update<<<kernels::blocks_for(b.torsions), kernels::threads>>>(
           theta.data(), score.data(), b.torsion_sample.data(), b.sample_torsion_offset.data(), key.data(), b.torsions,
-          drift, noise, o.seed, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(step), dead.data());
+          u.drift, u.noise, o.seed, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(u.key), dead.data());
       kernels::mark_dead<<<kernels::blocks_for(members.size()), kernels::threads>>>(
           theta.data(), b.sample_torsion_offset.data(), 0, static_cast<int>(members.size()),
           std::numeric_limits<double>::infinity(), dead.data(),
