@@ -31,10 +31,10 @@
 #include "confsgm/schedule/noise_schedule.hpp"
 #include "confsgm/util/parallel.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
-#include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>

@@ -36,14 +36,15 @@
 //     sigma_hat = sigma sqrt(|s|^2 / E|s_sigma|^2).
 // The estimate pools the conformers of one molecule within a network batch
 // (one conformer's few torsions give too noisy a norm). The ratio
-// sigma_hat / sigma_i seen at one step sets the network level of the next: the level j of the window whose sigma_j is nearest (in log) to
+// sigma_hat / sigma_i seen at one step sets the network level of the next:
+// the level j of the window whose sigma_j is nearest (in log) to
 // ratio * sigma_next. The update's coefficients stay those of the scheduled
 // level (every level is still walked once). The network learns the score of
 // the data perturbed by the kernel, whose norm equals the kernel's only where
 // sigma is large against the spread of the data's modes; at smaller sigma the
 // estimate reads low (a mode of width tau gives sigma / sqrt(sigma^2 + tau^2)
-// of the true ratio). So the shift applies at levels with sigma >= cutoff, as
-// Li et al. shift only the early, noisy part of sampling.
+// of the true ratio). So the shift applies only at levels with sigma >= cutoff
+// (Li et al. too stop shifting at a cut-off step).
 #pragma once
 
 #include "confsgm/error.hpp"
