@@ -38,7 +38,9 @@ class wire_writer {
   const std::string& bytes() const noexcept { return bytes_; }
 
  private:
-  void raw(const void* p, std::size_t n) { bytes_.append(static_cast<const char*>(p), n); }
+  void raw(const void* p, std::size_t n) {
+    if (n) bytes_.append(static_cast<const char*>(p), n);  // p may be null for an empty array
+  }
   std::string bytes_;
 };
 
