@@ -3,6 +3,7 @@
 // reference conformers.
 #include <confsgm/confsgm.hpp>
 #include <confsgm/eval/exposure_bias.hpp>
+#include <confsgm/generate/recommended_sampling.hpp>
 #include <confsgm/rdkit/sdf.hpp>
 
 #include <fstream>
@@ -79,13 +80,22 @@ int run_bias(arguments& args) {
   const auto errors_csv = args.str("errors");
   const auto label = args.str("label", model_path);
   const auto backend = args.str("backend", "cpu");
-  const auto compensation = read_compensation(args);
+  // `bias` measures the sampler the options describe: by default no compensation, whatever the model recommends
+  // (--sampling-defaults model measures what `generate` runs).
+  const auto request = read_compensation(args, "none");
   args.reject_unknown();
-  compensation.apply_to(lo);
   const bool gpu = cuda_backend::selected(backend);
-  if (gpu && compensation.active())
-    throw usage_error(compensation_options_named(compensation) + " in `bias` run on --backend cpu for now (the GPU "
-                      "estimator takes no compensation yet)");
+  // The compensation for a model file's header (its recommendation for the parts not given), refused on the GPU.
+  const auto compensation_for = [&](const std::map<std::string, std::string>& header) {
+    const auto c = request.resolve(confsgm::generate::recommended_compensation(header, model_path));
+    if (gpu && c.active())
+      throw usage_error(compensation_options_named(c) + " in `bias`" +
+                        (request.complete() ? "" : " (what " + model_path + " recommends; --sampling-defaults none "
+                                                   "measures without)") +
+                        " run on --backend cpu for now (the GPU estimator takes no compensation yet)");
+    return c;
+  };
+  if (gpu) compensation_for({});  // what the command line asks, before any work
   if (update != "sde" && update != "ode") throw usage_error("--update must be sde or ode, got '" + update + "'");
   if (o.samples_per_level == 0 || per_mol == 0 || steps == 0 || lo.steps_per_level == 0)
     throw usage_error("--samples-per-level, --conformers-per-molecule, --steps and --steps-per-level must be >= 1");
@@ -119,6 +129,7 @@ int run_bias(arguments& args) {
         samples.push_back({&d.set.conformer_structures[i][c], d.set.clean[i][c]});
     if (samples.empty()) throw confsgm::io_error(data_path, std::nullopt, std::nullopt, "no conformer with a rotatable bond");
     const confsgm::log_uniform_schedule schedule(m.sigma_max, m.sigma_min, steps);
+    const auto compensation = compensation_for(m.header);
     const auto zero_noise =
         update == "sde" ? confsgm::eval::zero_noise_update::sde_drift : confsgm::eval::zero_noise_update::probability_flow;
     std::cerr << "[bias] " << samples.size() << " matched conformers of " << d.set.size() << " molecules, "
@@ -134,6 +145,7 @@ int run_bias(arguments& args) {
     return ok;
   }
   const auto m = load_confgf_model(model_path);
+  compensation_for(m.header).apply_to(lo);
   std::vector<confsgm::distance_structure> structures;
   structures.reserve(read.molecules.size());  // samples point into it
   std::vector<confsgm::eval::distance_sample> samples;

@@ -121,27 +121,47 @@ class arguments {
   std::map<std::string, bool> used_;
 };
 
-/// The sampling-time compensations of `generate` and `bias` (confsgm/sample/compensation.hpp), checked:
+/// The sampling-time compensations of `generate` and `bias` (confsgm/sample/compensation.hpp), each part as the
+/// command line gives it:
 ///   --epsilon-k K --epsilon-b B                   Epsilon Scaling, lambda = K t + B
 ///   --corrector-steps M --corrector-step-size R   M Langevin corrector steps per level, alpha = R sigma^2
-///   --sigma-shift-window W --sigma-shift-cutoff S  network level within W levels, at sigma >= S
-inline confsgm::sample::sampling_compensation read_compensation(arguments& args) {
-  confsgm::sample::sampling_compensation c;
-  c.scaling = {args.number("epsilon-k", 0.0), args.number("epsilon-b", 1.0)};
-  check_epsilon_scaling(c.scaling);
-  c.corrector.steps = args.count("corrector-steps", 0);
-  c.corrector.step_size = args.number("corrector-step-size", 0.1);
-  if (!std::isfinite(c.corrector.step_size) || !(c.corrector.step_size > 0))
-    throw usage_error("--corrector-step-size must be a finite number > 0, got " + std::to_string(c.corrector.step_size));
-  if (args.has("corrector-step-size") && !c.corrector.active())
-    throw usage_error("--corrector-step-size needs --corrector-steps >= 1");
-  c.shift.window = args.count("sigma-shift-window", 0);
-  c.shift.cutoff = args.number("sigma-shift-cutoff", 0.0);
-  if (!std::isfinite(c.shift.cutoff) || !(c.shift.cutoff >= 0))
-    throw usage_error("--sigma-shift-cutoff must be a finite sigma >= 0, got " + std::to_string(c.shift.cutoff));
-  if (args.has("sigma-shift-cutoff") && !c.shift.active())
-    throw usage_error("--sigma-shift-cutoff needs --sigma-shift-window >= 1");
-  return c;
+///   --sigma-shift-window W --sigma-shift-cutoff S  network level within W levels, at sigma >= S (W = 0: none)
+///   --sampling-defaults model|none                parts not given: the model file's recommendation
+///                                                 (confsgm/generate/recommended_sampling.hpp) or none
+/// @p defaults is the command's --sampling-defaults when the option is absent. The messages name the options
+/// (the library's own checks, which run later, name its types).
+inline confsgm::sample::compensation_request read_compensation(arguments& args, const std::string& defaults) {
+  confsgm::sample::compensation_request r;
+  const auto from = args.str("sampling-defaults", defaults);
+  if (from != "model" && from != "none")
+    throw usage_error("--sampling-defaults must be 'model' (what the model file recommends, for the parts not given) "
+                      "or 'none', got '" + from + "'");
+  if (args.has("epsilon-k") || args.has("epsilon-b")) {
+    r.scaling = confsgm::sample::epsilon_scaling{args.number("epsilon-k", 0.0), args.number("epsilon-b", 1.0)};
+    check_epsilon_scaling(*r.scaling);
+  }
+  if (args.has("corrector-steps") || args.has("corrector-step-size")) {
+    confsgm::sample::langevin_corrector c;
+    c.steps = args.count("corrector-steps", 0);
+    c.step_size = args.number("corrector-step-size", c.step_size);
+    if (!std::isfinite(c.step_size) || !(c.step_size > 0))
+      throw usage_error("--corrector-step-size must be a finite number > 0, got " + std::to_string(c.step_size));
+    if (args.has("corrector-step-size") && !c.active())
+      throw usage_error("--corrector-step-size needs --corrector-steps >= 1");
+    r.corrector = c;
+  }
+  if (args.has("sigma-shift-window") || args.has("sigma-shift-cutoff")) {
+    confsgm::sample::sigma_shift h;
+    h.window = args.count("sigma-shift-window", 0);
+    h.cutoff = args.number("sigma-shift-cutoff", 0.0);
+    if (!std::isfinite(h.cutoff) || !(h.cutoff >= 0))
+      throw usage_error("--sigma-shift-cutoff must be a finite sigma >= 0, got " + std::to_string(h.cutoff));
+    if (args.has("sigma-shift-cutoff") && !h.active())
+      throw usage_error("--sigma-shift-cutoff needs --sigma-shift-window >= 1");
+    r.shift = h;
+  }
+  if (from == "none") r = confsgm::sample::compensation_request::exactly(r.resolve());
+  return r;
 }
 
 /// The options that set @p c, for messages: "--epsilon-b/--epsilon-k", "--corrector-steps", ...

@@ -68,8 +68,17 @@ confsgm::sample::torus_result torsional_sample(const torsion_net& net, const par
   return on_device([&] {
     confsgm::cuda::torsion_network_gpu gpu(net, p);
     confsgm::sample::torus_result out;
-    for (std::size_t first = 0; first < samples.size(); first += max_samples_per_launch) {
-      const std::size_t last = std::min(samples.size(), first + max_samples_per_launch);
+    for (std::size_t first = 0, last = 0; first < samples.size(); first = last) {
+      last = std::min(samples.size(), first + max_samples_per_launch);
+      // sigma-shift pools samples of one structure within a chunk of keys: a launch ends between pools.
+      const auto same_pool = [&](std::size_t a, std::size_t b) {
+        return samples[a] == samples[b] && (keys[a] - o.stream_offset) / o.chunk == (keys[b] - o.stream_offset) / o.chunk;
+      };
+      if (o.shift.active() && o.chunk > 0 && last < samples.size()) {
+        std::size_t cut = last;
+        while (cut > first + 1 && same_pool(cut - 1, cut)) --cut;
+        if (!same_pool(cut - 1, cut)) last = cut;  // else one pool fills the launch: it is split
+      }
       const auto part = [&](const auto& v) {
         return std::vector<typename std::decay_t<decltype(v)>::value_type>(v.begin() + std::ptrdiff_t(first),
                                                                            v.begin() + std::ptrdiff_t(last));
@@ -82,6 +91,7 @@ confsgm::sample::torus_result torsional_sample(const torsion_net& net, const par
       for (auto& s : r.status) out.status.push_back(std::move(s));
       out.diverged += r.diverged;
       out.network_evaluations += r.network_evaluations;
+      out.shifted_evaluations += r.shifted_evaluations;
       out.seconds += r.seconds;
     }
     return out;

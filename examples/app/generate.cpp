@@ -63,6 +63,9 @@ struct generate_request {
   std::size_t steps = 20;
   confsgm::rdkit::mirror_images mirrors = confsgm::rdkit::mirror_images::reflect;
   std::vector<std::string> model_files;
+  /// Sampling-time compensation, part by part; parts not given follow each model file's recommendation unless
+  /// --sampling-defaults none (langevin/torus above hold the parts given).
+  confsgm::sample::compensation_request compensation;
   bool confgf() const { return method == "confgf"; }
   bool torsional() const { return method == "torsional"; }
 };
@@ -102,7 +105,8 @@ generate_request parse_request(arguments& args) {
   q.relax = args.str("relax", "none");
   q.relax_iterations = args.count<unsigned>("relax-iterations", 2000);
   q.keep_changed = args.flag("keep-changed");
-  const auto compensation = read_compensation(args);
+  q.compensation = read_compensation(args, "model");
+  const auto compensation = q.compensation.resolve();  // the parts given
   compensation.apply_to(lo);
   compensation.apply_to(to);
   q.oversample = args.count("oversample", 1);
@@ -113,9 +117,9 @@ generate_request parse_request(arguments& args) {
   if (compensation.active() && q.method == "etkdg")
     throw usage_error(compensation_options_named(compensation) + ": sampling-time compensation applies to a score "
                       "model's sampler (--method confgf or torsional)");
-  if (compensation.shift.active() && cuda_backend::selected(q.backend))
-    throw usage_error("--sigma-shift-window runs on --backend cpu for now (the CUDA samplers take Epsilon Scaling "
-                      "and correctors)");
+  if (compensation.shift.active() && q.confgf() && cuda_backend::selected(q.backend))
+    throw usage_error("--sigma-shift-window with --method confgf runs on --backend cpu (the GPU distance sampler "
+                      "gives every conformer one sigma; torsional shifts on both)");
   if (!q.select.empty() && q.select != "energy" && q.select != "diverse")
     throw usage_error("--select must be 'energy' (lowest energies, duplicates removed) or 'diverse' (farthest-point "
                       "RMSD), got '" + q.select + "'");
@@ -211,11 +215,19 @@ any_selector make_selector(const generate_request& q) {
 
 /// The request's generator, owning its models.
 any_generator make_generator(const generate_request& q) {
-  if (q.confgf())
-    return confgf_generator(gen::model_set<confgf_generator::network_type>::load(q.model_files), q.langevin, q.mirrors);
+  if (q.confgf()) {
+    confgf_generator g(gen::model_set<confgf_generator::network_type>::load(q.model_files), q.langevin, q.mirrors,
+                       q.compensation);
+    if (q.gpu)
+      for (std::size_t i = 0; i < g.models().size(); ++i)
+        if (g.options(i).shift.active())
+          throw usage_error(q.model_files[i] + " recommends sigma-shift, which --method confgf runs on --backend cpu "
+                            "only; give --sigma-shift-window 0 (or --sampling-defaults none) to sample without it");
+    return g;
+  }
   if (q.torsional())
     return torsional_generator(gen::model_set<torsional_generator::network_type>::load(q.model_files), q.torus, q.steps,
-                               q.reuse_local);
+                               q.reuse_local, q.compensation);
   return gen::etkdg_generator(q.etkdg);
 }
 
@@ -322,7 +334,8 @@ std::string build_fingerprint() {
 }
 
 /// The settings that decide the output: a journaled run resumes only under the same ones.
-run_settings settings_of(const generate_request& q, std::size_t molecules) {
+/// @p compensation_per_model: what each model samples with ("file: setting, ..."; compensation_by_model()).
+run_settings settings_of(const generate_request& q, std::size_t molecules, const std::string& compensation_per_model) {
   const auto& eo = q.etkdg;
   const auto& lo = q.langevin;
   const auto& to = q.torus;
@@ -344,6 +357,9 @@ run_settings settings_of(const generate_request& q, std::size_t molecules) {
     if (lo.shift.active())
       settings.insert(settings.end(), {{"sigma-shift-window", std::to_string(lo.shift.window)},
                                        {"sigma-shift-cutoff", exact(lo.shift.cutoff)}});
+    // What each model samples with, its recommendation included (a restamped model file changes its fingerprint
+    // too; this names the reason).
+    settings.push_back({"compensation", compensation_per_model});
   }
   if (q.confgf())
     settings.insert(settings.end(), {{"steps-per-level", std::to_string(lo.steps_per_level)}, {"step-size", exact(lo.step_size)},
@@ -363,6 +379,31 @@ run_settings settings_of(const generate_request& q, std::size_t molecules) {
     settings.insert(settings.end(), {{"oversample", std::to_string(q.oversample)}, {"select", q.select},
                                      {"energy-window", q.energy_window ? exact(*q.energy_window) : "default"}});
   return settings;
+}
+
+/// The sampler options model @p i of @p generator samples with (none for ETKDG).
+template <class Generator>
+auto sampler_options_of(const Generator& g, std::size_t i) {
+  if constexpr (requires { g.options(i); }) return std::optional(g.options(i));
+  else return std::optional<confsgm::sample::torus_sampler_options>();
+}
+
+/// The compensation model @p i samples with (none for ETKDG).
+confsgm::sample::sampling_compensation compensation_of(const any_generator& generator, std::size_t i) {
+  return std::visit([&](const auto& g) {
+    confsgm::sample::sampling_compensation c;
+    if (const auto o = sampler_options_of(g, i)) c = {o->scaling, o->corrector, o->shift};
+    return c;
+  }, generator);
+}
+
+/// "qm9-torsion-ip.bin: none, drugs-torsion-ip.bin: sigma-shift window=4 cutoff=0": each model's compensation.
+std::string compensation_by_model(const generate_request& q, const any_generator& generator) {
+  std::string s;
+  for (std::size_t i = 0; i < q.model_files.size(); ++i)
+    s += (s.empty() ? "" : ", ") + std::filesystem::path(q.model_files[i]).filename().string() + ": " +
+         gen::describe(compensation_of(generator, i));
+  return s;
 }
 
 /// Whether molecule k is sampled at all (the per-molecule path reports why not).
@@ -390,7 +431,7 @@ std::vector<std::optional<confsgm::sample::langevin_result>> sample_confgf_on_gp
       job_molecule.push_back(k);
     }
     if (jobs.empty()) continue;
-    auto batch = cuda_backend::confgf_sample(models[i].network, models[i].parameters, g.schedule(i), jobs, g.options());
+    auto batch = cuda_backend::confgf_sample(models[i].network, models[i].parameters, g.schedule(i), jobs, g.options(i));
     for (std::size_t j = 0; j < jobs.size(); ++j) results[job_molecule[j]] = std::move(batch[j]);
   }
   return results;
@@ -440,7 +481,7 @@ std::vector<torsional_on_gpu> sample_torsional_on_gpu(const torsional_generator&
     }
     if (samples.empty()) continue;
     auto all = cuda_backend::torsional_sample(models[i].network, models[i].parameters, g.schedule(i), samples,
-                                              g.options(), start, keys);
+                                              g.options(i), start, keys);
     span_first.push_back(samples.size());
     for (std::size_t m = 0; m < molecule_of_span.size(); ++m) {
       confsgm::sample::torus_result r;
@@ -577,16 +618,15 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
   });
   std::vector<std::size_t> rank(order.size());
   for (std::size_t r = 0; r < order.size(); ++r) rank[order[r]] = r + 1;
-  const auto model_file = [&]() -> std::string {
-    if (q.model_files.empty()) return {};
-    const std::size_t i = std::visit(
-        [&](const auto& g) -> std::size_t {
-          if constexpr (requires { g.models(); }) return g.models().choose(m);
-          else return 0;
-        },
-        generator);
-    return std::filesystem::path(q.model_files[i]).filename().string();
-  }();
+  const std::size_t model_index = std::visit(
+      [&](const auto& g) -> std::size_t {
+        if constexpr (requires { g.models(); }) return g.models().choose(m);
+        else return 0;
+      },
+      generator);
+  const std::string model_file =
+      q.model_files.empty() ? std::string() : std::filesystem::path(q.model_files[model_index]).filename().string();
+  const auto compensation = compensation_of(generator, model_index);  // the model's, its recommendation included
   const std::string method = (q.confgf() ? "confgf" : q.torsional() ? "torsional-" + q.sampler : q.etkdg.mmff ? "etkdg+mmff" : "etkdg") +
                              (q.relax == "none" ? "" : "+" + q.relax);
   for (std::size_t c = 0; c < res.conformers.size(); ++c) {
@@ -603,14 +643,14 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
         {"seed", std::to_string(q.etkdg.seed)}, {"smiles", m.smiles},
     };
     if (!model_file.empty()) props.emplace_back("model", model_file);
-    if (q.langevin.scaling.active())
-      props.emplace_back("epsilon_scaling", "k=" + shortest(q.langevin.scaling.k) + " b=" + shortest(q.langevin.scaling.b));
-    if (q.langevin.corrector.active())
-      props.emplace_back("corrector", "steps=" + std::to_string(q.langevin.corrector.steps) +
-                                          " step_size=" + shortest(q.langevin.corrector.step_size));
-    if (q.langevin.shift.active())
-      props.emplace_back("sigma_shift", "window=" + std::to_string(q.langevin.shift.window) +
-                                            " cutoff=" + shortest(q.langevin.shift.cutoff));
+    if (compensation.scaling.active())
+      props.emplace_back("epsilon_scaling", "k=" + shortest(compensation.scaling.k) + " b=" + shortest(compensation.scaling.b));
+    if (compensation.corrector.active())
+      props.emplace_back("corrector", "steps=" + std::to_string(compensation.corrector.steps) +
+                                          " step_size=" + shortest(compensation.corrector.step_size));
+    if (compensation.shift.active())
+      props.emplace_back("sigma_shift", "window=" + std::to_string(compensation.shift.window) +
+                                            " cutoff=" + shortest(compensation.shift.cutoff));
     if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
     if (info.energy) props.emplace_back("energy_unit", res.energy_unit);
     props.emplace_back("rank", std::to_string(rank[c]));
@@ -815,7 +855,7 @@ int run_generate(arguments& args) {
 
   std::vector<std::string> ids;
   for (const auto& m : mols) ids.push_back(m.id);
-  const auto settings = settings_of(q, mols.size());
+  const auto settings = settings_of(q, mols.size(), compensation_by_model(q, generator));
   if (job.sharded()) return run_generate_sharded(q, generator, refiner, selector, mols, wanted, pooled, rejected, settings);
   if (std::filesystem::exists(part_journal::folder_of(q.output))) {
     if (q.resume)

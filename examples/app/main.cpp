@@ -85,10 +85,14 @@ generate: conformer ensembles for every molecule of FILE
   --corrector-steps M --corrector-step-size R   confgf/torsional: M Langevin
                       corrector steps at each level before its predictor,
                       alpha = R sigma^2 (default none; R 0.1)
-  --sigma-shift-window W --sigma-shift-cutoff S   confgf/torsional, cpu: score
-                      each molecule at the level within W of the scheduled one
-                      that matches its noise as read from the score norm, at
-                      levels with sigma >= S (default none; S 0)
+  --sigma-shift-window W --sigma-shift-cutoff S   confgf/torsional (confgf on
+                      cpu only): score each molecule at the level within W of
+                      the scheduled one that matches its noise as read from the
+                      score norm, at levels with sigma >= S (W 0: none; S 0)
+  --sampling-defaults D   model (default): the compensation parts not given
+                      above are what the model file recommends (the shipped
+                      Drugs torsion models: --sigma-shift-window 4); none: only
+                      what is given
   --oversample K      generate K x the requested conformers (a pool), refine
                       them, then keep the requested number by --select
   --select R          energy: lowest energies within --energy-window (default
@@ -212,6 +216,8 @@ record the error; a markdown table on stdout
   --epsilon-b B --epsilon-k K, --corrector-steps M --corrector-step-size R,
   --sigma-shift-window W --sigma-shift-cutoff S   sampling-time compensation
                       of the zero-noise sampler (as in generate; cpu only)
+  --sampling-defaults D   none (default: what is given) or model (the parts
+                      not given as the model file recommends, as generate)
   --csv OUT.csv       per-level means; --errors OUT.csv every sample's error
   --label NAME        model name in the outputs; --seed S (2021); --threads T
   --backend B         cpu (default) or cuda: the zero-noise sampler on the GPU

@@ -2,7 +2,9 @@
 # Sampling-time exposure-bias compensation (issue 24; confsgm/sample/compensation.hpp): for each model and each
 # named setting, the exposure bias per level (paper Algorithm 2, `confsgm bias`: the same seed gives every setting
 # the same perturbed starts, so the comparison is paired) and COV/MAT of a generated ensemble (2 x the reference
-# count). Writes results/compensation_<space>_<family>_<split>/summary.md; finished parts are skipped: rerun to
+# count). Every setting is exactly what it names: a model file's recommended settings are not applied
+# (--sampling-defaults none).
+# Writes results/compensation_<space>_<family>_<split>/summary.md; finished parts are skipped: rerun to
 # resume.
 #   bash examples/experiments/compensation.sh        # QM9 validation set, torsion baseline model, seed 1
 # Settings (environment): SPACE (torsion | distance), FAMILY (qm9 | drugs), SPLIT (val | test; choose settings on
@@ -78,7 +80,7 @@ for model in $models; do
     if [[ ! -f $out/$name.json ]]; then
       start=$(date +%s.%N)
       "$app" generate --method "$method" --model "$model" --input "$input" --output "$out/$name.sdf" --seed "$seed" \
-        --threads "$threads" "${step_options[@]}" "${extra[@]}" --quiet 2> "$out/$name.gen.log" || [[ $? -eq 1 ]]
+        --sampling-defaults none --threads "$threads" "${step_options[@]}" "${extra[@]}" --quiet 2> "$out/$name.gen.log" || [[ $? -eq 1 ]]
       awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f\n", b - a}' > "$out/$name.seconds"
       "$app" evaluate --ref "$input" --gen "$out/$name.sdf" --threshold "$threshold" --label "$name" \
         --json "$out/$name.json.partial" --threads "$threads" --quiet > "$out/$name.txt" || [[ $? -eq 1 ]]

@@ -59,3 +59,4 @@
 
 #include "confsgm/generate/model_choice.hpp"
 #include "confsgm/generate/noise_streams.hpp"
+#include "confsgm/generate/recommended_sampling.hpp"

@@ -107,14 +107,32 @@ int main() {
              1e-3);
     }
 
-    // 3b. Two molecules in one launch (generate --backend cuda): per-sample start states and noise keys make each
-    //     molecule's share equal its own CPU run with its stream offset.
+    // 3a. sigma-shift (window 4, as the Drugs models recommend): the network levels follow the pooled noise
+    //     estimate as on the CPU (samples c and c + 3 share a structure, so they pool).
     {
+      sample::torus_sampler_options f;
+      f.seed = 42;
+      f.shift = {4, 0.0};
+      const auto fc = sample::sample_torsions<float>(tscore, sch, samples, f);
+      const auto fg = cuda::sample_torsions_gpu(tnet, sch, samples, f);
+      expect(fc.shifted_evaluations > 0, "sigma-shift: the CPU run shifts some evaluations", fc.shifted_evaluations, 1);
+      expect(std::abs(fc.shifted_evaluations - fg.shifted_evaluations) <= 0.05 * fc.shifted_evaluations,
+             "sigma-shift: shifted evaluations, |cpu - gpu|", std::abs(fc.shifted_evaluations - fg.shifted_evaluations),
+             0.05 * fc.shifted_evaluations);
+      expect(max_wrapped_diff(fc.torsions, fg.torsions) <= 1e-3, "sigma-shift whole run: max |dtheta| (rad)",
+             max_wrapped_diff(fc.torsions, fg.torsions), 1e-3);
+    }
+
+    // 3b. Two molecules in one launch (generate --backend cuda): per-sample start states and noise keys make each
+    //     molecule's share equal its own CPU run with its stream offset, with and without sigma-shift (pooled
+    //     per molecule as on the CPU).
+    for (const std::size_t window : {std::size_t{0}, std::size_t{4}}) {
       const std::vector<std::vector<const torsion_structure*>> molecules = {{&structs[0], &structs[0]},
                                                                              {&structs[1], &structs[2], &structs[1]}};
       const std::uint32_t offsets[] = {0, 1u << 16};
       sample::torus_sampler_options f;
       f.seed = 42;
+      f.shift = {window, 0.0};
       std::vector<const torsion_structure*> all;
       std::vector<std::vector<double>> start_all;
       std::vector<std::uint32_t> keys;
@@ -139,8 +157,9 @@ int main() {
         err = std::max(err, max_wrapped_diff(fc.torsions, mine));
         first += molecules[m].size();
       }
-      expect(diverged == 0, "two molecules in one launch: none diverged (cpu + gpu)", double(diverged), 0);
-      expect(err <= 1e-3, "two molecules in one launch: max |dtheta| (rad)", err, 1e-3);
+      const std::string what = "two molecules in one launch, sigma-shift window " + std::to_string(window);
+      expect(diverged == 0, (what + ": none diverged (cpu + gpu)").c_str(), double(diverged), 0);
+      expect(err <= 1e-3, (what + ": max |dtheta| (rad)").c_str(), err, 1e-3);
     }
 
     // 4. The exposure-bias estimator, unchanged, with the device model (cuda::torsion_model_gpu) as its model.

@@ -3,7 +3,8 @@
 # which the requested number is written, with `selection` and `pool` in every record; the same file for any
 # --threads (refinement and selection on); the energy rule writes ascending energies that begin with the pool's
 # lowest; --mmff (ETKDG's alias) gives energies too; the first conformers of an oversampled pool are the
-# samples a run without oversampling draws (each conformer keeps its noise stream). Then Epsilon Scaling.
+# samples a run without oversampling draws (each conformer keeps its noise stream). Then Epsilon Scaling,
+# corrector steps, sigma-shift and the model files' recommended compensation (--sampling-defaults).
 # usage: cli_generate_select.sh CONFSGM_BINARY WORK_DIR
 set -uo pipefail
 bin=$1; work=$2
@@ -103,5 +104,18 @@ done
 cmp -s "$work/shift1.sdf" "$work/shift2.sdf" || die "--sigma-shift-window 3 depends on the thread count"
 cmp -s "$work/t3.sdf" "$work/shift1.sdf" && die "--sigma-shift-window 3 did not change the samples"
 [[ $(prop "$work/shift1.sdf" sigma_shift | sort -u) == "window=3 cutoff=0" ]] || die "records lack sigma_shift=window=3 cutoff=0"
+# The model's recommendation (--sampling-defaults model, the default): acetylphenylalanine goes to the Drugs model,
+# whose file recommends sigma-shift window 4, and its records say so; the QM9 molecules sample without. Without
+# the recommendation (--sampling-defaults none, or the part given as none) the Drugs molecule samples unshifted.
+pairs=$(awk '$0 == ">  <mol_id>" { getline; id = $0 } $0 == ">  <sigma_shift>" { getline; print id ":" $0 }' "$work/t3.sdf" | sort -u)
+[[ $pairs == "acetylphenylalanine:window=4 cutoff=0" ]] \
+  || die "default run: sigma_shift records '$pairs', not acetylphenylalanine:window=4 cutoff=0 alone"
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sampling-defaults none \
+  --output "$work/plain.sdf" 2> /dev/null || die "--sampling-defaults none failed"
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sigma-shift-window 0 \
+  --output "$work/w0.sdf" 2> /dev/null || die "--sigma-shift-window 0 failed"
+cmp -s "$work/plain.sdf" "$work/w0.sdf" || die "--sampling-defaults none and --sigma-shift-window 0 wrote different files"
+cmp -s "$work/t3.sdf" "$work/plain.sdf" && die "--sampling-defaults none wrote the default run's file (no recommendation followed?)"
+[[ -z $(prop "$work/plain.sdf" sigma_shift) ]] || die "--sampling-defaults none: records name a sigma_shift"
 [[ $fail -eq 0 ]] && echo "all selection and scaling checks passed"
 exit $fail

@@ -163,7 +163,7 @@ TEST_CASE("generate: torsion generator with the shipped models: model choice, no
   CHECK_FALSE(same_conformers(one, gen.generate(small, 4, 6, 1)));  // another molecule index: other noise
   // Sampling elsewhere and collecting gives the same conformers (the GPU path).
   const auto local = gen.local_structures(small, 3, 6);
-  auto o = gen.options();
+  auto o = gen.options(0);  // the model's options (here the options as given: no compensation request)
   o.stream_offset = generate::stream_offset(3);
   const sample::network_torsion_score<torsion_net> score(models[0].network, models[0].parameters);
   const auto r = sample::sample_torsions<float>(score, gen.schedule(0), gen.samples_on(local, 6), o);
@@ -411,4 +411,63 @@ TEST_CASE("select: oversampling, MMFF94 and energy selection on a real molecule"
   for (std::size_t c = 1; c < 4; ++c) CHECK(*g.conformers.info[c].energy >= *g.conformers.info[c - 1].energy);
   CHECK(s.pool == 12);
   CHECK(s.kept.size() + s.duplicates + s.outside_window >= 4);
+}
+
+TEST_CASE("recommended sampling: a model file's header sets its compensation; malformed or unknown entries are refused",
+          "[generate][compensation]") {
+  std::map<std::string, std::string> h = {{"model", "torsion-pair-torque"}};
+  CHECK_FALSE(generate::recommended_compensation(h, "m.bin").active());
+  CHECK(generate::describe(generate::recommended_compensation(h, "m.bin")) == "none");
+  h["sampling_sigma_shift_window"] = "4";
+  h["sampling_corrector_steps"] = "1";
+  h["sampling_corrector_step_size"] = "0.2";
+  h["sampling_chosen_on"] = "drugs validation set, docs/results.md";
+  const auto c = generate::recommended_compensation(h, "m.bin");
+  CHECK(c.shift.window == 4);
+  CHECK(c.shift.cutoff == 0.0);
+  CHECK(c.corrector.steps == 1);
+  CHECK(c.corrector.step_size == 0.2);
+  CHECK_FALSE(c.scaling.active());
+  CHECK(generate::describe(c) == "corrector steps=1 step-size=0.2; sigma-shift window=4 cutoff=0");
+  auto bad = h;
+  bad["sampling_sigma_shift_window"] = "four";
+  CHECK_THROWS_WITH(generate::recommended_compensation(bad, "m.bin"),
+                    Catch::Contains("m.bin") && Catch::Contains("sampling_sigma_shift_window") && Catch::Contains("four"));
+  bad = h;
+  bad["sampling_sigma_shift_cutoff"] = "-1";
+  CHECK_THROWS_WITH(generate::recommended_compensation(bad, "m.bin"), Catch::Contains("m.bin") && Catch::Contains("cutoff"));
+  bad = h;
+  bad["sampling_particle_guidance"] = "1";  // a setting of a later version: refused, not dropped
+  CHECK_THROWS_WITH(generate::recommended_compensation(bad, "m.bin"),
+                    Catch::Contains("sampling_particle_guidance") && Catch::Contains("not a sampling setting"));
+}
+
+TEST_CASE("generate: each model samples with its own recommended compensation when asked, the options as given when "
+          "not", "[generate][compensation]") {
+  auto qm9 = train::load_model_file<torsion_net>(model_dir + "/qm9-torsion-ip.bin");
+  auto drugs = train::load_model_file<torsion_net>(model_dir + "/drugs-torsion-ip.bin");
+  drugs.header["sampling_sigma_shift_window"] = "3";  // as if stamped (the shipped file's own entry may differ)
+  qm9.header.erase("sampling_sigma_shift_window");
+  const generate::model_set<torsion_net> models({qm9, drugs});
+  sample::torus_sampler_options o;
+  o.seed = 11;
+  const generate::torsion_generator follow(models, o, 20, false, sample::compensation_request{});
+  CHECK_FALSE(follow.options(0).shift.active());
+  CHECK(follow.options(1).shift.window == 3);
+  CHECK_FALSE(follow.options().shift.active());  // the options as given
+  sample::compensation_request off;
+  off.shift = sample::sigma_shift{};
+  const generate::torsion_generator without(models, o, 20, false, off);
+  CHECK_FALSE(without.options(1).shift.active());
+  const generate::torsion_generator as_given(models, o, 20);  // no request: the options as they are, every model
+  CHECK_FALSE(as_given.options(1).shift.active());
+  // The drug-sized molecule samples with its model's shift: other conformers than without it, the same with the
+  // shift given explicitly.
+  const auto large = rdkit::from_smiles("CC(C)Cc1ccc(cc1)[C@@H](C)C(=O)NCCc1ccc(OC)c(OC)c1", "large");
+  REQUIRE(models.choose(large) == 1);
+  const auto shifted = follow.generate(large, 0, 4, 1);
+  CHECK_FALSE(same_conformers(shifted, without.generate(large, 0, 4, 1)));
+  auto explicit_options = o;
+  explicit_options.shift = {3, 0.0};
+  CHECK(same_conformers(shifted, generate::torsion_generator(models, explicit_options, 20).generate(large, 0, 4, 1)));
 }

@@ -613,3 +613,54 @@ TEST_CASE("sigma-shift: the network level follows the sample's estimated noise w
   while (levels_above < sch.size() && sch.sigma(levels_above) >= 1.0) ++levels_above;
   CHECK(on_path.shifted_evaluations < 0.1 * double(n * levels_above));
 }
+
+TEST_CASE("sigma-shift's pooled estimate: one per structure key and network level, in member order, dead members "
+          "left out",
+          "[torsion][sampler][compensation]") {
+  const log_uniform_schedule sch(3.14, 0.0314, 20);
+  // Four members: 0 and 2 share key 'a' and level 5, 1 has key 'a' at level 6, 3 key 'b' at level 5.
+  const std::vector<char> pool = {'a', 'a', 'a', 'b'};
+  const std::vector<std::size_t> level = {5, 6, 5, 5};
+  const std::vector<std::size_t> offset = {0, 2, 3, 5, 6};
+  const std::vector<float> score = {1, 2, 3, 4, 5, 6};
+  const std::vector<double> expected = {2.0, 1.0, 3.0, 4.0};
+  const auto r = sample::pooled_noise_ratios(sch, 5, pool, level, offset, score.data(), expected);
+  REQUIRE(r.size() == 4);
+  const double pooled = sample::sigma_shift::noise_ratio(sch.sigma(5), sch.sigma(5), 1 + 4 + 16 + 25, 2.0 + 3.0);
+  CHECK(r[0] == pooled);
+  CHECK(r[2] == pooled);
+  CHECK(r[1] == sample::sigma_shift::noise_ratio(sch.sigma(6), sch.sigma(5), 9, 1.0));
+  CHECK(r[3] == sample::sigma_shift::noise_ratio(sch.sigma(5), sch.sigma(5), 36, 4.0));
+  // A dead member takes no part: member 2 alone remains in its pool; the dead one reads 1 (on schedule).
+  const std::vector<char> alive = {0, 1, 1, 1};
+  const auto d = sample::pooled_noise_ratios(sch, 5, pool, level, offset, score.data(), expected, &alive);
+  CHECK(d[0] == 1.0);
+  CHECK(d[2] == sample::sigma_shift::noise_ratio(sch.sigma(5), sch.sigma(5), 16 + 25, 3.0));
+  CHECK(d[1] == r[1]);
+  CHECK_THROWS_AS(sample::pooled_noise_ratios(sch, 5, pool, level, std::vector<std::size_t>{0, 2}, score.data(),
+                                              expected),
+                  shape_mismatch);
+}
+
+TEST_CASE("compensation request: parts given stay, parts left open take the recommendation", "[compensation]") {
+  sample::sampling_compensation recommended;
+  recommended.shift = {4, 0.0};
+  recommended.corrector = {1, 0.2};
+  sample::compensation_request open;
+  CHECK_FALSE(open.complete());
+  const auto followed = open.resolve(recommended);
+  CHECK(followed.shift.window == 4);
+  CHECK(followed.corrector.steps == 1);
+  CHECK_FALSE(open.resolve().active());  // nothing recommended: none
+  sample::compensation_request no_shift;
+  no_shift.shift = sample::sigma_shift{};  // "--sigma-shift-window 0": none, whatever the model says
+  const auto partly = no_shift.resolve(recommended);
+  CHECK_FALSE(partly.shift.active());
+  CHECK(partly.corrector.steps == 1);
+  const auto fixed = sample::compensation_request::exactly(sample::epsilon_scaling{0.0, 1.01});
+  CHECK(fixed.complete());
+  const auto as_given = fixed.resolve(recommended);
+  CHECK(as_given.scaling.b == 1.01);
+  CHECK_FALSE(as_given.shift.active());
+  CHECK_FALSE(as_given.corrector.active());
+}

@@ -16,6 +16,7 @@
 
 #include "confsgm/generate/model_choice.hpp"
 #include "confsgm/generate/noise_streams.hpp"
+#include "confsgm/generate/recommended_sampling.hpp"
 #include "confsgm/model/distance_score_network.hpp"
 #include "confsgm/model/torsion_score_network.hpp"
 #include "confsgm/rdkit/etkdg.hpp"
@@ -26,6 +27,7 @@
 #include "confsgm/train/model_file.hpp"
 
 #include <concepts>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -97,6 +99,20 @@ class model_set {
   std::optional<std::size_t> domain(std::size_t i) const { return domains_.at(i); }
   /// Index of the model that serves @p m.
   std::size_t choose(const rdkit::molecule& m) const { return choose_model(domains_, m.graph.num_heavy_atoms()); }
+  /// The sampling-time compensation model @p i's file recommends (generate/recommended_sampling.hpp).
+  sample::sampling_compensation recommended(std::size_t i) const {
+    return recommended_compensation(models_.at(i).header, models_.at(i).path);
+  }
+  /// Per model: @p base with the compensation @p request resolves to against that model's recommendation; with
+  /// no request, @p base for every model.
+  template <class SamplerOptions>
+  std::vector<SamplerOptions> options_per_model(const SamplerOptions& base,
+                                                const std::optional<sample::compensation_request>& request) const {
+    std::vector<SamplerOptions> out(models_.size(), base);
+    if (request)
+      for (std::size_t i = 0; i < models_.size(); ++i) request->resolve(recommended(i)).apply_to(out[i]);
+    return out;
+  }
 
  private:
   std::vector<model_type> models_;
@@ -109,13 +125,20 @@ class distance_generator {
  public:
   using network_type = Network;
   using scalar = typename Network::scalar_type;
+  /// @p compensation: when given, each model samples with the compensation it resolves to against the model
+  /// file's recommendation (sample::compensation_request); when not, every model with @p options as they are.
   distance_generator(model_set<Network> models, sample::langevin_options options,
-                     rdkit::mirror_images mirrors = rdkit::mirror_images::reflect)
+                     rdkit::mirror_images mirrors = rdkit::mirror_images::reflect,
+                     const std::optional<sample::compensation_request>& compensation = std::nullopt)
       : models_(std::move(models)), options_(options), mirrors_(mirrors) {
     for (std::size_t i = 0; i < models_.size(); ++i) schedules_.push_back(models_[i].trained_schedule());
+    per_model_ = models_.options_per_model(options_, compensation);
   }
   const model_set<Network>& models() const { return models_; }
+  /// The options as given.
   const sample::langevin_options& options() const { return options_; }
+  /// The options model @p i samples with (its compensation resolved).
+  const sample::langevin_options& options(std::size_t i) const { return per_model_.at(i); }
   /// The noise levels model @p i walks.
   const custom_schedule& schedule(std::size_t i) const { return schedules_.at(i); }
 
@@ -124,7 +147,7 @@ class distance_generator {
     check_conformer_count(m, n);
     const std::size_t i = models_.choose(m);
     const auto structure = distance_space::describe(m.graph);
-    auto o = options_;
+    auto o = per_model_[i];
     o.threads = threads;
     o.stream_offset = stream_offset(index);
     const sample::network_pair_score<Network> score(models_[i].network, models_[i].parameters);
@@ -140,6 +163,7 @@ class distance_generator {
   model_set<Network> models_;
   std::vector<custom_schedule> schedules_;
   sample::langevin_options options_;
+  std::vector<sample::langevin_options> per_model_;
   rdkit::mirror_images mirrors_;
 };
 
@@ -151,16 +175,23 @@ class torsion_generator {
   using network_type = Network;
   using scalar = typename Network::scalar_type;
   /// @p reuse_local: one local structure per molecule instead of one per conformer (faster, less diverse).
+  /// @p compensation: when given, each model samples with the compensation it resolves to against the model
+  /// file's recommendation (sample::compensation_request); when not, every model with @p options as they are.
   torsion_generator(model_set<Network> models, sample::torus_sampler_options options, std::size_t steps = 20,
-                    bool reuse_local = false)
+                    bool reuse_local = false,
+                    const std::optional<sample::compensation_request>& compensation = std::nullopt)
       : models_(std::move(models)), options_(options), reuse_local_(reuse_local) {
     for (std::size_t i = 0; i < models_.size(); ++i) {
       schedules_.push_back(models_[i].sampling_schedule(steps));
       rules_.push_back(models_[i].rotatable_rule());
     }
+    per_model_ = models_.options_per_model(options_, compensation);
   }
   const model_set<Network>& models() const { return models_; }
+  /// The options as given.
   const sample::torus_sampler_options& options() const { return options_; }
+  /// The options model @p i samples with (its compensation resolved).
+  const sample::torus_sampler_options& options(std::size_t i) const { return per_model_.at(i); }
   const log_uniform_schedule& schedule(std::size_t i) const { return schedules_.at(i); }
 
   /// The ETKDG local structures molecule @p index of the run samples on (n, or 1 with reuse_local; fewer when
@@ -184,7 +215,7 @@ class torsion_generator {
     if (local.empty())
       throw error("ETKDG produced no local structure with the input's stereo (also not from random-coordinate starts)");
     const std::size_t i = models_.choose(m);
-    auto o = options_;
+    auto o = per_model_[i];
     o.threads = threads;
     o.stream_offset = stream_offset(index);
     const sample::network_torsion_score<Network> score(models_[i].network, models_[i].parameters);
@@ -205,6 +236,7 @@ class torsion_generator {
   std::vector<log_uniform_schedule> schedules_;
   std::vector<rotatable_rule> rules_;
   sample::torus_sampler_options options_;
+  std::vector<sample::torus_sampler_options> per_model_;
   bool reuse_local_;
 };
 

@@ -206,6 +206,8 @@ sample_result<typename Dynamics::state> annealed_sample(
     typename Dynamics::workspace work;
     std::vector<Scalar> input, sig, out;
     std::vector<std::size_t> net_level;
+    std::vector<const typename Dynamics::structure*> pool;
+    std::vector<double> expected;
     for (std::size_t level = o.first_level; level < schedule.size() && !members.empty(); ++level) {
       const double sigma = schedule.sigma(level);
       const level_coefficients k = update.at(schedule, level);
@@ -236,15 +238,14 @@ sample_result<typename Dynamics::state> annealed_sample(
             // One conformer's few variables give too noisy a norm: the estimate pools the members of one
             // structure scored at the same level within this batch (fixed chunks, so it does not depend on
             // the thread count).
+            pool.resize(members.size());
+            expected.resize(members.size());
             for (std::size_t m = 0; m < members.size(); ++m) {
-              double sq = 0, expected = 0;
-              for (std::size_t q = 0; q < members.size(); ++q) {
-                if (samples[members[q]] != samples[members[m]] || net_level[q] != net_level[m]) continue;
-                for (std::size_t v = offset[q]; v < offset[q + 1]; ++v) sq += double(out[v]) * double(out[v]);
-                expected += dynamics.expected_score_square(*samples[members[q]], schedule.sigma(net_level[q]));
-              }
-              noise_ratio[members[m]] = sigma_shift::noise_ratio(schedule.sigma(net_level[m]), sigma, sq, expected);
+              pool[m] = samples[members[m]];
+              expected[m] = dynamics.expected_score_square(*samples[members[m]], schedule.sigma(net_level[m]));
             }
+            const auto ratio = pooled_noise_ratios(schedule, level, pool, net_level, offset, out.data(), expected);
+            for (std::size_t m = 0; m < members.size(); ++m) noise_ratio[members[m]] = ratio[m];
           }
         bool any_left = false;
         for (std::size_t m = 0; m < members.size(); ++m) {

@@ -53,7 +53,11 @@
 
 #include <cmath>
 #include <cstddef>
+#include <map>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace confsgm::sample {
 
@@ -180,6 +184,43 @@ struct sigma_shift {
   }
 };
 
+/// Sigma-shift's pooled estimate for the members of one network evaluation at scheduled level @p level (the CPU
+/// and GPU samplers share it): member m's score is score[offset[m] .. offset[m + 1]), evaluated at network level
+/// @p net_level[m], with kernel expectation @p expected[m]; members with the same @p pool key (the samplers: the
+/// structure and the chunk) and the same network level share one estimate, from their summed squared scores
+/// over their summed expectations. The sums run in member order, so the estimate does not depend on how the
+/// scores were computed. Members with @p alive[m] false (when given) take no part and get ratio 1.
+template <class Key, class Scalar, NoiseSchedule Schedule>
+std::vector<double> pooled_noise_ratios(const Schedule& schedule, std::size_t level, const std::vector<Key>& pool,
+                                        const std::vector<std::size_t>& net_level,
+                                        const std::vector<std::size_t>& offset, const Scalar* score,
+                                        const std::vector<double>& expected,
+                                        const std::vector<char>* alive = nullptr) {
+  const std::size_t n = pool.size();
+  if (net_level.size() != n || expected.size() != n || offset.size() != n + 1 || (alive && alive->size() != n))
+    throw shape_mismatch("sample::pooled_noise_ratios(): " + std::to_string(n) + " members but " +
+                         std::to_string(net_level.size()) + " levels, " + std::to_string(expected.size()) +
+                         " expectations and " + std::to_string(offset.size()) + " offsets");
+  std::map<std::pair<Key, std::size_t>, std::size_t> group_of;
+  std::vector<std::size_t> group(n, 0);
+  std::vector<double> square, expectation;
+  for (std::size_t m = 0; m < n; ++m) {
+    if (alive && !(*alive)[m]) continue;
+    const auto [it, added] = group_of.try_emplace({pool[m], net_level[m]}, square.size());
+    if (added) square.push_back(0.0), expectation.push_back(0.0);
+    group[m] = it->second;
+    for (std::size_t v = offset[m]; v < offset[m + 1]; ++v)
+      square[it->second] += static_cast<double>(score[v]) * static_cast<double>(score[v]);
+    expectation[it->second] += expected[m];
+  }
+  std::vector<double> ratio(n, 1.0);
+  for (std::size_t m = 0; m < n; ++m)
+    if (!alive || (*alive)[m])
+      ratio[m] = sigma_shift::noise_ratio(schedule.sigma(net_level[m]), schedule.sigma(level), square[group[m]],
+                                          expectation[group[m]]);
+  return ratio;
+}
+
 /// The sampling-time compensations of this file together, as callers pass them on to a sampler's options
 /// (langevin_options, torus_sampler_options: members scaling, corrector, shift). An epsilon_scaling alone converts.
 struct sampling_compensation {
@@ -197,6 +238,25 @@ struct sampling_compensation {
     o.scaling = scaling;
     o.corrector = corrector;
     o.shift = shift;
+  }
+};
+
+/// Which compensation a run asks for, part by part: a part given is used as given (none included); a part left
+/// unset takes the value a model recommends (generate/recommended_sampling.hpp: the model file's header, chosen
+/// on validation data), or none where the model recommends nothing.
+struct compensation_request {
+  std::optional<epsilon_scaling> scaling;
+  std::optional<langevin_corrector> corrector;
+  std::optional<sigma_shift> shift;
+
+  /// Every part fixed to @p c: what a model recommends is not consulted.
+  static compensation_request exactly(const sampling_compensation& c) { return {c.scaling, c.corrector, c.shift}; }
+  /// True when no part is left to a model.
+  bool complete() const noexcept { return scaling && corrector && shift; }
+  /// The parts given, the rest from @p recommended.
+  sampling_compensation resolve(const sampling_compensation& recommended = {}) const {
+    return {scaling.value_or(recommended.scaling), corrector.value_or(recommended.corrector),
+            shift.value_or(recommended.shift)};
   }
 };
 

@@ -13,6 +13,7 @@
 #include "confsgm/sample/langevin.hpp"
 
 #include <mutex>
+#include <vector>
 
 namespace confsgm::cuda {
 
@@ -120,7 +121,8 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
                            " but the schedule has " + std::to_string(schedule.size()) + " levels");
   if (!(o.max_coordinate > 0)) throw invalid_argument("annealed_langevin_gpu(): max_coordinate must be > 0");
   if (o.shift.active())
-    throw invalid_argument("annealed_langevin_gpu(): sigma_shift runs on the CPU sampler only for now");
+    throw invalid_argument("annealed_langevin_gpu(): sigma_shift runs on the CPU distance sampler only (the GPU one "
+                           "gives every conformer one sigma; the torsion samplers shift on both)");
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<sample::langevin_result> results(jobs.size());
   model::graph_batch b;
@@ -169,11 +171,14 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
         coords(coord_offset);
     device_buffer<std::uint32_t> keys(key);
     const auto update = o.update();  // the CPU sampler's coefficients (sample/update.hpp)
-    for (std::size_t level = o.first_level; level < schedule.size(); ++level)
-      evaluations_per_conformer += update.at(schedule, level).total_steps();
+    std::vector<sample::level_coefficients> coefficients;  // per level, computed once
+    for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
+      coefficients.push_back(update.at(schedule, level));
+      evaluations_per_conformer += coefficients.back().total_steps();
+    }
     for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
       const double sigma = schedule.sigma(level);
-      const sample::level_coefficients k = update.at(schedule, level);
+      const sample::level_coefficients& k = coefficients[level - o.first_level];
       for (std::size_t step = 0; step < k.total_steps(); ++step) {
         const sample::step_update u = k.update(step);  // correctors first, then the predictor (as on the CPU)
         kernels::pair_distances<<<kernels::blocks_for(g.edges), kernels::threads>>>(

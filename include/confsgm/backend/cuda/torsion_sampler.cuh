@@ -370,7 +370,8 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   if (keys && keys->size() != samples.size())
     throw shape_mismatch("sample_torsions_gpu(): " + std::to_string(keys->size()) + " noise keys for " +
                          std::to_string(samples.size()) + " samples");
-  if (o.shift.active()) throw invalid_argument("sample_torsions_gpu(): sigma_shift runs on the CPU sampler only for now");
+  o.shift.check();
+  if (o.shift.active() && o.chunk == 0) throw invalid_argument("sample_torsions_gpu(): sigma_shift needs chunk > 0");
   const std::size_t n = samples.size();
   const auto t0 = std::chrono::steady_clock::now();
   sample::torus_result r;
@@ -406,13 +407,48 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   for (const auto c : members)
     member_keys.push_back(keys ? (*keys)[c] : o.stream_offset + static_cast<std::uint32_t>(c));
   device_buffer<std::uint32_t> key(member_keys);
+  // sigma-shift (sample/compensation.hpp) as on the CPU: each member's network level from its last noise
+  // estimate, pooled per structure within the CPU sampler's chunk of the sample (its index, or its key minus
+  // o.stream_offset: each molecule's share then pools as its own CPU run does when o.chunk divides the distance
+  // between the molecules' first keys, as with generate::stream_offset and the default chunk), dead members left out.
+  const std::size_t M = members.size();
+  std::vector<double> noise_ratio(M, 1.0), expected(M, 0.0);
+  std::vector<std::size_t> net_level(M, 0), var_offset(M + 1, 0);
+  std::vector<std::pair<const torsion_structure*, std::size_t>> pool(M);
+  for (std::size_t m = 0; m < M; ++m) {
+    const std::size_t position = keys ? (*keys)[members[m]] - o.stream_offset : members[m];
+    pool[m] = {member_structs[m], o.shift.active() ? position / o.chunk : 0};
+    var_offset[m + 1] = var_offset[m] + member_structs[m]->torsions.size();
+  }
+  std::vector<float> sig(M);
   for (std::size_t level = o.first_level; level < schedule.size(); ++level) {
     const double sigma = schedule.sigma(level);
     const sample::level_coefficients k = sample::torus_coefficients(o, schedule, level);  // the CPU sampler's
-    const std::vector<float> sig(members.size(), static_cast<float>(sigma));
+    const bool shifting = o.shift.applies(schedule, level);
     for (std::size_t step = 0; step < k.total_steps(); ++step) {
       const sample::step_update u = k.update(step);  // correctors first, then the predictor (as on the CPU)
+      std::vector<char> alive;
+      if (shifting) {
+        const auto dd = dead.download();
+        alive.resize(M);
+        for (std::size_t m = 0; m < M; ++m) {
+          alive[m] = dd[m] == 0;
+          net_level[m] = o.shift.network_level(schedule, level, noise_ratio[m]);
+          sig[m] = static_cast<float>(schedule.sigma(net_level[m]));
+          expected[m] = sample::torus_dynamics{}.expected_score_square(*member_structs[m], schedule.sigma(net_level[m]));
+          r.shifted_evaluations += alive[m] && net_level[m] != level;
+        }
+      } else {
+        std::fill(sig.begin(), sig.end(), static_cast<float>(sigma));
+      }
       net.forward(b, theta.data(), sig, score.data());
+      if (shifting) {
+        const auto host_score = score.download();
+        const auto ratio =
+            sample::pooled_noise_ratios(schedule, level, pool, net_level, var_offset, host_score.data(), expected, &alive);
+        for (std::size_t m = 0; m < M; ++m)
+          if (alive[m]) noise_ratio[m] = ratio[m];
+      }
       kernels::torus_update<<<kernels::blocks_for(b.torsions), kernels::threads>>>(
           theta.data(), score.data(), b.torsion_sample.data(), b.sample_torsion_offset.data(), key.data(), b.torsions,
           u.drift, u.noise, o.seed, static_cast<std::uint32_t>(level), static_cast<std::uint32_t>(u.key), dead.data());
