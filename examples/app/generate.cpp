@@ -66,6 +66,7 @@ struct generate_request {
   /// Sampling-time compensation, part by part; parts not given follow each model file's recommendation unless
   /// --sampling-defaults none (langevin/torus above hold the parts given).
   confsgm::sample::compensation_request compensation;
+  std::string guidance = "none";  ///< --particle-guidance: none or a preset
   bool confgf() const { return method == "confgf"; }
   bool torsional() const { return method == "torsional"; }
 };
@@ -105,6 +106,7 @@ generate_request parse_request(arguments& args) {
   q.relax = args.str("relax", "none");
   q.relax_iterations = args.count<unsigned>("relax-iterations", 2000);
   q.keep_changed = args.flag("keep-changed");
+  q.guidance = args.str("particle-guidance", "none");
   q.compensation = read_compensation(args, "model");
   const auto compensation = q.compensation.resolve();  // the parts given
   compensation.apply_to(lo);
@@ -117,6 +119,23 @@ generate_request parse_request(arguments& args) {
   if (compensation.active() && q.method == "etkdg")
     throw usage_error(compensation_options_named(compensation) + ": sampling-time compensation applies to a score "
                       "model's sampler (--method confgf or torsional)");
+  if (q.guidance != "none") {
+    if (!q.torsional())
+      throw usage_error("--particle-guidance applies to --method torsional (the conformers of a molecule sampled "
+                        "jointly on the torus)");
+    const std::map<std::string, confsgm::sample::particle_guidance> presets = {
+        {"recall", confsgm::sample::particle_guidance::drugs_recall(true)},
+        {"precision", confsgm::sample::particle_guidance::drugs_precision(true)},
+        {"recall-plain", confsgm::sample::particle_guidance::drugs_recall(false)},
+        {"precision-plain", confsgm::sample::particle_guidance::drugs_precision(false)}};
+    const auto preset = presets.find(q.guidance);
+    if (preset == presets.end())
+      throw usage_error("--particle-guidance must be none, recall, precision, recall-plain or precision-plain, got '" +
+                        q.guidance + "'");
+    if (q.sampler != "sde") throw usage_error("--particle-guidance runs with --sampler sde");
+    if (cuda_backend::selected(q.backend)) throw usage_error("--particle-guidance runs on --backend cpu for now");
+    to.guidance = preset->second;
+  }
   if (compensation.shift.active() && q.confgf() && cuda_backend::selected(q.backend))
     throw usage_error("--sigma-shift-window with --method confgf runs on --backend cpu (the GPU distance sampler "
                       "gives every conformer one sigma; torsional shifts on both)");
@@ -369,6 +388,7 @@ run_settings settings_of(const generate_request& q, std::size_t molecules, const
     settings.insert(settings.end(), {{"sampler", q.sampler}, {"steps", std::to_string(q.steps)},
                                      {"langevin-steps", std::to_string(to.steps_per_level)},
                                      {"langevin-step-size", exact(to.step_size)}, {"reuse-local", q.reuse_local ? "yes" : "no"}});
+  if (q.guidance != "none") settings.push_back({"particle-guidance", q.guidance});
   if (!q.confgf() && !q.torsional())
     settings.insert(settings.end(), {{"mmff", eo.mmff ? "yes" : "no"}, {"mmff-iterations", std::to_string(eo.mmff_max_iterations)},
                                      {"prune-rms", exact(eo.prune_rms)}, {"random-coords", eo.use_random_coords ? "yes" : "no"}});
@@ -651,6 +671,7 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
     if (compensation.shift.active())
       props.emplace_back("sigma_shift", "window=" + std::to_string(compensation.shift.window) +
                                             " cutoff=" + shortest(compensation.shift.cutoff));
+    if (q.guidance != "none") props.emplace_back("particle_guidance", q.guidance);
     if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
     if (info.energy) props.emplace_back("energy_unit", res.energy_unit);
     props.emplace_back("rank", std::to_string(rank[c]));

@@ -11,7 +11,8 @@
 # val only), SEED (1), MODELS (files; default the family's baseline model of the space), STEPS (torsion: sampling
 # levels, default 20; distance: Langevin steps per level, default 100), SETTINGS (space-separated NAME:OPTIONS,
 # OPTIONS a comma-separated list of generate/bias options without the dashes, e.g.
-# "none: c1:corrector-steps=1,corrector-step-size=0.05"), BIAS_SAMPLES (samples per level, default 1000),
+# "none: c1:corrector-steps=1,corrector-step-size=0.05"; an option written gen.NAME=V goes to generate only, e.g.
+# "pg:gen.particle-guidance=recall", whose bias is then the setting's other options), BIAS_SAMPLES (samples per level, default 1000),
 # MOLECULES (only the first N reference molecules; default all), THREADS, APP, OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -59,11 +60,17 @@ open(dst + ".partial", "w").writelines(keep)
 os.replace(dst + ".partial", dst)
 PY
 fi
-options_of() {  # "a=1,b=2" -> --a 1 --b 2
-  local spec=$1 item
+options_of() {  # "a=1,gen.b=2" -> --a 1 (and with "gen", also --b 2: options of generate only)
+  local spec=$1 which=${2:-} item
   [[ -z $spec ]] && return 0
   IFS=, read -ra items <<< "$spec"
-  for item in "${items[@]}"; do printf -- '--%s\n%s\n' "${item%%=*}" "${item#*=}"; done
+  for item in "${items[@]}"; do
+    if [[ $item == gen.* ]]; then
+      [[ $which == gen ]] || continue
+      item=${item#gen.}
+    fi
+    printf -- '--%s\n%s\n' "${item%%=*}" "${item#*=}"
+  done
 }
 for model in $models; do
   [[ -f $model ]] || { echo "missing model $model" >&2; exit 3; }
@@ -71,6 +78,7 @@ for model in $models; do
   for setting in $settings; do
     name=${m}_s${steps}_${setting%%:*}
     mapfile -t extra < <(options_of "${setting#*:}")
+    mapfile -t gen_extra < <(options_of "${setting#*:}" gen)
     if [[ ! -f $out/$name.bias.csv ]]; then
       "$app" bias --model "$model" --data "$input" --samples-per-level "$bias_samples" --seed "$seed" \
         --threads "$threads" "${bias_steps[@]}" "${extra[@]}" --label "$name" --csv "$out/$name.bias.csv.partial" \
@@ -80,7 +88,7 @@ for model in $models; do
     if [[ ! -f $out/$name.json ]]; then
       start=$(date +%s.%N)
       "$app" generate --method "$method" --model "$model" --input "$input" --output "$out/$name.sdf" --seed "$seed" \
-        --sampling-defaults none --threads "$threads" "${step_options[@]}" "${extra[@]}" --quiet 2> "$out/$name.gen.log" || [[ $? -eq 1 ]]
+        --sampling-defaults none --threads "$threads" "${step_options[@]}" "${gen_extra[@]}" --quiet 2> "$out/$name.gen.log" || [[ $? -eq 1 ]]
       awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f\n", b - a}' > "$out/$name.seconds"
       "$app" evaluate --ref "$input" --gen "$out/$name.sdf" --threshold "$threshold" --label "$name" \
         --json "$out/$name.json.partial" --threads "$threads" --quiet > "$out/$name.txt" || [[ $? -eq 1 ]]

@@ -35,6 +35,9 @@ expect 2 "--epsilon-k must be a finite number >= 0" -- "$bin" generate --method 
 expect 2 "sampling-time compensation applies to a score model's sampler" -- "$bin" generate --input x.smi --output y.sdf --epsilon-b 1.01
 expect 2 "--corrector-step-size needs --corrector-steps >= 1" -- "$bin" generate --method torsional --input x.smi --output y.sdf --corrector-step-size 0.1
 expect 2 "--corrector-step-size must be a finite number > 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --corrector-steps 1 --corrector-step-size 0
+expect 2 "--particle-guidance applies to --method torsional" -- "$bin" generate --input x.smi --output y.sdf --particle-guidance recall
+expect 2 "--particle-guidance must be none, recall" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance strong
+expect 2 "--particle-guidance runs with --sampler sde" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance recall --sampler ode
 expect 2 "--sampling-defaults must be 'model'" -- "$bin" generate --method torsional --input x.smi --output y.sdf --sampling-defaults auto
 expect 2 "--sigma-shift-cutoff needs --sigma-shift-window >= 1" -- "$bin" generate --method torsional --input x.smi --output y.sdf --sigma-shift-cutoff 0.5
 expect 2 "--sigma-shift-cutoff must be a finite sigma >= 0" -- "$bin" bias --model m.bin --data x.sdf --sigma-shift-window 2 --sigma-shift-cutoff -1

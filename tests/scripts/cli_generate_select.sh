@@ -117,5 +117,14 @@ pairs=$(awk '$0 == ">  <mol_id>" { getline; id = $0 } $0 == ">  <sigma_shift>" {
 cmp -s "$work/plain.sdf" "$work/w0.sdf" || die "--sampling-defaults none and --sigma-shift-window 0 wrote different files"
 cmp -s "$work/t3.sdf" "$work/plain.sdf" && die "--sampling-defaults none wrote the default run's file (no recommendation followed?)"
 [[ -z $(prop "$work/plain.sdf" sigma_shift) ]] || die "--sampling-defaults none: records name a sigma_shift"
+# Particle guidance: the conformers of a molecule sampled jointly change the samples, do not depend on the thread
+# count, and name themselves in the records.
+for t in 1 2; do
+  "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --particle-guidance recall \
+    --threads $t --output "$work/pg$t.sdf" 2> /dev/null || die "--particle-guidance recall failed"
+done
+cmp -s "$work/pg1.sdf" "$work/pg2.sdf" || die "--particle-guidance recall depends on the thread count"
+cmp -s "$work/t3.sdf" "$work/pg1.sdf" && die "--particle-guidance recall did not change the samples"
+[[ $(prop "$work/pg1.sdf" particle_guidance | sort -u) == recall ]] || die "records lack particle_guidance=recall"
 [[ $fail -eq 0 ]] && echo "all selection and scaling checks passed"
 exit $fail

@@ -664,3 +664,103 @@ TEST_CASE("compensation request: parts given stay, parts left open take the reco
   CHECK_FALSE(as_given.shift.active());
   CHECK_FALSE(as_given.corrector.active());
 }
+
+TEST_CASE("particle guidance: symmetric views of the dihedrals - methyl hydrogens and a reversed chain",
+          "[torsion][compensation][guidance]") {
+  const auto s = butanol_structure();
+  const auto views = sample::torsion_views::of(s);
+  REQUIRE(views.size() > 1);  // the methyl hydrogens: turning a methyl by one hydrogen is the same conformer
+  for (std::size_t t = 0; t < s.torsions.size(); ++t) {
+    CHECK(views.image[0][t] == t);
+    CHECK(views.offset[0][t] == 0.0);
+  }
+  for (std::size_t v = 0; v < views.size(); ++v)  // butanol has no symmetry that moves a rotatable bond
+    for (std::size_t t = 0; t < s.torsions.size(); ++t) CHECK(views.image[v][t] == t);
+  CHECK(sample::torsion_views::of(s, 1).size() == 1);
+  // Pentane's carbon chain read backwards is the same chain: its two torsions swap.
+  const auto pentane = test_support::carbon_graph(5, {{0, 1}, {1, 2}, {2, 3}, {3, 4}});
+  std::mt19937_64 rng(3);
+  const auto p = torsion_space::describe(pentane, test_support::random_points(5, rng, 1.6));
+  REQUIRE(p.torsions.size() == 2);
+  const auto pv = sample::torsion_views::of(p);
+  REQUIRE(pv.size() == 2);
+  CHECK(pv.image[1] == std::vector<std::uint32_t>{1, 0});
+  for (const double o : pv.offset[1]) CHECK(torus::wrap(o) == Approx(0.0).margin(1e-9));
+  // A conformer and its mirror-labelled twin are at distance 0 under the symmetry-aware distance.
+  std::vector<double> d;
+  CHECK(sample::closest_difference({0.3, -1.1}, {-1.1, 0.3}, pv, d) == Approx(0.0).margin(1e-12));
+  CHECK(sample::closest_difference({0.3, -1.1}, {-1.1, 0.3}, sample::torsion_views::identity(2), d) > 1.0);
+}
+
+TEST_CASE("particle guidance: the repulsion is minus the gradient of the kernel potential (finite differences)",
+          "[torsion][compensation][guidance]") {
+  const auto s = butanol_structure();
+  const auto views = sample::torsion_views::of(s);
+  const std::size_t n = 5, T = s.torsions.size();
+  const random::stream z(8, random::purpose::user, 0);
+  std::vector<std::vector<double>> theta(n, std::vector<double>(T));
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t t = 0; t < T; ++t) theta[i][t] = 2.0 * z.uniform(static_cast<std::uint32_t>(i * T + t)) - 1.0;
+  for (const bool invariant : {true, false}) {
+    INFO("symmetry-aware: " << invariant);
+    const auto w = invariant ? views : sample::torsion_views::identity(T);
+    for (const double h : {0.5, 4.0}) {
+      std::vector<const std::vector<double>*> particles;
+      std::vector<const sample::torsion_views*> vs;
+      for (auto& x : theta) particles.push_back(&x), vs.push_back(&w);
+      std::vector<std::vector<double>> rep;
+      sample::repulsion(particles, vs, h, rep);
+      double largest = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t t = 0; t < T; ++t) {
+          const double eps = 1e-6, keep = theta[i][t];
+          theta[i][t] = keep + eps;
+          const double up = sample::kernel_potential(i, particles, vs, h);
+          theta[i][t] = keep - eps;
+          const double down = sample::kernel_potential(i, particles, vs, h);
+          theta[i][t] = keep;
+          CHECK(rep[i][t] == Approx(-(up - down) / (2 * eps)).margin(1e-7));
+          largest = std::max(largest, std::abs(rep[i][t]));
+        }
+      CHECK(largest > 1e-3);  // the check is not vacuous
+    }
+  }
+}
+
+TEST_CASE("particle guidance: off is bit-identical to independent sampling; on, it spreads a molecule's conformers",
+          "[torsion][sampler][compensation][guidance]") {
+  const auto s = butanol_structure();
+  const analytic_torsion_score exact{{1.0, -2.5, 3.0, 0.0}, 0.3};
+  const log_uniform_schedule sch(3.14, 0.0314, 20);
+  const std::size_t n = 32;
+  std::vector<const torsion_structure*> samples(n, &s);
+  sample::torus_sampler_options o;
+  o.seed = 9;
+  o.chunk = n;  // the particles are one network batch
+  const auto plain = sample::sample_torsions<double>(exact, sch, samples, o);
+  o.guidance = sample::particle_guidance{};  // not enabled
+  CHECK(sample::sample_torsions<double>(exact, sch, samples, o).torsions == plain.torsions);
+  // The score as it is (w = 0 would not enter; w small, lw = 1 keeps the SDE) plus a strong repulsion, plain
+  // distance: the conformers end further apart than independent ones.
+  o.guidance.enabled = true;
+  o.guidance.invariant = false;
+  o.guidance.weight = {-3.0, -3.0};
+  o.guidance.repulsive_weight = {5.0, 5.0};  // w r = 100: the repulsion as large as the score
+  o.guidance.kernel_size = {0.0, 0.0};
+  o.guidance.langevin_weight = {0.0, 0.0};
+  const auto guided = sample::sample_torsions<double>(exact, sch, samples, o);
+  CHECK(guided.diverged == 0);
+  const auto spread = [&](const std::vector<std::vector<double>>& x) {
+    double sum = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        for (std::size_t t = 0; t < x[i].size(); ++t) sum += std::pow(torus::wrap(x[i][t] - x[j][t]), 2);
+    return sum / double(n * (n - 1) / 2);
+  };
+  INFO("spread guided " << spread(guided.torsions) << ", independent " << spread(plain.torsions));
+  CHECK(spread(guided.torsions) > 1.2 * spread(plain.torsions));
+  o.threads = 1;  // one batch: the same for any thread count
+  CHECK(sample::sample_torsions<double>(exact, sch, samples, o).torsions == guided.torsions);
+  o.method = sample::torus_method::probability_flow_ode;
+  CHECK_THROWS_WITH(sample::sample_torsions<double>(exact, sch, samples, o), Catch::Contains("reverse SDE"));
+}

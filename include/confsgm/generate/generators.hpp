@@ -26,6 +26,7 @@
 #include "confsgm/sample/torus_sampler.hpp"
 #include "confsgm/train/model_file.hpp"
 
+#include <algorithm>
 #include <concepts>
 #include <optional>
 #include <string>
@@ -218,6 +219,7 @@ class torsion_generator {
     auto o = per_model_[i];
     o.threads = threads;
     o.stream_offset = stream_offset(index);
+    if (o.guidance.active()) o.chunk = std::max(o.chunk, n);  // particle guidance: the conformers are one batch
     const sample::network_torsion_score<Network> score(models_[i].network, models_[i].parameters);
     return collect(m, local, n, sample::sample_torsions<scalar>(score, schedules_[i], samples_on(local, n), o));
   }

@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace confsgm::sample {
@@ -153,14 +154,23 @@ std::vector<typename Dynamics::state> initial_states(const Dynamics& dynamics,
   return states;
 }
 
+/// No interaction between samples: each is sampled on its own (the default of annealed_sample).
+struct no_interaction {
+  struct workspace {};
+};
+
 /// Samples one state per entry of @p samples (repeat a structure for several samples of one molecule).
 /// @p score(batch, input, sigma, out) is the network's forward pass over the dynamics' batch (a
 /// network_score, or an analytic score in tests); @p start, when given, replaces the prior draw.
-template <class Scalar, class Dynamics, class Update, class Score, NoiseSchedule Schedule>
-sample_result<typename Dynamics::state> annealed_sample(
+/// @p interaction couples the samples of one network batch at the predictor steps of the levels where
+/// interaction.active(schedule, level): interaction.apply(schedule, level, structures, states, scores, offsets,
+/// noise_factor, workspace) may change the members' scores and scale their noise (particle_guidance.hpp); one
+/// workspace per batch.
+template <class Scalar, class Dynamics, class Update, class Score, NoiseSchedule Schedule, class Interaction>
+sample_result<typename Dynamics::state> annealed_sample_interacting(
     const Score& score, const Schedule& schedule, const Dynamics& dynamics, const Update& update,
-    const std::vector<const typename Dynamics::structure*>& samples, const sampler_options& o = {},
-    sample_observer<typename Dynamics::state>* obs = nullptr,
+    const std::vector<const typename Dynamics::structure*>& samples, const sampler_options& o,
+    const Interaction& interaction, sample_observer<typename Dynamics::state>* obs = nullptr,
     const std::vector<typename Dynamics::state>* start = nullptr) {
   static_assert(check_sampler_dynamics<Dynamics>());
   static_assert(check_level_update<Update, Schedule>());
@@ -204,6 +214,10 @@ sample_result<typename Dynamics::state> annealed_sample(
     };
     rebuild();
     typename Dynamics::workspace work;
+    typename Interaction::workspace coupling;
+    std::vector<double> noise_factor;
+    std::vector<const typename Dynamics::structure*> member_structures;
+    std::vector<const state*> member_states;
     std::vector<Scalar> input, sig, out;
     std::vector<std::size_t> net_level;
     std::vector<const typename Dynamics::structure*> pool;
@@ -247,12 +261,22 @@ sample_result<typename Dynamics::state> annealed_sample(
             const auto ratio = pooled_noise_ratios(schedule, level, pool, net_level, offset, out.data(), expected);
             for (std::size_t m = 0; m < members.size(); ++m) noise_ratio[members[m]] = ratio[m];
           }
+        noise_factor.assign(members.size(), 1.0);
+        if constexpr (!std::is_same_v<Interaction, no_interaction>)
+          if (e >= k.corrector_steps && interaction.active(schedule, level)) {
+            member_structures.clear();
+            member_states.clear();
+            for (const auto c : members) member_structures.push_back(samples[c]), member_states.push_back(&r.states[c]);
+            interaction.template apply<Scalar>(schedule, level, member_structures, member_states, out.data(), offset,
+                                               noise_factor, coupling);
+          }
         bool any_left = false;
         for (std::size_t m = 0; m < members.size(); ++m) {
           const auto c = members[m];
           const random::stream z(o.seed, random::purpose::langevin, o.stream_offset + static_cast<std::uint32_t>(c),
                                  static_cast<std::uint32_t>(level));
-          dynamics.advance(*samples[c], r.states[c], out.data() + offset[m], u.drift, u.noise, z, u.key, work);
+          dynamics.advance(*samples[c], r.states[c], out.data() + offset[m], u.drift, u.noise * noise_factor[m], z,
+                           u.key, work);
           if (!dynamics.valid(r.states[c])) {
             r.status[c] = sample_status::diverged_at(level, sigma, e);
             any_left = true;
@@ -271,6 +295,17 @@ sample_result<typename Dynamics::state> annealed_sample(
   for (double e : shifted) r.shifted_evaluations += e;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
+}
+
+/// annealed_sample_interacting without interaction: every sample on its own.
+template <class Scalar, class Dynamics, class Update, class Score, NoiseSchedule Schedule>
+sample_result<typename Dynamics::state> annealed_sample(
+    const Score& score, const Schedule& schedule, const Dynamics& dynamics, const Update& update,
+    const std::vector<const typename Dynamics::structure*>& samples, const sampler_options& o = {},
+    sample_observer<typename Dynamics::state>* obs = nullptr,
+    const std::vector<typename Dynamics::state>* start = nullptr) {
+  return annealed_sample_interacting<Scalar>(score, schedule, dynamics, update, samples, o, no_interaction{}, obs,
+                                             start);
 }
 
 }  // namespace confsgm::sample

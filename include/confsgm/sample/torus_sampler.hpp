@@ -19,6 +19,7 @@
 #include "confsgm/sample/annealed_sampler.hpp"
 #include "confsgm/sample/compensation.hpp"
 #include "confsgm/sample/network_score.hpp"
+#include "confsgm/sample/particle_guidance.hpp"
 #include "confsgm/sample/torus_dynamics.hpp"
 #include "confsgm/sample/update.hpp"
 #include "confsgm/schedule/noise_schedule.hpp"
@@ -51,6 +52,9 @@ struct torus_sampler_options {
   epsilon_scaling scaling{};          ///< exposure-bias compensation (compensation.hpp); default none
   langevin_corrector corrector{};     ///< corrector steps before each level's predictor; default none
   sigma_shift shift{};                ///< network level per sample; default none
+  /// The conformers of one molecule in one network batch sampled jointly, with a repulsion (reverse SDE only;
+  /// particle_guidance.hpp); default off. The particles are a batch's members: set chunk to the conformer count.
+  particle_guidance guidance{};
   std::size_t first_level = 0;        ///< start at this level (0 = sigma_max)
   std::size_t steps_per_level = 10;   ///< Langevin only: T
   double step_size = 2e-4;            ///< Langevin only: a (alpha_i = a sigma_i^2 / sigma_L^2); ours, no reference value
@@ -113,7 +117,14 @@ template <class Scalar, class TorsionScore, NoiseSchedule Schedule>
 torus_result sample_torsions(const TorsionScore& model, const Schedule& schedule,
                              const std::vector<const torsion_structure*>& samples, const torus_sampler_options& o = {},
                              torus_observer* obs = nullptr, const std::vector<std::vector<double>>* start = nullptr) {
+  o.guidance.check();
+  if (o.guidance.active() && o.method != torus_method::reverse_sde)
+    throw invalid_argument("sample_torsions(): particle guidance runs with the reverse SDE (method sde), not " +
+                           to_string(o.method));
   auto r = with_torus_update(o, [&](const auto& update) {
+    if (o.guidance.active())
+      return annealed_sample_interacting<Scalar>(model, schedule, torus_dynamics{}, update, samples, o.sampler(),
+                                                 torus_particle_guidance{o.guidance}, obs, start);
     return annealed_sample<Scalar>(model, schedule, torus_dynamics{}, update, samples, o.sampler(), obs, start);
   });
   return {std::move(r.states), std::move(r.status), r.diverged, r.network_evaluations, r.shifted_evaluations,

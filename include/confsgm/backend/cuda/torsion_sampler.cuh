@@ -370,6 +370,8 @@ sample::torus_result sample_torsions_gpu(torsion_network_gpu& net, const Schedul
   if (keys && keys->size() != samples.size())
     throw shape_mismatch("sample_torsions_gpu(): " + std::to_string(keys->size()) + " noise keys for " +
                          std::to_string(samples.size()) + " samples");
+  if (o.guidance.active())
+    throw invalid_argument("sample_torsions_gpu(): particle guidance runs on the CPU sampler only for now");
   o.shift.check();
   if (o.shift.active() && o.chunk == 0) throw invalid_argument("sample_torsions_gpu(): sigma_shift needs chunk > 0");
   const std::size_t n = samples.size();
