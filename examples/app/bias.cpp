@@ -3,10 +3,13 @@
 // reference conformers.
 #include <confsgm/confsgm.hpp>
 #include <confsgm/eval/exposure_bias.hpp>
+#include <confsgm/eval/epsilon_calibration.hpp>
 #include <confsgm/generate/recommended_sampling.hpp>
+#include <confsgm/util/atomic_file.hpp>
 #include <confsgm/rdkit/sdf.hpp>
 
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 #include <iostream>
 
@@ -80,6 +83,7 @@ int run_bias(arguments& args) {
   const auto errors_csv = args.str("errors");
   const auto label = args.str("label", model_path);
   const auto backend = args.str("backend", "cpu");
+  const auto calibrate = args.str("calibrate-epsilon");
   // `bias` measures the sampler the options describe: by default no compensation, whatever the model recommends
   // (--sampling-defaults model measures what `generate` runs).
   const auto request = read_compensation(args, "none");
@@ -96,6 +100,13 @@ int run_bias(arguments& args) {
     return c;
   };
   if (gpu) compensation_for({});  // what the command line asks, before any work
+  if (!calibrate.empty()) {
+    if (gpu) throw usage_error("--calibrate-epsilon runs on --backend cpu");
+    if (request.resolve().active())
+      throw usage_error("--calibrate-epsilon measures the plain sampler: give no --epsilon-*, --corrector-* or "
+                        "--sigma-shift-* options with it");
+    if (update != "sde") throw usage_error("--calibrate-epsilon measures the reverse-SDE sampler (--update sde)");
+  }
   if (update != "sde" && update != "ode") throw usage_error("--update must be sde or ode, got '" + update + "'");
   if (o.samples_per_level == 0 || per_mol == 0 || steps == 0 || lo.steps_per_level == 0)
     throw usage_error("--samples-per-level, --conformers-per-molecule, --steps and --steps-per-level must be >= 1");
@@ -104,8 +115,9 @@ int run_bias(arguments& args) {
   const auto& job = job::current();
   o.sharing = job.sharing(gpu);
   // Before any work: inputs present, outputs writable, none of them an input, no other process writing them.
-  const confsgm::util::output_guard guard(job.root() ? std::vector<std::string>{csv, errors_csv} : std::vector<std::string>{},
-                                          {model_path, data_path});
+  const confsgm::util::output_guard guard(
+      job.root() ? std::vector<std::string>{csv, errors_csv, calibrate} : std::vector<std::string>{},
+      {model_path, data_path});
   silence_unless quiet_rank(job.root());  // the other ranks leave the messages to rank 0
   std::ostringstream elsewhere;  // the other ranks' tables go nowhere
   std::ostream& table = job.root() ? std::cout : elsewhere;
@@ -129,6 +141,31 @@ int run_bias(arguments& args) {
         samples.push_back({&d.set.conformer_structures[i][c], d.set.clean[i][c]});
     if (samples.empty()) throw confsgm::io_error(data_path, std::nullopt, std::nullopt, "no conformer with a rotatable bond");
     const confsgm::log_uniform_schedule schedule(m.sigma_max, m.sigma_min, steps);
+    if (!calibrate.empty()) {
+      // Epsilon Scaling's factor from data (confsgm/eval/epsilon_calibration.hpp), instead of the bias estimate.
+      confsgm::sample::torus_sampler_options so;
+      so.seed = o.seed;
+      so.threads = o.threads;
+      const confsgm::sample::network_torsion_score<torsional_network> score(m.network, m.parameters);
+      std::cerr << "[bias] calibrating Epsilon Scaling on " << samples.size() << " matched conformers of "
+                << d.set.size() << " molecules\n";
+      const auto c = confsgm::eval::calibrate_epsilon_scaling<float>(score, schedule, samples, so);
+      std::ostringstream f, t;
+      f << std::setprecision(17) << "level,sigma,sampled_square,training_square,kernel_square,lambda\n";
+      t << std::setprecision(5) << "| level | sigma | E s^2 sampling | E s^2 perturbed references | E s^2 kernel | lambda |\n"
+        << "|---|---|---|---|---|---|\n";
+      for (std::size_t l = 0; l < c.sigma.size(); ++l) {
+        f << l << "," << c.sigma[l] << "," << c.sampled_square[l] << "," << c.training_square[l] << ","
+          << c.kernel_square[l] << "," << c.lambda[l] << "\n";
+        t << "| " << l << " | " << c.sigma[l] << " | " << c.sampled_square[l] << " | " << c.training_square[l]
+          << " | " << c.kernel_square[l] << " | " << c.lambda[l] << " |\n";
+      }
+      if (job.root()) confsgm::util::write_file_atomically(calibrate, f.str());
+      t << std::setprecision(6) << "\nfit lambda = k t + b (t = levels left): --epsilon-k " << c.fit.k << " --epsilon-b "
+        << c.fit.b << "\n";
+      table << t.str();
+      return ok;
+    }
     const auto compensation = compensation_for(m.header);
     const auto zero_noise =
         update == "sde" ? confsgm::eval::zero_noise_update::sde_drift : confsgm::eval::zero_noise_update::probability_flow;
@@ -144,6 +181,8 @@ int run_bias(arguments& args) {
     report(confsgm::eval::estimate_exposure_bias(problem, samples, o), label, csv_out, errors_out, table);
     return ok;
   }
+  if (!calibrate.empty())
+    throw usage_error("--calibrate-epsilon is for torsion models for now; " + model_path + " is a distance model");
   const auto m = load_confgf_model(model_path);
   compensation_for(m.header).apply_to(lo);
   std::vector<confsgm::distance_structure> structures;

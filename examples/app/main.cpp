@@ -223,6 +223,10 @@ record the error; a markdown table on stdout
                       of the zero-noise sampler (as in generate; cpu only)
   --sampling-defaults D   none (default: what is given) or model (the parts
                       not given as the model file recommends, as generate)
+  --calibrate-epsilon OUT.csv   torsion, cpu: instead of the bias, Epsilon
+                      Scaling's lambda per level from data (the plain sampler's
+                      score norm over the norm on perturbed references) and
+                      its fit --epsilon-k K --epsilon-b B
   --csv OUT.csv       per-level means; --errors OUT.csv every sample's error
   --label NAME        model name in the outputs; --seed S (2021); --threads T
   --backend B         cpu (default) or cuda: the zero-noise sampler on the GPU

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <confsgm/core/conformer_matching.hpp>
+#include <confsgm/eval/epsilon_calibration.hpp>
 #include <confsgm/model/torsion_score_network.hpp>
 #include <confsgm/sample/torus_sampler.hpp>
 #include <confsgm/train/model_file.hpp>
@@ -763,4 +764,39 @@ TEST_CASE("particle guidance: off is bit-identical to independent sampling; on, 
   CHECK(sample::sample_torsions<double>(exact, sch, samples, o).torsions == guided.torsions);
   o.method = sample::torus_method::probability_flow_ode;
   CHECK_THROWS_WITH(sample::sample_torsions<double>(exact, sch, samples, o), Catch::Contains("reverse SDE"));
+}
+
+TEST_CASE("Epsilon Scaling calibrated from data: with the exact score and fine steps lambda is 1; coarse steps and "
+          "a wrong model read above 1; any thread count",
+          "[torsion][compensation]") {
+  const auto s = butanol_structure();
+  const analytic_torsion_score exact{{1.0, -2.5, 3.0, 0.0}, 0.3};
+  const auto clean = wrapped_normal_draws(exact.mu, exact.tau, 1200, 31);  // references from the data distribution
+  std::vector<eval::torsion_sample> refs;
+  for (const auto& x : clean) refs.push_back({&s, x});
+  sample::torus_sampler_options o;
+  o.seed = 3;
+  // With 200 levels the exact sampler's states are distributed as the perturbed references: the same score
+  // norm at each level (within the sampling error of 1,200 conformers), and the fit is the identity.
+  const log_uniform_schedule fine(3.14, 0.0314, 200);
+  const auto c = eval::calibrate_epsilon_scaling<double>(exact, fine, refs, o);
+  REQUIRE(c.lambda.size() == fine.size());
+  for (std::size_t l = 0; l < fine.size(); ++l) {
+    INFO("level " << l << ", sigma " << c.sigma[l]);
+    CHECK(c.lambda[l] == Approx(1.0).margin(0.08));
+    CHECK(c.kernel_square[l] > 0);
+  }
+  CHECK(std::abs(c.fit.k) < 0.001);
+  CHECK(c.fit.b == Approx(1.0).margin(0.03));
+  // With 20 levels the same exact score leaves the states too wide at the middle levels (the discretisation's
+  // own exposure bias): lambda reads above 1 there.
+  const log_uniform_schedule coarse(3.14, 0.0314, 20);
+  const auto k20 = eval::calibrate_epsilon_scaling<double>(exact, coarse, refs, o);
+  CHECK(*std::max_element(k20.lambda.begin(), k20.lambda.end()) > 1.1);
+  // A model twice as wide as the data samples states twice as spread as the references at small sigma.
+  const analytic_torsion_score wide{exact.mu, 0.6};
+  CHECK(eval::calibrate_epsilon_scaling<double>(wide, coarse, refs, o).lambda.back() > 1.5);
+  o.threads = 1;
+  CHECK(eval::calibrate_epsilon_scaling<double>(exact, coarse, refs, o).lambda == k20.lambda);  // fixed-point sums
+  CHECK_THROWS_AS(eval::calibrate_epsilon_scaling<double>(exact, coarse, {}, o), invalid_argument);
 }
