@@ -39,8 +39,8 @@ struct usage_error : std::runtime_error {
 /// --epsilon-k K --epsilon-b B (Epsilon Scaling, confsgm/sample/compensation.hpp): lambda = K t + B divides the
 /// score; K >= 0 and B > 0 keep lambda > 0 at every level.
 inline void check_epsilon_scaling(const confsgm::sample::epsilon_scaling& s) {
-  if (!std::isfinite(s.k) || !(s.k >= 0))
-    throw usage_error("--epsilon-k must be a finite number >= 0, got " + std::to_string(s.k));
+  if (!std::isfinite(s.k))  // either sign: a fitted line may fall (bias --calibrate-epsilon); lambda > 0 is checked per level
+    throw usage_error("--epsilon-k must be a finite number, got " + std::to_string(s.k));
   if (!std::isfinite(s.b) || !(s.b > 0))
     throw usage_error("--epsilon-b must be a finite number > 0, got " + std::to_string(s.b));
 }
@@ -171,6 +171,7 @@ inline std::string compensation_options_named(const confsgm::sample::sampling_co
   if (c.scaling.active()) add("--epsilon-b/--epsilon-k");
   if (c.corrector.active()) add("--corrector-steps");
   if (c.shift.active()) add("--sigma-shift-window");
+  if (c.guidance.active()) add("--particle-guidance");
   return s;
 }
 

@@ -66,7 +66,6 @@ struct generate_request {
   /// Sampling-time compensation, part by part; parts not given follow each model file's recommendation unless
   /// --sampling-defaults none (langevin/torus above hold the parts given).
   confsgm::sample::compensation_request compensation;
-  std::string guidance = "none";  ///< --particle-guidance: none or a preset
   bool confgf() const { return method == "confgf"; }
   bool torsional() const { return method == "torsional"; }
 };
@@ -106,10 +105,19 @@ generate_request parse_request(arguments& args) {
   q.relax = args.str("relax", "none");
   q.relax_iterations = args.count<unsigned>("relax-iterations", 2000);
   q.keep_changed = args.flag("keep-changed");
-  q.guidance = args.str("particle-guidance", "none");
+  const auto guidance_name = args.str("particle-guidance");
   q.compensation = read_compensation(args, "model");
+  if (!guidance_name.empty()) {
+    const auto g = confsgm::sample::particle_guidance::preset(guidance_name);
+    if (!g)
+      throw usage_error("--particle-guidance must be none, recall, precision, recall-plain or precision-plain, got '" +
+                        guidance_name + "'");
+    q.compensation.guidance = *g;
+  }
   const auto compensation = q.compensation.resolve();  // the parts given
-  compensation.apply_to(lo);
+  auto unguided = compensation;  // the distance sampler has no particle guidance (refused below when asked)
+  unguided.guidance = {};
+  unguided.apply_to(lo);
   compensation.apply_to(to);
   q.oversample = args.count("oversample", 1);
   q.select = args.str("select");
@@ -119,22 +127,20 @@ generate_request parse_request(arguments& args) {
   if (compensation.active() && q.method == "etkdg")
     throw usage_error(compensation_options_named(compensation) + ": sampling-time compensation applies to a score "
                       "model's sampler (--method confgf or torsional)");
-  if (q.guidance != "none") {
+  if (q.torsional() && compensation.scaling.active()) {  // lambda at t = 1 and t = L (the line's ends), before any work
+    const double low = std::min(compensation.scaling.b + compensation.scaling.k,
+                                compensation.scaling.b + compensation.scaling.k * static_cast<double>(q.steps));
+    if (!(low > 0))
+      throw usage_error("Epsilon Scaling's lambda = k t + b must be > 0 at every level (t = 1 .. --steps); --epsilon-k " +
+                        std::to_string(compensation.scaling.k) + " --epsilon-b " + std::to_string(compensation.scaling.b) +
+                        " gives " + std::to_string(low));
+  }
+  if (compensation.guidance.active()) {
     if (!q.torsional())
       throw usage_error("--particle-guidance applies to --method torsional (the conformers of a molecule sampled "
                         "jointly on the torus)");
-    const std::map<std::string, confsgm::sample::particle_guidance> presets = {
-        {"recall", confsgm::sample::particle_guidance::drugs_recall(true)},
-        {"precision", confsgm::sample::particle_guidance::drugs_precision(true)},
-        {"recall-plain", confsgm::sample::particle_guidance::drugs_recall(false)},
-        {"precision-plain", confsgm::sample::particle_guidance::drugs_precision(false)}};
-    const auto preset = presets.find(q.guidance);
-    if (preset == presets.end())
-      throw usage_error("--particle-guidance must be none, recall, precision, recall-plain or precision-plain, got '" +
-                        q.guidance + "'");
     if (q.sampler != "sde") throw usage_error("--particle-guidance runs with --sampler sde");
     if (cuda_backend::selected(q.backend)) throw usage_error("--particle-guidance runs on --backend cpu for now");
-    to.guidance = preset->second;
   }
   if (compensation.shift.active() && q.confgf() && cuda_backend::selected(q.backend))
     throw usage_error("--sigma-shift-window with --method confgf runs on --backend cpu (the GPU distance sampler "
@@ -244,9 +250,16 @@ any_generator make_generator(const generate_request& q) {
                             "only; give --sigma-shift-window 0 (or --sampling-defaults none) to sample without it");
     return g;
   }
-  if (q.torsional())
-    return torsional_generator(gen::model_set<torsional_generator::network_type>::load(q.model_files), q.torus, q.steps,
-                               q.reuse_local, q.compensation);
+  if (q.torsional()) {
+    torsional_generator g(gen::model_set<torsional_generator::network_type>::load(q.model_files), q.torus, q.steps,
+                          q.reuse_local, q.compensation);
+    for (std::size_t i = 0; i < g.models().size(); ++i)
+      if (g.options(i).guidance.active() && (q.sampler != "sde" || q.gpu))
+        throw usage_error(q.model_files[i] + " recommends particle guidance, which runs with --sampler sde on "
+                          "--backend cpu; give --particle-guidance none (or --sampling-defaults none) to sample "
+                          "without it");
+    return g;
+  }
   return gen::etkdg_generator(q.etkdg);
 }
 
@@ -388,7 +401,6 @@ run_settings settings_of(const generate_request& q, std::size_t molecules, const
     settings.insert(settings.end(), {{"sampler", q.sampler}, {"steps", std::to_string(q.steps)},
                                      {"langevin-steps", std::to_string(to.steps_per_level)},
                                      {"langevin-step-size", exact(to.step_size)}, {"reuse-local", q.reuse_local ? "yes" : "no"}});
-  if (q.guidance != "none") settings.push_back({"particle-guidance", q.guidance});
   if (!q.confgf() && !q.torsional())
     settings.insert(settings.end(), {{"mmff", eo.mmff ? "yes" : "no"}, {"mmff-iterations", std::to_string(eo.mmff_max_iterations)},
                                      {"prune-rms", exact(eo.prune_rms)}, {"random-coords", eo.use_random_coords ? "yes" : "no"}});
@@ -412,7 +424,10 @@ auto sampler_options_of(const Generator& g, std::size_t i) {
 confsgm::sample::sampling_compensation compensation_of(const any_generator& generator, std::size_t i) {
   return std::visit([&](const auto& g) {
     confsgm::sample::sampling_compensation c;
-    if (const auto o = sampler_options_of(g, i)) c = {o->scaling, o->corrector, o->shift};
+    if (const auto o = sampler_options_of(g, i)) {
+      c = {o->scaling, o->corrector, o->shift};
+      if constexpr (requires { o->guidance; }) c.guidance = o->guidance;
+    }
     return c;
   }, generator);
 }
@@ -671,7 +686,7 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
     if (compensation.shift.active())
       props.emplace_back("sigma_shift", "window=" + std::to_string(compensation.shift.window) +
                                             " cutoff=" + shortest(compensation.shift.cutoff));
-    if (q.guidance != "none") props.emplace_back("particle_guidance", q.guidance);
+    if (compensation.guidance.active()) props.emplace_back("particle_guidance", compensation.guidance.name);
     if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
     if (info.energy) props.emplace_back("energy_unit", res.energy_unit);
     props.emplace_back("rank", std::to_string(rank[c]));

@@ -31,11 +31,13 @@ expect 2 "give --relax or --mmff, not both" -- "$bin" generate --input x.smi --o
 expect 2 "--keep-changed and --relax-iterations need --relax" -- "$bin" generate --input x.smi --output y.sdf --keep-changed
 expect 2 "--oversample 4 generates a pool: say how to keep" -- "$bin" generate --input x.smi --output y.sdf --oversample 4
 expect 2 "--epsilon-b must be a finite number > 0, got 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-b 0
-expect 2 "--epsilon-k must be a finite number >= 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-k -1
+expect 2 "--epsilon-k must be a finite number" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-k inf
+expect 2 "must be > 0 at every level" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-k -0.1
 expect 2 "sampling-time compensation applies to a score model's sampler" -- "$bin" generate --input x.smi --output y.sdf --epsilon-b 1.01
 expect 2 "--corrector-step-size needs --corrector-steps >= 1" -- "$bin" generate --method torsional --input x.smi --output y.sdf --corrector-step-size 0.1
 expect 2 "--corrector-step-size must be a finite number > 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --corrector-steps 1 --corrector-step-size 0
-expect 2 "--particle-guidance applies to --method torsional" -- "$bin" generate --input x.smi --output y.sdf --particle-guidance recall
+expect 2 "--particle-guidance: sampling-time compensation applies to a score model" -- "$bin" generate --input x.smi --output y.sdf --particle-guidance recall
+expect 2 "--particle-guidance applies to --method torsional" -- "$bin" generate --method confgf --input x.smi --output y.sdf --particle-guidance recall
 expect 2 "--particle-guidance must be none, recall" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance strong
 expect 2 "--particle-guidance runs with --sampler sde" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance recall --sampler ode
 expect 2 "--sampling-defaults must be 'model'" -- "$bin" generate --method torsional --input x.smi --output y.sdf --sampling-defaults auto

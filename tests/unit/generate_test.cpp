@@ -437,9 +437,18 @@ TEST_CASE("recommended sampling: a model file's header sets its compensation; ma
   bad["sampling_sigma_shift_cutoff"] = "-1";
   CHECK_THROWS_WITH(generate::recommended_compensation(bad, "m.bin"), Catch::Contains("m.bin") && Catch::Contains("cutoff"));
   bad = h;
-  bad["sampling_particle_guidance"] = "1";  // a setting of a later version: refused, not dropped
+  bad["sampling_churn"] = "1";  // a setting of a later version: refused, not dropped
   CHECK_THROWS_WITH(generate::recommended_compensation(bad, "m.bin"),
-                    Catch::Contains("sampling_particle_guidance") && Catch::Contains("not a sampling setting"));
+                    Catch::Contains("sampling_churn") && Catch::Contains("not a sampling setting"));
+  bad = h;
+  bad["sampling_particle_guidance"] = "strong";
+  CHECK_THROWS_WITH(generate::recommended_compensation(bad, "m.bin"),
+                    Catch::Contains("m.bin") && Catch::Contains("strong"));
+  bad["sampling_particle_guidance"] = "precision";
+  const auto pg = generate::recommended_compensation(bad, "m.bin");
+  CHECK(pg.guidance.active());
+  CHECK(pg.guidance.invariant);
+  CHECK(generate::describe(pg) == "corrector steps=1 step-size=0.2; sigma-shift window=4 cutoff=0; particle-guidance precision");
 }
 
 TEST_CASE("generate: each model samples with its own recommended compensation when asked, the options as given when "

@@ -8,7 +8,8 @@
 // written into the model file's header, where it travels with the parameters:
 //   sampling_sigma_shift_window, sampling_sigma_shift_cutoff,
 //   sampling_corrector_steps, sampling_corrector_step_size,
-//   sampling_epsilon_k, sampling_epsilon_b      the settings (absent = none)
+//   sampling_epsilon_k, sampling_epsilon_b,
+//   sampling_particle_guidance (a preset name)   the settings (absent = none)
 //   sampling_chosen_on                          free text: what chose them
 // A run takes them for the parts it leaves unset (sample::compensation_request);
 // models/stamp_header.py writes them. An unknown sampling_* entry is refused:
@@ -33,12 +34,14 @@ inline sample::sampling_compensation recommended_compensation(const std::map<std
                                                               const std::string& model_file) {
   static const std::set<std::string> known = {
       "sampling_sigma_shift_window", "sampling_sigma_shift_cutoff", "sampling_corrector_steps",
-      "sampling_corrector_step_size", "sampling_epsilon_k", "sampling_epsilon_b", "sampling_chosen_on"};
+      "sampling_corrector_step_size", "sampling_epsilon_k", "sampling_epsilon_b", "sampling_particle_guidance",
+      "sampling_chosen_on"};
   for (const auto& [key, value] : header)
     if (key.rfind("sampling_", 0) == 0 && !known.count(key))
       throw io_error(model_file, std::nullopt, std::nullopt,
                      "header entry '" + key + "' is not a sampling setting this version knows (known: "
-                     "sampling_sigma_shift_window/_cutoff, sampling_corrector_steps/_step_size, sampling_epsilon_k/_b)");
+                     "sampling_sigma_shift_window/_cutoff, sampling_corrector_steps/_step_size, sampling_epsilon_k/_b, "
+                     "sampling_particle_guidance)");
   const auto whole = [&](const std::string& key, std::size_t fallback) {
     const auto e = header.find(key);
     if (e == header.end()) return fallback;
@@ -56,6 +59,13 @@ inline sample::sampling_compensation recommended_compensation(const std::map<std
   c.corrector.step_size = number("sampling_corrector_step_size", c.corrector.step_size);
   c.scaling.k = number("sampling_epsilon_k", 0.0);
   c.scaling.b = number("sampling_epsilon_b", 1.0);
+  if (const auto e = header.find("sampling_particle_guidance"); e != header.end()) {
+    const auto g = sample::particle_guidance::preset(e->second);
+    if (!g)
+      throw io_error(model_file, std::nullopt, std::nullopt, "entry 'sampling_particle_guidance' names no preset ('" +
+                     e->second + "'; known: none, recall, precision, recall-plain, precision-plain)");
+    c.guidance = *g;
+  }
   try {
     c.shift.check();
     c.corrector.check();
@@ -80,6 +90,7 @@ inline std::string describe(const sample::sampling_compensation& c) {
   if (c.corrector.active())
     add("corrector steps=" + std::to_string(c.corrector.steps) + " step-size=" + num(c.corrector.step_size));
   if (c.shift.active()) add("sigma-shift window=" + std::to_string(c.shift.window) + " cutoff=" + num(c.shift.cutoff));
+  if (c.guidance.active()) add("particle-guidance " + c.guidance.name);
   return s;
 }
 

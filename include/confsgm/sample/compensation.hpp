@@ -48,6 +48,7 @@
 #pragma once
 
 #include "confsgm/error.hpp"
+#include "confsgm/sample/particle_guidance.hpp"
 #include "confsgm/sample/update.hpp"
 #include "confsgm/schedule/noise_schedule.hpp"
 
@@ -221,23 +222,32 @@ std::vector<double> pooled_noise_ratios(const Schedule& schedule, std::size_t le
   return ratio;
 }
 
-/// The sampling-time compensations of this file together, as callers pass them on to a sampler's options
-/// (langevin_options, torus_sampler_options: members scaling, corrector, shift). An epsilon_scaling alone converts.
+/// The sampling-time compensations of this file together, with particle guidance (particle_guidance.hpp), as
+/// callers pass them on to a sampler's options (langevin_options, torus_sampler_options: members scaling,
+/// corrector, shift, and guidance where the sampler has it). An epsilon_scaling alone converts.
 struct sampling_compensation {
   epsilon_scaling scaling{};
   langevin_corrector corrector{};
   sigma_shift shift{};
+  particle_guidance guidance{};
 
   sampling_compensation() = default;
   sampling_compensation(epsilon_scaling s) : scaling(s) {}  // NOLINT(google-explicit-constructor): by design
-  sampling_compensation(epsilon_scaling s, langevin_corrector c, sigma_shift h) : scaling(s), corrector(c), shift(h) {}
+  sampling_compensation(epsilon_scaling s, langevin_corrector c, sigma_shift h, particle_guidance g = {})
+      : scaling(s), corrector(c), shift(h), guidance(std::move(g)) {}
 
-  bool active() const noexcept { return scaling.active() || corrector.active() || shift.active(); }
+  bool active() const noexcept { return scaling.active() || corrector.active() || shift.active() || guidance.active(); }
+  /// Sets the sampler options' members; particle guidance on a sampler without it throws.
   template <class SamplerOptions>
   void apply_to(SamplerOptions& o) const {
     o.scaling = scaling;
     o.corrector = corrector;
     o.shift = shift;
+    if constexpr (requires { o.guidance = guidance; })
+      o.guidance = guidance;
+    else if (guidance.active())
+      throw invalid_argument("particle guidance: this sampler does not sample a molecule's conformers jointly "
+                             "(the torus sampler does)");
   }
 };
 
@@ -248,15 +258,18 @@ struct compensation_request {
   std::optional<epsilon_scaling> scaling;
   std::optional<langevin_corrector> corrector;
   std::optional<sigma_shift> shift;
+  std::optional<particle_guidance> guidance;
 
   /// Every part fixed to @p c: what a model recommends is not consulted.
-  static compensation_request exactly(const sampling_compensation& c) { return {c.scaling, c.corrector, c.shift}; }
+  static compensation_request exactly(const sampling_compensation& c) {
+    return {c.scaling, c.corrector, c.shift, c.guidance};
+  }
   /// True when no part is left to a model.
-  bool complete() const noexcept { return scaling && corrector && shift; }
+  bool complete() const noexcept { return scaling && corrector && shift && guidance; }
   /// The parts given, the rest from @p recommended.
   sampling_compensation resolve(const sampling_compensation& recommended = {}) const {
     return {scaling.value_or(recommended.scaling), corrector.value_or(recommended.corrector),
-            shift.value_or(recommended.shift)};
+            shift.value_or(recommended.shift), guidance.value_or(recommended.guidance)};
   }
 };
 

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -66,6 +67,7 @@ struct particle_guidance {
   log_interpolated langevin_weight{};   ///< lw
   bool invariant = true;                ///< symmetry-aware distance (false: plain torus distance)
   std::size_t max_views = 32;           ///< symmetric views per conformer at most (the paper: 32)
+  std::string name = "custom";          ///< the preset's name (preset()), for records
 
   bool active() const noexcept { return enabled; }
   void check() const {
@@ -82,6 +84,18 @@ struct particle_guidance {
     return invariant ? make(true, {-0.9255658381081596, 0.8004013644746992}, {-2.717482077162461, -2.158537381110402},
                             {1.1960868735428605, 1.7565691770646286}, {-2.403905082248579, -2.2245183818892103})
                      : make(false, {-1.15020, 0.60504}, {-2.68407, 1.01317}, {-0.78826, 2.35958}, {-2.70316, -1.55054});
+  }
+  /// The settings a name stands for: "none" (off), "recall", "precision" (drugs_recall/drugs_precision with the
+  /// symmetry-aware kernel), "recall-plain", "precision-plain" (plain torus distance); nothing for another name.
+  static std::optional<particle_guidance> preset(const std::string& name) {
+    if (name == "none") return particle_guidance{};
+    std::optional<particle_guidance> g;
+    if (name == "recall") g = drugs_recall(true);
+    if (name == "precision") g = drugs_precision(true);
+    if (name == "recall-plain") g = drugs_recall(false);
+    if (name == "precision-plain") g = drugs_precision(false);
+    if (g) g->name = name;
+    return g;
   }
   static particle_guidance drugs_precision(bool invariant = true) {
     return invariant ? make(true, {-0.22001939454654185, 0.3495680598729498}, {-1.468234554877924, -2.0439285313973237},
