@@ -251,14 +251,19 @@ any_generator make_generator(const generate_request& q) {
     return g;
   }
   if (q.torsional()) {
-    torsional_generator g(gen::model_set<torsional_generator::network_type>::load(q.model_files), q.torus, q.steps,
-                          q.reuse_local, q.compensation);
-    for (std::size_t i = 0; i < g.models().size(); ++i)
-      if (g.options(i).guidance.active() && (q.sampler != "sde" || q.gpu))
-        throw usage_error(q.model_files[i] + " recommends particle guidance, which runs with --sampler sde on "
-                          "--backend cpu; give --particle-guidance none (or --sampling-defaults none) to sample "
-                          "without it");
-    return g;
+    auto models = gen::model_set<torsional_generator::network_type>::load(q.model_files);
+    auto request = q.compensation;
+    // A model's recommended particle guidance runs with the reverse SDE on the CPU only: another sampler or a GPU
+    // run samples without it, and says so (the records name what each conformer was sampled with).
+    if ((q.gpu || q.sampler != "sde") && !request.guidance) {
+      request.guidance = confsgm::sample::particle_guidance{};
+      for (std::size_t i = 0; i < models.size(); ++i)
+        if (models.recommended(i).guidance.active() && job::current().root())
+          std::cerr << "note: " << q.model_files[i] << " recommends particle guidance ("
+                    << models.recommended(i).guidance.name << "), which runs with --sampler sde on --backend cpu "
+                    << "only; this run samples without it\n";
+    }
+    return torsional_generator(std::move(models), q.torus, q.steps, q.reuse_local, request);
   }
   return gen::etkdg_generator(q.etkdg);
 }

@@ -63,9 +63,13 @@ for t in 1 2; do
 done
 cmp -s "$work/t1.sdf" "$work/t2.sdf" || die "diverse selection: 1 and 2 threads wrote different files"
 [[ $(count "$work/t1.sdf") -eq 12 && $(prop "$work/t1.sdf" pool | sort -u) == 6 ]] || die "diverse selection: not 4 x 3 records from pools of 6"
-# Without oversampling, the same seed samples the pool's first 3 conformers: titles _conf0.._conf2 of the pool of 6.
-"$bin" generate --method torsional --input "$work/in.csv" --num 6 --seed 2 --quiet --output "$work/t6.sdf" 2> /dev/null || die "pool of 6 failed"
-"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --output "$work/t3.sdf" 2> /dev/null || die "run of 3 failed"
+# Without oversampling, the same seed samples the pool's first 3 conformers: titles _conf0.._conf2 of the pool of 6
+# (conformers sampled independently: particle guidance, which the Drugs model recommends, couples a molecule's
+# conformers, so there they depend on how many are drawn together).
+"$bin" generate --method torsional --input "$work/in.csv" --num 6 --seed 2 --quiet --particle-guidance none \
+  --output "$work/t6.sdf" 2> /dev/null || die "pool of 6 failed"
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --particle-guidance none \
+  --output "$work/t3.sdf" 2> /dev/null || die "run of 3 failed"
 python3 - "$work/t6.sdf" "$work/t3.sdf" <<'PY' || fail=1
 import sys
 def blocks(path):
@@ -78,44 +82,56 @@ for title, rec in three.items():
     if six.get(title) != rec: print(f"FAIL: {title} differs between --num 3 and --num 6"); sys.exit(1)
 print("ok: the first conformers of a larger pool are those of the smaller run:", len(three))
 PY
+# The default run (the models' recommended compensation), against which the options below compare.
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --output "$work/td.sdf" 2> /dev/null || die "default run failed"
 
 # Epsilon Scaling (--epsilon-b/--epsilon-k): the identity (b = 1) writes the unscaled run's file; b = 1.01 changes
 # the samples and names itself in the records.
 "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --epsilon-b 1 --output "$work/es1.sdf" 2> /dev/null \
   || die "--epsilon-b 1 failed"
-cmp -s "$work/t3.sdf" "$work/es1.sdf" || die "--epsilon-b 1 (the identity) changed the output"
+cmp -s "$work/td.sdf" "$work/es1.sdf" || die "--epsilon-b 1 (the identity) changed the output"
 "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --epsilon-b 1.01 --epsilon-k 0.0025 \
   --output "$work/es.sdf" 2> /dev/null || die "--epsilon-b 1.01 failed"
-cmp -s "$work/t3.sdf" "$work/es.sdf" && die "--epsilon-b 1.01 did not change the samples"
+cmp -s "$work/td.sdf" "$work/es.sdf" && die "--epsilon-b 1.01 did not change the samples"
 [[ $(prop "$work/es.sdf" epsilon_scaling | sort -u) == "k=0.0025 b=1.01" ]] || die "records lack epsilon_scaling=k=0.0025 b=1.01"
 # Corrector steps and sigma-shift: a zero window writes the plain file; each changes the samples (the shift
 # at 1 and 2 threads alike) and names itself in the records.
 "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --corrector-steps 0 \
   --output "$work/c0.sdf" 2> /dev/null || die "--corrector-steps 0 failed"
-cmp -s "$work/t3.sdf" "$work/c0.sdf" || die "--corrector-steps 0 changed the output"
+cmp -s "$work/td.sdf" "$work/c0.sdf" || die "--corrector-steps 0 changed the output"
 "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --corrector-steps 2 \
   --corrector-step-size 0.05 --output "$work/c2.sdf" 2> /dev/null || die "--corrector-steps 2 failed"
-cmp -s "$work/t3.sdf" "$work/c2.sdf" && die "--corrector-steps 2 did not change the samples"
+cmp -s "$work/td.sdf" "$work/c2.sdf" && die "--corrector-steps 2 did not change the samples"
 [[ $(prop "$work/c2.sdf" corrector | sort -u) == "steps=2 step_size=0.05" ]] || die "records lack corrector=steps=2 step_size=0.05"
 for t in 1 2; do
   "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sigma-shift-window 3 \
     --threads $t --output "$work/shift$t.sdf" 2> /dev/null || die "--sigma-shift-window 3 failed"
 done
 cmp -s "$work/shift1.sdf" "$work/shift2.sdf" || die "--sigma-shift-window 3 depends on the thread count"
-cmp -s "$work/t3.sdf" "$work/shift1.sdf" && die "--sigma-shift-window 3 did not change the samples"
+cmp -s "$work/td.sdf" "$work/shift1.sdf" && die "--sigma-shift-window 3 did not change the samples"
 [[ $(prop "$work/shift1.sdf" sigma_shift | sort -u) == "window=3 cutoff=0" ]] || die "records lack sigma_shift=window=3 cutoff=0"
-# The model's recommendation (--sampling-defaults model, the default): acetylphenylalanine goes to the Drugs model,
-# whose file recommends sigma-shift window 4, and its records say so; the QM9 molecules sample without. Without
-# the recommendation (--sampling-defaults none, or the part given as none) the Drugs molecule samples unshifted.
-pairs=$(awk '$0 == ">  <mol_id>" { getline; id = $0 } $0 == ">  <sigma_shift>" { getline; print id ":" $0 }' "$work/t3.sdf" | sort -u)
-[[ $pairs == "acetylphenylalanine:window=4 cutoff=0" ]] \
-  || die "default run: sigma_shift records '$pairs', not acetylphenylalanine:window=4 cutoff=0 alone"
+# The model's recommendation (--sampling-defaults model, the default): acetylphenylalanine goes to the Drugs IP
+# model, whose file recommends sigma-shift window 4 and particle guidance (recall), and its records say so; the
+# QM9 molecules sample without. Without the recommendation (--sampling-defaults none, or each part given as
+# none) the Drugs molecule samples plainly.
+records() { awk -v p="$2" '$0 == ">  <mol_id>" { getline; id = $0 } $0 == ">  <" p ">" { getline; print id ":" $0 }' "$1" | sort -u; }
+[[ $(records "$work/td.sdf" sigma_shift) == "acetylphenylalanine:window=4 cutoff=0" ]] \
+  || die "default run: sigma_shift records '$(records "$work/td.sdf" sigma_shift)', not acetylphenylalanine's alone"
+[[ $(records "$work/td.sdf" particle_guidance) == "acetylphenylalanine:recall" ]] \
+  || die "default run: particle_guidance records '$(records "$work/td.sdf" particle_guidance)', not acetylphenylalanine's alone"
 "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sampling-defaults none \
   --output "$work/plain.sdf" 2> /dev/null || die "--sampling-defaults none failed"
 "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sigma-shift-window 0 \
-  --output "$work/w0.sdf" 2> /dev/null || die "--sigma-shift-window 0 failed"
-cmp -s "$work/plain.sdf" "$work/w0.sdf" || die "--sampling-defaults none and --sigma-shift-window 0 wrote different files"
-cmp -s "$work/t3.sdf" "$work/plain.sdf" && die "--sampling-defaults none wrote the default run's file (no recommendation followed?)"
+  --particle-guidance none --output "$work/w0.sdf" 2> /dev/null || die "--sigma-shift-window 0 failed"
+cmp -s "$work/plain.sdf" "$work/w0.sdf" \
+  || die "--sampling-defaults none and --sigma-shift-window 0 --particle-guidance none wrote different files"
+# --sampler ode cannot run the recommended guidance: a note says so, and the records do not claim it.
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sampler ode \
+  --output "$work/ode.sdf" 2> "$work/ode.log" || die "--sampler ode with the recommended guidance failed: $(cat "$work/ode.log")"
+grep -q "recommends particle guidance (recall), which runs with --sampler sde" "$work/ode.log" \
+  || die "--sampler ode: no note that the recommended particle guidance is not run"
+[[ -z $(prop "$work/ode.sdf" particle_guidance) ]] || die "--sampler ode: records claim particle guidance"
+cmp -s "$work/td.sdf" "$work/plain.sdf" && die "--sampling-defaults none wrote the default run's file (no recommendation followed?)"
 [[ -z $(prop "$work/plain.sdf" sigma_shift) ]] || die "--sampling-defaults none: records name a sigma_shift"
 # Particle guidance: the conformers of a molecule sampled jointly change the samples, do not depend on the thread
 # count, and name themselves in the records.
@@ -124,7 +140,7 @@ for t in 1 2; do
     --threads $t --output "$work/pg$t.sdf" 2> /dev/null || die "--particle-guidance recall failed"
 done
 cmp -s "$work/pg1.sdf" "$work/pg2.sdf" || die "--particle-guidance recall depends on the thread count"
-cmp -s "$work/t3.sdf" "$work/pg1.sdf" && die "--particle-guidance recall did not change the samples"
+cmp -s "$work/td.sdf" "$work/pg1.sdf" && die "--particle-guidance recall did not change the samples"
 [[ $(prop "$work/pg1.sdf" particle_guidance | sort -u) == recall ]] || die "records lack particle_guidance=recall"
 [[ $fail -eq 0 ]] && echo "all selection and scaling checks passed"
 exit $fail

@@ -455,7 +455,9 @@ TEST_CASE("generate: each model samples with its own recommended compensation wh
           "not", "[generate][compensation]") {
   auto qm9 = train::load_model_file<torsion_net>(model_dir + "/qm9-torsion-ip.bin");
   auto drugs = train::load_model_file<torsion_net>(model_dir + "/drugs-torsion-ip.bin");
+  CHECK(generate::recommended_compensation(drugs.header, drugs.path).shift.active());  // the shipped file's own
   drugs.header["sampling_sigma_shift_window"] = "3";  // as if stamped (the shipped file's own entry may differ)
+  drugs.header.erase("sampling_particle_guidance");
   qm9.header.erase("sampling_sigma_shift_window");
   const generate::model_set<torsion_net> models({qm9, drugs});
   sample::torus_sampler_options o;
