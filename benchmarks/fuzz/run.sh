@@ -44,13 +44,14 @@ for t in "${targets[@]}"; do
     -rss_limit_mb=2048 -timeout=20 -max_len=16384 -detect_leaks=$leaks -artifact_prefix="$artifacts/" \
     $( ((jobs > 1)) && echo "-fork=$jobs -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1" ) > "$out" 2>&1
   rc=$?
+  # libFuzzer's final statistics (counted before the leak replay below adds its own lines); with -fork the
+  # workers' running total is in the last "#N: cov: ..." progress line.
+  execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$out" | awk '{s += $2} END {print s + 0}')
+  ((jobs > 1)) && execs=$(grep -oE '^#[0-9]+: cov' "$out" | tail -1 | grep -oE '[0-9]+')
   if ((rc == 0 && leaks == 0)); then  # the corpus once, leak check at exit
     "$build/tests/fuzz/fuzz_$t" -runs=0 -detect_leaks=1 -artifact_prefix="$artifacts/" "$corpus" >> "$out" 2>&1
     rc=$?
   fi
-  # libFuzzer's final statistics; with -fork the workers' totals are in the last "#N ... DONE" line.
-  execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$out" | awk '{s += $2} END {print s + 0}')
-  ((jobs > 1)) && execs=$(grep -oE '^#[0-9]+' "$out" | tail -1 | tr -d '#')
   new=$(grep -oE 'stat::new_units_added: *[0-9]+' "$out" | awk '{s += $2} END {print s + 0}')
   rss=$(grep -oE 'stat::peak_rss_mb: *[0-9]+' "$out" | awk '{if ($2 > m) m = $2} END {print m + 0}')
   files=$(find "$corpus" -type f | wc -l)
