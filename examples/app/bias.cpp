@@ -91,7 +91,12 @@ int run_bias(arguments& args) {
   const bool gpu = cuda_backend::selected(backend);
   // The compensation for a model file's header (its recommendation for the parts not given), refused on the GPU.
   const auto compensation_for = [&](const std::map<std::string, std::string>& header) {
-    const auto c = request.resolve(confsgm::generate::recommended_compensation(header, model_path));
+    auto c = request.resolve(confsgm::generate::recommended_compensation(header, model_path));
+    if (c.guidance.active()) {  // only a model's recommendation can bring it: `bias` has no --particle-guidance
+      std::cerr << "note: " << model_path << " recommends particle guidance, which couples a molecule's conformers; "
+                << "Algorithm 2 follows single samples, so the bias is measured without it\n";
+      c.guidance = {};
+    }
     if (gpu && c.active())
       throw usage_error(compensation_options_named(c) + " in `bias`" +
                         (request.complete() ? "" : " (what " + model_path + " recommends; --sampling-defaults none "

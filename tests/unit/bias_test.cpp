@@ -150,3 +150,15 @@ TEST_CASE("exposure bias, distance space: ~0 with the exact score, larger with a
     CHECK(rb.levels[t].mean[0] > 10 * re.levels[t].mean[0]);
   }
 }
+
+TEST_CASE("exposure bias, torsion space: particle guidance is refused (Algorithm 2 follows single samples)",
+          "[bias][compensation]") {
+  const delta_torsion_score exact{{0.5, -1.0, 2.0, 0.1}};
+  sample::sampling_compensation c;
+  c.guidance = *sample::particle_guidance::preset("recall");
+  using problem = eval::torsion_bias_problem<delta_torsion_score, log_uniform_schedule, double>;
+  CHECK_THROWS_WITH(problem(exact, log_uniform_schedule(), eval::zero_noise_update::sde_drift, 1, c),
+                    Catch::Contains("particle guidance") && Catch::Contains("single samples"));
+  c.guidance = {};
+  CHECK_NOTHROW(problem(exact, log_uniform_schedule(), eval::zero_noise_update::sde_drift, 1, c));
+}

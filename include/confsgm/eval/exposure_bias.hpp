@@ -203,7 +203,11 @@ class torsion_bias_problem {
                        zero_noise_update update = zero_noise_update::sde_drift, unsigned threads = 1,
                        sample::sampling_compensation compensation = {})
       : model_(model), schedule_(std::move(schedule)), update_(update), threads_(threads),
-        compensation_(compensation) {}
+        compensation_(compensation) {
+    if (compensation_.guidance.active())
+      throw invalid_argument("torsion_bias_problem: particle guidance couples a molecule's conformers, but "
+                             "Algorithm 2 follows single samples; measure without it");
+  }
   std::size_t levels() const { return schedule_.size(); }
   double sigma(std::size_t t) const { return schedule_.sigma(t); }
   std::vector<std::string> metrics() const { return {"coordinate_l1_per_atom", "torsion_error_per_bond"}; }
