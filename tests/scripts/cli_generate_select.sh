@@ -64,11 +64,12 @@ done
 cmp -s "$work/t1.sdf" "$work/t2.sdf" || die "diverse selection: 1 and 2 threads wrote different files"
 [[ $(count "$work/t1.sdf") -eq 12 && $(prop "$work/t1.sdf" pool | sort -u) == 6 ]] || die "diverse selection: not 4 x 3 records from pools of 6"
 # Without oversampling, the same seed samples the pool's first 3 conformers: titles _conf0.._conf2 of the pool of 6
-# (conformers sampled independently: particle guidance, which the Drugs model recommends, couples a molecule's
-# conformers, so there they depend on how many are drawn together).
-"$bin" generate --method torsional --input "$work/in.csv" --num 6 --seed 2 --quiet --particle-guidance none \
+# (conformers sampled independently: the Drugs model's recommended compensation couples a molecule's conformers,
+# particle guidance always and sigma-shift's pooled estimate where conformers share a local structure, so there
+# they depend on how many are drawn together).
+"$bin" generate --method torsional --input "$work/in.csv" --num 6 --seed 2 --quiet --sampling-defaults none \
   --output "$work/t6.sdf" 2> /dev/null || die "pool of 6 failed"
-"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --particle-guidance none \
+"$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sampling-defaults none \
   --output "$work/t3.sdf" 2> /dev/null || die "run of 3 failed"
 python3 - "$work/t6.sdf" "$work/t3.sdf" <<'PY' || fail=1
 import sys

@@ -413,7 +413,7 @@ TEST_CASE("select: oversampling, MMFF94 and energy selection on a real molecule"
   CHECK(s.kept.size() + s.duplicates + s.outside_window >= 4);
 }
 
-TEST_CASE("recommended sampling: a model file's header sets its compensation; malformed or unknown entries are refused",
+TEST_CASE("recommended sampling: a model file's header sets its compensation - malformed or unknown entries are refused",
           "[generate][compensation]") {
   std::map<std::string, std::string> h = {{"model", "torsion-pair-torque"}};
   CHECK_FALSE(generate::recommended_compensation(h, "m.bin").active());

@@ -728,7 +728,7 @@ TEST_CASE("particle guidance: the repulsion is minus the gradient of the kernel 
   }
 }
 
-TEST_CASE("particle guidance: off is bit-identical to independent sampling; on, it spreads a molecule's conformers",
+TEST_CASE("particle guidance: off is bit-identical to independent sampling - on, it spreads a molecule's conformers",
           "[torsion][sampler][compensation][guidance]") {
   const auto s = butanol_structure();
   const analytic_torsion_score exact{{1.0, -2.5, 3.0, 0.0}, 0.3};
@@ -766,8 +766,8 @@ TEST_CASE("particle guidance: off is bit-identical to independent sampling; on, 
   CHECK_THROWS_WITH(sample::sample_torsions<double>(exact, sch, samples, o), Catch::Contains("reverse SDE"));
 }
 
-TEST_CASE("Epsilon Scaling calibrated from data: with the exact score and fine steps lambda is 1; coarse steps and "
-          "a wrong model read above 1; any thread count",
+TEST_CASE("Epsilon Scaling calibrated from data: with the exact score and fine steps lambda is 1, coarse steps and "
+          "a wrong model read above 1, any thread count",
           "[torsion][compensation]") {
   const auto s = butanol_structure();
   const analytic_torsion_score exact{{1.0, -2.5, 3.0, 0.0}, 0.3};
