@@ -110,15 +110,15 @@ generate_request parse_request(arguments& args) {
   if (!guidance_name.empty()) {
     const auto g = confsgm::sample::particle_guidance::preset(guidance_name);
     if (!g)
-      throw usage_error("--particle-guidance must be none, recall, precision, recall-plain or precision-plain, got '" +
-                        guidance_name + "'");
+      throw usage_error("--particle-guidance must be one of " + confsgm::sample::particle_guidance::preset_list() +
+                        " (S, C: numbers > 0), got '" + guidance_name + "'");
     q.compensation.guidance = *g;
   }
   const auto compensation = q.compensation.resolve();  // the parts given
-  auto unguided = compensation;  // the distance sampler has no particle guidance (refused below when asked)
+  auto unguided = compensation;  // guidance goes to the sampler of its space only (checked below)
   unguided.guidance = {};
-  unguided.apply_to(lo);
-  compensation.apply_to(to);
+  (q.confgf() ? compensation : unguided).apply_to(lo);
+  (q.torsional() ? compensation : unguided).apply_to(to);
   q.oversample = args.count("oversample", 1);
   q.select = args.str("select");
   if (args.has("energy-window")) q.energy_window = args.number("energy-window", 6.0);
@@ -136,10 +136,16 @@ generate_request parse_request(arguments& args) {
                         " gives " + std::to_string(low));
   }
   if (compensation.guidance.active()) {
-    if (!q.torsional())
-      throw usage_error("--particle-guidance applies to --method torsional (the conformers of a molecule sampled "
-                        "jointly on the torus)");
-    if (q.sampler != "sde") throw usage_error("--particle-guidance runs with --sampler sde");
+    using kind = confsgm::sample::particle_guidance::space_kind;
+    if (!q.torsional() && !q.confgf())
+      throw usage_error("--particle-guidance applies to a score model's sampler (--method confgf or torsional)");
+    const kind sampled = q.confgf() ? kind::distance : kind::torsion;
+    if (compensation.guidance.space != sampled)
+      throw usage_error("--particle-guidance " + guidance_name + " is set for the " +
+                        confsgm::sample::particle_guidance::space_name(compensation.guidance.space) + " space; --method " +
+                        q.method + " samples the " + confsgm::sample::particle_guidance::space_name(sampled) +
+                        " space (presets: " + confsgm::sample::particle_guidance::preset_list() + ")");
+    if (q.torsional() && q.sampler != "sde") throw usage_error("--particle-guidance runs with --sampler sde");
     if (cuda_backend::selected(q.backend)) throw usage_error("--particle-guidance runs on --backend cpu for now");
   }
   if (compensation.shift.active() && q.confgf() && cuda_backend::selected(q.backend))
@@ -243,11 +249,14 @@ any_generator make_generator(const generate_request& q) {
   if (q.confgf()) {
     confgf_generator g(gen::model_set<confgf_generator::network_type>::load(q.model_files), q.langevin, q.mirrors,
                        q.compensation);
-    if (q.gpu)
-      for (std::size_t i = 0; i < g.models().size(); ++i)
-        if (g.options(i).shift.active())
-          throw usage_error(q.model_files[i] + " recommends sigma-shift, which --method confgf runs on --backend cpu "
-                            "only; give --sigma-shift-window 0 (or --sampling-defaults none) to sample without it");
+    for (std::size_t i = 0; q.gpu && i < g.models().size(); ++i) {
+      if (g.options(i).shift.active())
+        throw usage_error(q.model_files[i] + " recommends sigma-shift, which --method confgf runs on --backend cpu "
+                          "only; give --sigma-shift-window 0 (or --sampling-defaults none) to sample without it");
+      if (g.options(i).guidance.active())
+        throw usage_error(q.model_files[i] + " recommends particle guidance, which --method confgf runs on --backend "
+                          "cpu only; give --particle-guidance none (or --sampling-defaults none) to sample without it");
+    }
     return g;
   }
   if (q.torsional()) {
@@ -270,12 +279,6 @@ any_generator make_generator(const generate_request& q) {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-/// The shortest text that reads back as @p v (0.0025, not 0.0025000000000000001).
-std::string shortest(double v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
 }
 std::string fixed(double v, int digits) {
   std::ostringstream s;
@@ -684,13 +687,14 @@ molecule_tally write_molecule(const generate_request& q, const any_generator& ge
     };
     if (!model_file.empty()) props.emplace_back("model", model_file);
     if (compensation.scaling.active())
-      props.emplace_back("epsilon_scaling", "k=" + shortest(compensation.scaling.k) + " b=" + shortest(compensation.scaling.b));
+      props.emplace_back("epsilon_scaling", "k=" + confsgm::shortest_text(compensation.scaling.k) +
+                                                " b=" + confsgm::shortest_text(compensation.scaling.b));
     if (compensation.corrector.active())
       props.emplace_back("corrector", "steps=" + std::to_string(compensation.corrector.steps) +
-                                          " step_size=" + shortest(compensation.corrector.step_size));
+                                          " step_size=" + confsgm::shortest_text(compensation.corrector.step_size));
     if (compensation.shift.active())
       props.emplace_back("sigma_shift", "window=" + std::to_string(compensation.shift.window) +
-                                            " cutoff=" + shortest(compensation.shift.cutoff));
+                                            " cutoff=" + confsgm::shortest_text(compensation.shift.cutoff));
     if (compensation.guidance.active()) props.emplace_back("particle_guidance", compensation.guidance.name);
     if (info.energy) props.emplace_back("energy", fixed(*info.energy, 6));
     if (info.energy) props.emplace_back("energy_unit", res.energy_unit);

@@ -89,11 +89,13 @@ generate: conformer ensembles for every molecule of FILE
                       cpu only): score each molecule at the level within W of
                       the scheduled one that matches its noise as read from the
                       score norm, at levels with sigma >= S (W 0: none; S 0)
-  --particle-guidance P   torsional, sde, cpu: sample a molecule's conformers
-                      jointly with a repulsion between them (Corso et al.);
+  --particle-guidance P   cpu: sample a molecule's conformers jointly with a
+                      repulsion between them (Corso et al.). torsional (sde):
                       P = recall or precision (the paper's GEOM-Drugs settings,
                       symmetry-aware kernel), recall-plain or precision-plain
-                      (plain torsion distance); default none
+                      (plain torsion distance); confgf: P = distance:S:C
+                      (strength S, kernel C sigma^2 per distance, symmetry-
+                      aware) or distance-plain:S:C; default none
   --sampling-defaults D   model (default): the compensation parts not given
                       above are what the model file recommends (the shipped
                       Drugs torsion models: --sigma-shift-window 4); none: only

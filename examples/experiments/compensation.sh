@@ -12,7 +12,8 @@
 # levels, default 20; distance: Langevin steps per level, default 100), SETTINGS (space-separated NAME:OPTIONS,
 # OPTIONS a comma-separated list of generate/bias options without the dashes, e.g.
 # "none: c1:corrector-steps=1,corrector-step-size=0.05"; an option written gen.NAME=V goes to generate only, e.g.
-# "pg:gen.particle-guidance=recall", whose bias is then the setting's other options), BIAS_SAMPLES (samples per level, default 1000),
+# "pg:gen.particle-guidance=recall", whose bias is then the setting's other options), BIAS_SAMPLES (samples per level, default 1000;
+# 0: no bias runs, COV/MAT only),
 # MOLECULES (only the first N reference molecules; default all), THREADS, APP, OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,21 +43,21 @@ mkdir -p "$out"
 input=$ref
 if [[ -n ${MOLECULES:-} ]]; then
   input=$out/reference_first${MOLECULES}.sdf
+  # A molecule is its mol_id (each reference conformer has a record name of its own).
   [[ -f $input ]] || /usr/bin/python3 - "$ref" "$MOLECULES" "$input" <<'PY'
 import gzip, os, sys
 src, n, dst = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-seen, keep = [], []
-record = []
-for line in gzip.open(src, "rt"):
-    record.append(line)
-    if line.startswith("$$$$"):
-        name = record[0].strip()
-        if name not in seen:
-            seen.append(name)
-        if len(seen) <= n:
-            keep.extend(record)
-        record = []
-open(dst + ".partial", "w").writelines(keep)
+text = (gzip.open if src.endswith(".gz") else open)(src, "rt").read()
+ids, keep = [], []
+for record in (r for r in text.split("$$$$\n") if r.strip()):
+    lines = record.split("\n")
+    mol = lines[lines.index(">  <mol_id>") + 1] if ">  <mol_id>" in lines else lines[0]
+    if mol not in ids:
+        if len(ids) >= n:
+            continue
+        ids.append(mol)
+    keep.append(record)
+open(dst + ".partial", "w").write("$$$$\n".join(keep) + "$$$$\n")
 os.replace(dst + ".partial", dst)
 PY
 fi
@@ -79,7 +80,7 @@ for model in $models; do
     name=${m}_s${steps}_${setting%%:*}
     mapfile -t extra < <(options_of "${setting#*:}")
     mapfile -t gen_extra < <(options_of "${setting#*:}" gen)
-    if [[ ! -f $out/$name.bias.csv ]]; then
+    if [[ $bias_samples -gt 0 && ! -f $out/$name.bias.csv ]]; then
       "$app" bias --model "$model" --data "$input" --samples-per-level "$bias_samples" --seed "$seed" \
         --threads "$threads" "${bias_steps[@]}" "${extra[@]}" --label "$name" --csv "$out/$name.bias.csv.partial" \
         > "$out/$name.bias.md" 2> "$out/$name.bias.log"
@@ -113,12 +114,12 @@ for model in models.split():
     for setting in settings.split():
         label, options = setting.split(":", 1)
         name = f"{m}_s{steps}_{label}"
-        rows = list(csv.DictReader(open(f"{out}/{name}.bias.csv")))
-        err = [float(r[metric]) for r in rows]
+        err = [float(r[metric]) for r in csv.DictReader(open(f"{out}/{name}.bias.csv"))] if int(samples) else []
+        mean = lambda v: f"{sum(v) / len(v):.4f}" if v else "-"
         a = json.load(open(f"{out}/{name}.json"))["aggregate"]
         secs = open(f"{out}/{name}.seconds").read().strip()
-        lines.append(f"| {m} | {label} | {options.replace(',', ' ') or '-'} | {sum(err) / len(err):.4f} | "
-                     f"{sum(err[-5:]) / 5:.4f} | {100 * a['cov_r_mean']:.2f} | {a['mat_r_mean']:.4f} | "
+        lines.append(f"| {m} | {label} | {options.replace(',', ' ') or '-'} | {mean(err)} | "
+                     f"{mean(err[-5:])} | {100 * a['cov_r_mean']:.2f} | {a['mat_r_mean']:.4f} | "
                      f"{100 * a['cov_p_mean']:.2f} | {a['mat_p_mean']:.4f} | {secs} |")
 text = "\n".join(lines) + "\n"
 open(f"{out}/summary.md.partial", "w").write(text)

@@ -37,8 +37,11 @@ expect 2 "sampling-time compensation applies to a score model's sampler" -- "$bi
 expect 2 "--corrector-step-size needs --corrector-steps >= 1" -- "$bin" generate --method torsional --input x.smi --output y.sdf --corrector-step-size 0.1
 expect 2 "--corrector-step-size must be a finite number > 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --corrector-steps 1 --corrector-step-size 0
 expect 2 "--particle-guidance: sampling-time compensation applies to a score model" -- "$bin" generate --input x.smi --output y.sdf --particle-guidance recall
-expect 2 "--particle-guidance applies to --method torsional" -- "$bin" generate --method confgf --input x.smi --output y.sdf --particle-guidance recall
-expect 2 "--particle-guidance must be none, recall" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance strong
+expect 2 "--particle-guidance recall is set for the torsion space; --method confgf samples the distance space" -- "$bin" generate --method confgf --input x.smi --output y.sdf --particle-guidance recall
+expect 2 "--particle-guidance distance:10:1 is set for the distance space; --method torsional samples the torsion space" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance distance:10:1
+expect 2 "--particle-guidance must be one of none, recall" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance strong
+expect 2 "--particle-guidance must be one of none, recall" -- "$bin" generate --method confgf --input x.smi --output y.sdf --particle-guidance distance:0:1
+expect 2 "--particle-guidance runs on --backend cpu|built without CUDA" -- "$bin" generate --method confgf --input x.smi --output y.sdf --particle-guidance distance:10:1 --backend cuda
 expect 2 "--particle-guidance runs with --sampler sde" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance recall --sampler ode
 expect 2 "--sampling-defaults must be 'model'" -- "$bin" generate --method torsional --input x.smi --output y.sdf --sampling-defaults auto
 expect 2 "--sigma-shift-cutoff needs --sigma-shift-window >= 1" -- "$bin" generate --method torsional --input x.smi --output y.sdf --sigma-shift-cutoff 0.5

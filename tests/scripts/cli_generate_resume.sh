@@ -3,7 +3,8 @@
 # OUT.partial) and, resumed with another thread count, ends with the uninterrupted run's output byte for byte and
 # the same totals; a torn journal line is ignored; a resume under other settings, or with a journal that does not
 # fit the input, is refused with the reason; --resume without a journal generates everything. Then the same
-# kill/resume round for confgf, torsional and ETKDG over a journaled prefix holding a failed molecule.
+# kill/resume round for confgf, torsional and ETKDG over a journaled prefix holding a failed molecule; and
+# distance-space particle guidance, thread-count independent.
 # usage: cli_generate_resume.sh CONFSGM_BINARY WORK_DIR
 set -uo pipefail
 bin=$1; work=$2
@@ -136,6 +137,20 @@ resume_round() {
 resume_round confgf --method confgf --model qm9-distance-ip --steps-per-level 30 --multiplier 2
 resume_round torsional --method torsional --model qm9-torsion-ip --multiplier 60
 resume_round etkdg --multiplier 120
+
+# Particle guidance in the distance space: the same file at 1 and 2 threads (a molecule's conformers are one
+# batch), other conformers than the plain run's, and records that name the setting.
+head -4 "$work/in.csv" > "$work/in3.csv"
+pg=(generate --method confgf --model qm9-distance-ip --input "$work/in3.csv" --num 4 --steps-per-level 30 --seed 7 --quiet)
+for t in 1 2; do
+  "$bin" "${pg[@]}" --particle-guidance distance:10:1 --threads $t --output "$work/pg$t.sdf" 2> "$work/pg$t.log" \
+    || die "--particle-guidance distance:10:1 failed: $(cat "$work/pg$t.log")"
+done
+"$bin" "${pg[@]}" --output "$work/pg0.sdf" 2> /dev/null || die "plain confgf run failed"
+cmp -s "$work/pg1.sdf" "$work/pg2.sdf" || die "distance-space particle guidance depends on the thread count"
+cmp -s "$work/pg0.sdf" "$work/pg1.sdf" && die "distance-space particle guidance did not change the conformers"
+[[ $(awk '$0 == ">  <particle_guidance>" { getline; print }' "$work/pg1.sdf" | sort -u) == "distance:10:1" ]] \
+  || die "records lack particle_guidance=distance:10:1"
 
 [[ $fail -eq 0 ]] && echo "ok: generate --resume after SIGKILL equals the uninterrupted run; mismatches refused"
 exit $fail

@@ -3,8 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <confsgm/sample/annealed_sampler.hpp>
+#include <confsgm/eval/exposure_bias.hpp>
 #include <confsgm/sample/coordinate_dynamics.hpp>
+#include <confsgm/sample/langevin.hpp>
+#include <confsgm/sample/particle_guidance.hpp>
 #include <confsgm/sample/torus_dynamics.hpp>
+#include <confsgm/sample/torus_sampler.hpp>
 
 #include <cmath>
 
@@ -196,4 +200,134 @@ TEST_CASE("compensation in the distance space: correctors and sigma-shift run on
   o.threads = 1;  // and the thread count does not matter
   CHECK(same_states(sample::annealed_sample<double>(pair_gaussian{}, schedule, dynamics, plain, samples, o).states,
                     s.states));
+}
+
+TEST_CASE("particle guidance in the distance space: symmetric views are edge permutations - a reversed chain",
+          "[sampler][compensation][guidance]") {
+  // Propane's carbons read backwards are the same chain: the two bonds swap, the 1-3 distance stays.
+  const auto s = distance_space::describe(chain(3, "propane-like"));
+  REQUIRE(s.edges.size() == 3);
+  const auto views = sample::distance_views::of(s);
+  REQUIRE(views.size() == 2);
+  CHECK(views.image[0] == std::vector<std::uint32_t>{0, 1, 2});
+  std::vector<std::uint32_t> reversed(3);
+  for (std::size_t e = 0; e < 3; ++e) {
+    const auto& edge = s.edges[views.image[1][e]];
+    CHECK(edge.hops == s.edges[e].hops);  // an automorphism keeps hop counts
+    reversed[e] = views.image[1][e];
+  }
+  CHECK(reversed != views.image[0]);
+  CHECK(sample::distance_views::of(s, 1).size() == 1);
+  // Distances of a conformer and of its relabelled twin: zero apart under the symmetry, not without it.
+  std::vector<double> a(3), b(3), d;
+  for (std::size_t e = 0; e < 3; ++e) a[e] = 1.0 + 0.3 * double(e);
+  for (std::size_t e = 0; e < 3; ++e) b[views.image[1][e]] = a[e];
+  CHECK(sample::closest_difference(a, b, views, d) == Approx(0.0).margin(1e-15));
+  CHECK(sample::closest_difference(a, b, sample::distance_views::identity(3), d) > 0.1);
+}
+
+TEST_CASE("particle guidance in the distance space: the repulsion is minus the gradient of the kernel potential "
+          "per distance (finite differences)",
+          "[sampler][compensation][guidance][fd]") {
+  const auto s = distance_space::describe(chain(5, "pentane-like"));
+  const auto views = sample::distance_views::of(s);
+  REQUIRE(views.size() == 2);
+  const std::size_t n = 4, E = s.edges.size();
+  const random::stream z(5, random::purpose::user, 0);
+  std::vector<std::vector<double>> dist(n, std::vector<double>(E));
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t e = 0; e < E; ++e) dist[i][e] = 1.5 + 0.4 * z.normal(static_cast<std::uint32_t>(i * E + e));
+  for (const bool invariant : {true, false}) {
+    INFO("symmetry-aware: " << invariant);
+    const auto w = invariant ? views : sample::distance_views::identity(E);
+    for (const double h : {0.05, 0.5}) {
+      std::vector<const std::vector<double>*> particles;
+      std::vector<const sample::distance_views*> vs;
+      for (auto& x : dist) particles.push_back(&x), vs.push_back(&w);
+      std::vector<std::vector<double>> rep;
+      const double per = double(E);
+      sample::repulsion(particles, vs, h, rep, per);
+      double largest = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t e = 0; e < E; ++e) {
+          const double eps = 1e-6, keep = dist[i][e];
+          dist[i][e] = keep + eps;
+          const double up = sample::kernel_potential(i, particles, vs, h, per);
+          dist[i][e] = keep - eps;
+          const double down = sample::kernel_potential(i, particles, vs, h, per);
+          dist[i][e] = keep;
+          CHECK(rep[i][e] == Approx(-(up - down) / (2 * eps)).margin(1e-6));
+          largest = std::max(largest, std::abs(rep[i][e]));
+        }
+      CHECK(largest > 1e-2);  // the check is not vacuous
+    }
+  }
+}
+
+TEST_CASE("particle guidance in the distance space: off is bit-identical to independent sampling - on, it spreads "
+          "a molecule's conformers, any thread count",
+          "[sampler][compensation][guidance]") {
+  const auto s = distance_space::describe(chain(4, "butane-like"));
+  const geometric_schedule schedule(2.0, 0.05, 8);
+  sample::langevin_options o;
+  o.steps_per_level = 20;
+  o.step_size = 1e-3;
+  o.seed = 11;
+  o.threads = 2;
+  o.chunk = 4;
+  const std::size_t n = 16;
+  const auto plain = sample::annealed_langevin<double>(pair_gaussian{}, schedule, s, n, o);
+  o.guidance = sample::particle_guidance{};  // not enabled
+  const auto off = sample::annealed_langevin<double>(pair_gaussian{}, schedule, s, n, o);
+  for (std::size_t c = 0; c < n; ++c) CHECK(coordinates<double>(off.conformers[c]) == coordinates<double>(plain.conformers[c]));
+  o.guidance = *sample::particle_guidance::preset("distance:30:1");
+  CHECK(o.guidance.space == sample::particle_guidance::space_kind::distance);
+  CHECK(o.guidance.kernel_at(schedule, 3) == Approx(schedule.sigma(3) * schedule.sigma(3)));
+  const auto guided = sample::annealed_langevin<double>(pair_gaussian{}, schedule, s, n, o);
+  CHECK(guided.diverged == 0);
+  const auto spread = [&](const sample::langevin_result& r) {
+    std::vector<std::vector<double>> d(n, std::vector<double>(s.edges.size()));
+    for (std::size_t c = 0; c < n; ++c) distance_space::distances(s, coordinates<double>(r.conformers[c]), d[c].data());
+    double sum = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        for (std::size_t e = 0; e < d[i].size(); ++e) sum += (d[i][e] - d[j][e]) * (d[i][e] - d[j][e]);
+    return sum / double(n * (n - 1) / 2);
+  };
+  INFO("spread guided " << spread(guided) << ", independent " << spread(plain));
+  CHECK(spread(guided) > 1.2 * spread(plain));
+  o.threads = 1;  // all n conformers are one batch: the same for any thread count
+  const auto one_thread = sample::annealed_langevin<double>(pair_gaussian{}, schedule, s, n, o);
+  for (std::size_t c = 0; c < n; ++c)
+    CHECK(coordinates<double>(one_thread.conformers[c]) == coordinates<double>(guided.conformers[c]));
+}
+
+TEST_CASE("particle guidance: a setting made for one space is refused by the other's sampler, with its reason",
+          "[sampler][compensation][guidance]") {
+  using pg = sample::particle_guidance;
+  const auto s = distance_space::describe(chain(4, "butane-like"));
+  const geometric_schedule schedule(2.0, 0.05, 4);
+  sample::langevin_options o;
+  o.steps_per_level = 2;
+  o.guidance = *pg::preset("recall");
+  CHECK_THROWS_WITH(sample::annealed_langevin<double>(pair_gaussian{}, schedule, s, 4, o),
+                    Catch::Contains("set for the torsion space"));
+  o.guidance = pg::distance_langevin(1.0, 1.0);
+  o.guidance.langevin_weight = {0.5, 0.0};
+  CHECK_THROWS_WITH(sample::annealed_langevin<double>(pair_gaussian{}, schedule, s, 4, o),
+                    Catch::Contains("langevin_weight must be 1"));
+  o.guidance = pg::distance_langevin(1.0, 1.0);
+  CHECK_THROWS_WITH((eval::distance_bias_problem<pair_gaussian, geometric_schedule, double>(pair_gaussian{}, schedule, o)),
+                    Catch::Contains("Algorithm 2 follows single samples"));
+  sample::torus_sampler_options to;
+  to.guidance = *pg::preset("distance-plain:0.5:2");
+  CHECK_FALSE(to.guidance.invariant);
+  torsion_structure none{};
+  CHECK_THROWS_WITH(sample::sample_torsions<double>([](auto&&...) {}, schedule, {&none}, to),
+                    Catch::Contains("set for the distance space"));
+  // Names: the list is the one place they are spelled; malformed distance settings name nothing.
+  for (const auto& name : pg::preset_names())
+    if (name.find(':') == std::string::npos) CHECK(pg::preset(name).has_value());
+  for (const auto* bad : {"distance:0:1", "distance:1", "distance:1:x", "distance:1:2:3", "distance:inf:1", "recal"})
+    CHECK_FALSE(pg::preset(bad).has_value());
 }

@@ -282,7 +282,11 @@ class distance_bias_problem {
  public:
   using sample_type = distance_sample;
   distance_bias_problem(const PairScore& model, Schedule schedule, sample::langevin_options sampler = {})
-      : model_(model), schedule_(std::move(schedule)), so_(sampler) {}
+      : model_(model), schedule_(std::move(schedule)), so_(sampler) {
+    if (so_.guidance.active())
+      throw invalid_argument("distance_bias_problem: particle guidance couples a molecule's conformers, but "
+                             "Algorithm 2 follows single samples; measure without it");
+  }
   std::size_t levels() const { return schedule_.size(); }
   double sigma(std::size_t t) const { return schedule_.sigma(t); }
   std::vector<std::string> metrics() const { return {"coordinate_l1_per_atom"}; }

@@ -63,7 +63,7 @@ inline sample::sampling_compensation recommended_compensation(const std::map<std
     const auto g = sample::particle_guidance::preset(e->second);
     if (!g)
       throw io_error(model_file, std::nullopt, std::nullopt, "entry 'sampling_particle_guidance' names no preset ('" +
-                     e->second + "'; known: none, recall, precision, recall-plain, precision-plain)");
+                     e->second + "'; known: " + sample::particle_guidance::preset_list() + ")");
     c.guidance = *g;
   }
   try {
@@ -81,11 +81,7 @@ inline std::string describe(const sample::sampling_compensation& c) {
   if (!c.active()) return "none";
   std::string s;
   const auto add = [&](const std::string& part) { s += (s.empty() ? "" : "; ") + part; };
-  const auto num = [](double v) {  // the shortest text that reads back as v
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, r.ptr);
-  };
+  const auto num = [](double v) { return shortest_text(v); };
   if (c.scaling.active()) add("epsilon-scaling k=" + num(c.scaling.k) + " b=" + num(c.scaling.b));
   if (c.corrector.active())
     add("corrector steps=" + std::to_string(c.corrector.steps) + " step-size=" + num(c.corrector.step_size));

@@ -222,6 +222,7 @@ sample_result<typename Dynamics::state> annealed_sample_interacting(
     std::vector<std::size_t> net_level;
     std::vector<const typename Dynamics::structure*> pool;
     std::vector<double> expected;
+    pooled_noise_workspace<const typename Dynamics::structure*> pooling;
     for (std::size_t level = o.first_level; level < schedule.size() && !members.empty(); ++level) {
       const double sigma = schedule.sigma(level);
       const level_coefficients k = update.at(schedule, level);
@@ -258,7 +259,8 @@ sample_result<typename Dynamics::state> annealed_sample_interacting(
               pool[m] = samples[members[m]];
               expected[m] = dynamics.expected_score_square(*samples[members[m]], schedule.sigma(net_level[m]));
             }
-            const auto ratio = pooled_noise_ratios(schedule, level, pool, net_level, offset, out.data(), expected);
+            const auto& ratio =
+                pooled_noise_ratios(schedule, level, pool, net_level, offset, out.data(), expected, nullptr, pooling);
             for (std::size_t m = 0; m < members.size(); ++m) noise_ratio[members[m]] = ratio[m];
           }
         noise_factor.assign(members.size(), 1.0);

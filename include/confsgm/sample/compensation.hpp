@@ -52,9 +52,10 @@
 #include "confsgm/sample/update.hpp"
 #include "confsgm/schedule/noise_schedule.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <map>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -185,41 +186,77 @@ struct sigma_shift {
   }
 };
 
+/// The buffers of pooled_noise_ratios, kept by a sampler from step to step so that a step allocates nothing.
+template <class Key>
+struct pooled_noise_workspace {
+  std::vector<std::size_t> order, group;
+  std::vector<double> square, expectation, ratio;
+};
+
 /// Sigma-shift's pooled estimate for the members of one network evaluation at scheduled level @p level (the CPU
 /// and GPU samplers share it): member m's score is score[offset[m] .. offset[m + 1]), evaluated at network level
 /// @p net_level[m], with kernel expectation @p expected[m]; members with the same @p pool key (the samplers: the
 /// structure and the chunk) and the same network level share one estimate, from their summed squared scores
 /// over their summed expectations. The sums run in member order, so the estimate does not depend on how the
-/// scores were computed. Members with @p alive[m] false (when given) take no part and get ratio 1.
+/// scores were computed. Members with @p alive[m] false (when given) take no part and get ratio 1. The result is
+/// @p w.ratio.
+template <class Key, class Scalar, NoiseSchedule Schedule>
+const std::vector<double>& pooled_noise_ratios(const Schedule& schedule, std::size_t level,
+                                               const std::vector<Key>& pool, const std::vector<std::size_t>& net_level,
+                                               const std::vector<std::size_t>& offset, const Scalar* score,
+                                               const std::vector<double>& expected, const std::vector<char>* alive,
+                                               pooled_noise_workspace<Key>& w) {
+  const std::size_t n = pool.size();
+  if (net_level.size() != n || expected.size() != n || offset.size() != n + 1 || (alive && alive->size() != n))
+    throw shape_mismatch("sample::pooled_noise_ratios(): " + std::to_string(n) + " members but " +
+                         std::to_string(net_level.size()) + " levels, " + std::to_string(expected.size()) +
+                         " expectations and " + std::to_string(offset.size()) + " offsets");
+  const auto taking_part = [&](std::size_t m) { return !alive || (*alive)[m]; };
+  // Groups: members sorted by (key, network level); a group's sums then run in member order.
+  w.order.clear();
+  for (std::size_t m = 0; m < n; ++m)
+    if (taking_part(m)) w.order.push_back(m);
+  const std::less<Key> key_less;
+  std::stable_sort(w.order.begin(), w.order.end(), [&](std::size_t a, std::size_t b) {
+    if (key_less(pool[a], pool[b])) return true;
+    if (key_less(pool[b], pool[a])) return false;
+    return net_level[a] < net_level[b];
+  });
+  w.group.assign(n, 0);
+  std::size_t groups = 0;
+  for (std::size_t q = 0; q < w.order.size(); ++q) {
+    const auto m = w.order[q], prev = q ? w.order[q - 1] : m;
+    const bool same = q && !key_less(pool[prev], pool[m]) && !key_less(pool[m], pool[prev]) &&
+                      net_level[prev] == net_level[m];
+    if (q && !same) ++groups;
+    w.group[m] = groups;
+  }
+  if (!w.order.empty()) ++groups;
+  w.square.assign(groups, 0.0);
+  w.expectation.assign(groups, 0.0);
+  for (std::size_t m = 0; m < n; ++m) {
+    if (!taking_part(m)) continue;
+    for (std::size_t v = offset[m]; v < offset[m + 1]; ++v)
+      w.square[w.group[m]] += static_cast<double>(score[v]) * static_cast<double>(score[v]);
+    w.expectation[w.group[m]] += expected[m];
+  }
+  w.ratio.assign(n, 1.0);
+  for (std::size_t m = 0; m < n; ++m)
+    if (taking_part(m))
+      w.ratio[m] = sigma_shift::noise_ratio(schedule.sigma(net_level[m]), schedule.sigma(level), w.square[w.group[m]],
+                                            w.expectation[w.group[m]]);
+  return w.ratio;
+}
+
+/// pooled_noise_ratios with buffers of its own (one call; samplers keep a pooled_noise_workspace).
 template <class Key, class Scalar, NoiseSchedule Schedule>
 std::vector<double> pooled_noise_ratios(const Schedule& schedule, std::size_t level, const std::vector<Key>& pool,
                                         const std::vector<std::size_t>& net_level,
                                         const std::vector<std::size_t>& offset, const Scalar* score,
                                         const std::vector<double>& expected,
                                         const std::vector<char>* alive = nullptr) {
-  const std::size_t n = pool.size();
-  if (net_level.size() != n || expected.size() != n || offset.size() != n + 1 || (alive && alive->size() != n))
-    throw shape_mismatch("sample::pooled_noise_ratios(): " + std::to_string(n) + " members but " +
-                         std::to_string(net_level.size()) + " levels, " + std::to_string(expected.size()) +
-                         " expectations and " + std::to_string(offset.size()) + " offsets");
-  std::map<std::pair<Key, std::size_t>, std::size_t> group_of;
-  std::vector<std::size_t> group(n, 0);
-  std::vector<double> square, expectation;
-  for (std::size_t m = 0; m < n; ++m) {
-    if (alive && !(*alive)[m]) continue;
-    const auto [it, added] = group_of.try_emplace({pool[m], net_level[m]}, square.size());
-    if (added) square.push_back(0.0), expectation.push_back(0.0);
-    group[m] = it->second;
-    for (std::size_t v = offset[m]; v < offset[m + 1]; ++v)
-      square[it->second] += static_cast<double>(score[v]) * static_cast<double>(score[v]);
-    expectation[it->second] += expected[m];
-  }
-  std::vector<double> ratio(n, 1.0);
-  for (std::size_t m = 0; m < n; ++m)
-    if (!alive || (*alive)[m])
-      ratio[m] = sigma_shift::noise_ratio(schedule.sigma(net_level[m]), schedule.sigma(level), square[group[m]],
-                                          expectation[group[m]]);
-  return ratio;
+  pooled_noise_workspace<Key> w;
+  return pooled_noise_ratios(schedule, level, pool, net_level, offset, score, expected, alive, w);
 }
 
 /// The sampling-time compensations of this file together, with particle guidance (particle_guidance.hpp), as

@@ -17,9 +17,11 @@
 #include "confsgm/sample/compensation.hpp"
 #include "confsgm/sample/coordinate_dynamics.hpp"
 #include "confsgm/sample/network_score.hpp"
+#include "confsgm/sample/particle_guidance.hpp"
 #include "confsgm/sample/update.hpp"
 #include "confsgm/schedule/noise_schedule.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace confsgm::sample {
@@ -33,6 +35,10 @@ struct langevin_options {
   epsilon_scaling scaling{};          ///< exposure-bias compensation (compensation.hpp); default none
   langevin_corrector corrector{};     ///< corrector steps before each level's predictor; default none
   sigma_shift shift{};                ///< network level per sample; default none
+  /// The n conformers sampled jointly with a repulsion between them (particle_guidance.hpp, its Langevin form,
+  /// set for the distance space); default off. The particles are a network batch's members: annealed_langevin
+  /// makes all n one batch when it is on (one thread per molecule).
+  particle_guidance guidance{};
   /// A coordinate beyond this many Å counts as divergence (coordinate_dynamics::max_coordinate).
   double max_coordinate = 1000.0;
   std::size_t first_level = 0;        ///< start at this level (0 = sigma_max)
@@ -77,8 +83,16 @@ langevin_result annealed_langevin(const PairScore& model, const Schedule& schedu
   std::vector<coordinates<double>> given;
   if (start)
     for (std::size_t c = 0; c < n; ++c) given.emplace_back((*start)[c]);
-  auto r = annealed_sample<Scalar>(model, schedule, o.dynamics(), o.update(), samples, o.sampler(), obs,
-                                   start ? &given : nullptr);
+  o.guidance.check_for(particle_guidance::space_kind::distance, "annealed_langevin()");
+  auto r = [&] {
+    if (!o.guidance.active())
+      return annealed_sample<Scalar>(model, schedule, o.dynamics(), o.update(), samples, o.sampler(), obs,
+                                     start ? &given : nullptr);
+    auto so = o.sampler();
+    so.chunk = std::max<std::size_t>(so.chunk, n);  // the particles: all n conformers in one batch
+    return annealed_sample_interacting<Scalar>(model, schedule, o.dynamics(), o.update(), samples, so,
+                                               coordinate_particle_guidance{o.guidance}, obs, start ? &given : nullptr);
+  }();
   langevin_result out;
   out.conformers = conformer_batch<double>(s.n_atoms);
   out.conformers.reserve(n);

@@ -117,7 +117,7 @@ template <class Scalar, class TorsionScore, NoiseSchedule Schedule>
 torus_result sample_torsions(const TorsionScore& model, const Schedule& schedule,
                              const std::vector<const torsion_structure*>& samples, const torus_sampler_options& o = {},
                              torus_observer* obs = nullptr, const std::vector<std::vector<double>>* start = nullptr) {
-  o.guidance.check();
+  o.guidance.check_for(particle_guidance::space_kind::torsion, "sample_torsions()");
   if (o.guidance.active() && o.method != torus_method::reverse_sde)
     throw invalid_argument("sample_torsions(): particle guidance runs with the reverse SDE (method sde), not " +
                            to_string(o.method));

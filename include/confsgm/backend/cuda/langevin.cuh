@@ -123,6 +123,8 @@ std::vector<sample::langevin_result> annealed_langevin_gpu(distance_network_gpu&
   if (o.shift.active())
     throw invalid_argument("annealed_langevin_gpu(): sigma_shift runs on the CPU distance sampler only (the GPU one "
                            "gives every conformer one sigma; the torsion samplers shift on both)");
+  if (o.guidance.active())
+    throw invalid_argument("annealed_langevin_gpu(): particle guidance runs on the CPU distance sampler only");
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<sample::langevin_result> results(jobs.size());
   model::graph_batch b;
