@@ -41,7 +41,7 @@ expect 2 "--particle-guidance recall is set for the torsion space; --method conf
 expect 2 "--particle-guidance distance:10:1 is set for the distance space; --method torsional samples the torsion space" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance distance:10:1
 expect 2 "--particle-guidance must be one of none, recall" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance strong
 expect 2 "--particle-guidance must be one of none, recall" -- "$bin" generate --method confgf --input x.smi --output y.sdf --particle-guidance distance:0:1
-expect 2 "--particle-guidance runs on --backend cpu|built without CUDA" -- "$bin" generate --method confgf --input x.smi --output y.sdf --particle-guidance distance:10:1 --backend cuda
+expect 2 "--particle-guidance runs on --backend cpu|built without CUDA|no CUDA device" -- "$bin" generate --method confgf --input x.smi --output y.sdf --particle-guidance distance:10:1 --backend cuda
 expect 2 "--particle-guidance runs with --sampler sde" -- "$bin" generate --method torsional --input x.smi --output y.sdf --particle-guidance recall --sampler ode
 expect 2 "--sampling-defaults must be 'model'" -- "$bin" generate --method torsional --input x.smi --output y.sdf --sampling-defaults auto
 expect 2 "--sigma-shift-cutoff needs --sigma-shift-window >= 1" -- "$bin" generate --method torsional --input x.smi --output y.sdf --sigma-shift-cutoff 0.5
