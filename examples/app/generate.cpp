@@ -18,8 +18,10 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <numeric>
@@ -541,8 +543,18 @@ std::vector<torsional_on_gpu> sample_torsional_on_gpu(const torsional_generator&
 
 /// One molecule's conformers: computed on a worker thread, written in input order by the calling thread, so the
 /// output (file and messages) does not depend on the thread count.
+/// Seconds one molecule spent in each stage (wall time on the thread or threads that ran it).
+struct stage_seconds {
+  double generation = 0, refinement = 0, selection = 0;
+  stage_seconds& operator+=(const stage_seconds& o) {
+    generation += o.generation, refinement += o.refinement, selection += o.selection;
+    return *this;
+  }
+};
+
 struct molecule_output {
   std::optional<generated_conformers> res;  ///< empty: the molecule failed (reason in messages)
+  stage_seconds seconds;
   std::string messages;
   std::size_t requested = 0;
   std::size_t changed = 0;  ///< conformers whose bonds or stereo changed in refinement
@@ -578,6 +590,13 @@ molecule_output generate_molecule(const generate_request& q, const any_generator
     out.messages = msg.str();
     return out;
   }
+  using clock = std::chrono::steady_clock;
+  auto stage_start = clock::now();
+  const auto lap = [&](double& into) {
+    const auto now = clock::now();
+    into += std::chrono::duration<double>(now - stage_start).count();
+    stage_start = now;
+  };
   try {
     if (!q.gpu) {
       out.res = std::visit([&](const auto& g) { return g.generate(m, k, pool, threads); }, generator);
@@ -591,6 +610,7 @@ molecule_output generate_molecule(const generate_request& q, const any_generator
       if (!on_gpu.result) throw confsgm::error("no GPU result for this molecule");
       out.res = std::get<torsional_generator>(generator).collect(m, on_gpu.local, pool, *on_gpu.result);
     }
+    lap(out.seconds.generation);
     for (const auto& d : out.res->dropped)
       msg << "error: " << m.id << " conformer " << d.index << ": " << to_string(d.status) << "; not written\n";
     std::visit([&](const auto& r) {
@@ -604,6 +624,7 @@ molecule_output generate_molecule(const generate_request& q, const any_generator
           msg << "warning: " << p << (q.keep_changed ? "; kept (--keep-changed)" : "; not written") << "\n";
       }
     }, refiner);
+    lap(out.seconds.refinement);
     std::visit([&](const auto& s) {
       if constexpr (!std::is_same_v<std::decay_t<decltype(s)>, std::monostate>)
       {
@@ -615,6 +636,7 @@ molecule_output generate_molecule(const generate_request& q, const any_generator
               << sel.filled << " of them only to reach the count\n";
       }
     }, selector);
+    lap(out.seconds.selection);
   } catch (const cuda_backend::device_failure&) {
     throw;  // the device is unusable: stop the run
   } catch (const std::exception& e) {
@@ -946,9 +968,11 @@ int run_generate(arguments& args) {
   progress prog("generate", mols.size(), !q.quiet, resume_from);
   std::vector<std::size_t> order(mols.size() - resume_from);
   std::iota(order.begin(), order.end(), resume_from);
+  stage_seconds stages;
   generate_in_order(q, generator, refiner, selector, gpu, mols, wanted, pooled, order,
                     [&](std::size_t k, const molecule_output& out) {
                       const auto& m = mols[k];
+                      stages += out.seconds;
                       const auto tally = write_molecule(q, generator, m, out, *writer, std::cerr);
                       if (out.res && out.res->embedded)
                         prog.step(k + 1, "molecules (" + m.id + ": " + std::to_string(tally.written) + " conformers)");
@@ -959,6 +983,13 @@ int run_generate(arguments& args) {
   // file that is no longer there.
   journal.remove();
   writer->commit();
+  // Where the time went, for comparing pipelines (docs/cli.md): molecules sampled side by side on several threads
+  // each count their own wall time, so the sum can exceed the run's; the shares between stages are what it tells.
+  std::ostringstream time_by_stage;
+  time_by_stage << std::fixed << std::setprecision(3) << "time by stage (s, summed over the " << order.size()
+                << " molecules this run generated): generation " << stages.generation << ", refinement "
+                << stages.refinement << ", selection " << stages.selection << "\n";
+  std::cerr << time_by_stage.str();
   print_summary(q, totals, mols.size(), rejected, "");
   return (totals.failed || rejected || totals.diverged) ? partial : ok;
 }

@@ -42,17 +42,24 @@ out, family, split, seed, threshold, cores, names = *sys.argv[1:7], sys.argv[7:]
 lines = [f"{family} {split} set, seed {seed}, threshold {threshold} A, 2 x the reference count, {cores} cores "
          f"(`bash examples/experiments/relax_pipelines.sh`)\n",
          "| pipeline | COV-R mean (%) | MAT-R mean (A) | COV-R median (%) | MAT-R median (A) | COV-P mean (%) | "
-         "MAT-P mean (A) | molecules failed | conformers written | ms per conformer |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
+         "MAT-P mean (A) | molecules failed | conformers written | ms per conformer | of which generation / "
+         "refinement / selection |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
 for name in names:
     a = json.load(open(f"{out}/{name}.json"))["aggregate"]
     ms = int(open(f"{out}/{name}.ms").read())
-    last = open(f"{out}/{name}.gen.log").read().strip().splitlines()[-1]
+    log = open(f"{out}/{name}.gen.log").read().strip().splitlines()
+    last = log[-1]
+    # The run's wall time split by the shares of generate's "time by stage" line (absent in logs of older runs).
+    stages = [re.search(r"generation ([0-9.]+), refinement ([0-9.]+), selection ([0-9.]+)", l) for l in log]
+    stages = [float(x) for x in next((m.groups() for m in stages if m), ())]
     written = int(re.search(r"wrote (\d+) conformers", last).group(1))
     failed = re.search(r"(\d+) molecules failed", last).group(1)
     lines.append(f"| {name} | {100 * a['cov_r_mean']:.2f} | {a['mat_r_mean']:.4f} | {100 * a['cov_r_median']:.2f} | "
                  f"{a['mat_r_median']:.4f} | {100 * a['cov_p_mean']:.2f} | {a['mat_p_mean']:.4f} | {failed} | "
-                 f"{written} | {ms / max(written, 1):.1f} |")
+                 f"{written} | {ms / max(written, 1):.1f} | " +
+                 (" / ".join(f"{ms * t / sum(stages) / max(written, 1):.1f}" for t in stages) if sum(stages) > 0 else "-")
+                 + " |")
 text = "\n".join(lines) + "\n"
 open(f"{out}/pipelines.md", "w").write(text)
 print(text, end="")

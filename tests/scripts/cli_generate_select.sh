@@ -113,13 +113,14 @@ cmp -s "$work/td.sdf" "$work/shift1.sdf" && die "--sigma-shift-window 3 did not 
 [[ $(prop "$work/shift1.sdf" sigma_shift | sort -u) == "window=3 cutoff=0" ]] || die "records lack sigma_shift=window=3 cutoff=0"
 # The model's recommendation (--sampling-defaults model, the default): acetylphenylalanine goes to the Drugs IP
 # model, whose file recommends sigma-shift window 4 and particle guidance (recall), and its records say so; the
-# QM9 molecules sample without. Without the recommendation (--sampling-defaults none, or each part given as
-# none) the Drugs molecule samples plainly.
+# QM9 molecules go to qm9-torsion-ip, which recommends particle guidance (precision) alone. Without the
+# recommendation (--sampling-defaults none, or each part given as none) every molecule samples plainly.
 records() { awk -v p="$2" '$0 == ">  <mol_id>" { getline; id = $0 } $0 == ">  <" p ">" { getline; print id ":" $0 }' "$1" | sort -u; }
 [[ $(records "$work/td.sdf" sigma_shift) == "acetylphenylalanine:window=4 cutoff=0" ]] \
   || die "default run: sigma_shift records '$(records "$work/td.sdf" sigma_shift)', not acetylphenylalanine's alone"
-[[ $(records "$work/td.sdf" particle_guidance) == "acetylphenylalanine:recall" ]] \
-  || die "default run: particle_guidance records '$(records "$work/td.sdf" particle_guidance)', not acetylphenylalanine's alone"
+expected_guidance=$'acetylphenylalanine:recall\nbutanamide:precision\nglycerol:precision\npentanol:precision'
+[[ $(records "$work/td.sdf" particle_guidance) == "$expected_guidance" ]] \
+  || die "default run: particle_guidance records '$(records "$work/td.sdf" particle_guidance)', not each model's own"
 "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sampling-defaults none \
   --output "$work/plain.sdf" 2> /dev/null || die "--sampling-defaults none failed"
 "$bin" generate --method torsional --input "$work/in.csv" --num 3 --seed 2 --quiet --sigma-shift-window 0 \
