@@ -9,6 +9,7 @@
 #include <confsgm/generate/generators.hpp>
 #include <confsgm/generate/refine.hpp>
 #include <confsgm/generate/select.hpp>
+#include <confsgm/generate/shared_batches.hpp>
 #include <confsgm/rdkit/etkdg.hpp>
 #include <confsgm/rdkit/sdf.hpp>
 #include <confsgm/util/deal.hpp>
@@ -451,33 +452,29 @@ std::string compensation_by_model(const generate_request& q, const any_generator
   return s;
 }
 
-/// Whether molecule k is sampled at all (the per-molecule path reports why not).
-bool samplable(std::size_t wanted) { return wanted > 0 && wanted <= gen::max_conformers_per_molecule; }
-
 /// `--backend cuda` with distance models: every molecule's samples before the output loop, many molecules per
-/// launch (one launch sequence per model), each molecule with its own noise streams (the CPU's). Entry k stays
-/// empty where molecule k cannot be sampled (no or too many conformers wanted, no distance structure).
+/// launch (one launch sequence per model: generate/shared_batches.hpp), each molecule with its own noise streams
+/// (the CPU's). Entry k stays empty where molecule k cannot be sampled (no or too many conformers wanted, no
+/// distance structure).
 std::vector<std::optional<confsgm::sample::langevin_result>> sample_confgf_on_gpu(
     const confgf_generator& g, const std::vector<confsgm::rdkit::molecule>& mols, const std::vector<std::size_t>& wanted) {
   std::vector<std::optional<confsgm::sample::langevin_result>> results(mols.size());
-  std::vector<confsgm::distance_structure> structures(mols.size());
-  const auto& models = g.models();
-  for (std::size_t i = 0; i < models.size(); ++i) {
-    std::vector<cuda_backend::confgf_job> jobs;
-    std::vector<std::size_t> job_molecule;
-    for (std::size_t k = 0; k < mols.size(); ++k) {
-      if (models.choose(mols[k]) != i || !samplable(wanted[k])) continue;
-      try {
-        structures[k] = confsgm::distance_space::describe(mols[k].graph);
-      } catch (const std::exception&) {
-        continue;
-      }
-      jobs.push_back({&structures[k], wanted[k], gen::stream_offset(k)});
-      job_molecule.push_back(k);
+  std::vector<std::optional<confsgm::distance_structure>> structures(mols.size());
+  for (std::size_t k = 0; k < mols.size(); ++k) {
+    if (!gen::samplable(wanted[k])) continue;
+    try {
+      structures[k] = confsgm::distance_space::describe(mols[k].graph);
+    } catch (const std::exception&) {
+      // the per-molecule path reports why
     }
-    if (jobs.empty()) continue;
-    auto batch = cuda_backend::confgf_sample(models[i].network, models[i].parameters, g.schedule(i), jobs, g.options(i));
-    for (std::size_t j = 0; j < jobs.size(); ++j) results[job_molecule[j]] = std::move(batch[j]);
+  }
+  const auto& models = g.models();
+  for (const auto& b : gen::distance_batches(g, mols, structures, wanted)) {
+    std::vector<cuda_backend::confgf_job> jobs;
+    for (const auto& j : b.jobs) jobs.push_back({j.structure, j.conformers, j.stream_offset});
+    auto all = cuda_backend::confgf_sample(models[b.model].network, models[b.model].parameters, g.schedule(b.model),
+                                           jobs, g.options(b.model));
+    for (std::size_t j = 0; j < jobs.size(); ++j) results[b.molecules[j]] = std::move(all[j]);
   }
   return results;
 }
@@ -491,53 +488,29 @@ struct torsional_on_gpu {
 };
 
 /// `--backend cuda` with torsion models: the ETKDG local structures of all molecules first, on @p threads host
-/// threads, then every molecule's samples in shared launches, each with its own start state and noise streams
-/// (the CPU's). Molecules that cannot be sampled keep an empty result, with the ETKDG error where there was one.
+/// threads, then every molecule's samples in shared launches (generate/shared_batches.hpp), each with its own
+/// start state and noise streams (the CPU's). Molecules that cannot be sampled keep an empty result, with the
+/// ETKDG error where there was one.
 std::vector<torsional_on_gpu> sample_torsional_on_gpu(const torsional_generator& g,
                                                       const std::vector<confsgm::rdkit::molecule>& mols,
                                                       const std::vector<std::size_t>& wanted, unsigned threads) {
   std::vector<torsional_on_gpu> out(mols.size());
+  std::vector<std::vector<confsgm::torsion_structure>> local(mols.size());
   confsgm::parallel_for(mols.size(), threads, [&](std::size_t k) {
-    if (!samplable(wanted[k])) return;
+    if (!gen::samplable(wanted[k])) return;
     try {
-      out[k].local = g.local_structures(mols[k], k, wanted[k]);
+      local[k] = g.local_structures(mols[k], k, wanted[k]);
     } catch (const std::exception& e) {
       out[k].error = e.what();
     }
   });
   const auto& models = g.models();
-  for (std::size_t i = 0; i < models.size(); ++i) {
-    std::vector<const confsgm::torsion_structure*> samples;
-    std::vector<std::vector<double>> start;
-    std::vector<std::uint32_t> keys;
-    std::vector<std::size_t> molecule_of_span, span_first;
-    for (std::size_t k = 0; k < mols.size(); ++k) {
-      const auto& local = out[k].local;
-      if (models.choose(mols[k]) != i || local.empty() || !samplable(wanted[k])) continue;
-      const auto mine = torsional_generator::samples_on(local, wanted[k]);
-      auto st = confsgm::sample::initial_torsions(mine, nullptr, g.options().seed, gen::stream_offset(k), "generate");
-      molecule_of_span.push_back(k);
-      span_first.push_back(samples.size());
-      for (std::size_t c = 0; c < wanted[k]; ++c) {
-        samples.push_back(mine[c]);
-        start.push_back(std::move(st[c]));
-        keys.push_back(gen::stream_key(k, c));
-      }
-    }
-    if (samples.empty()) continue;
-    auto all = cuda_backend::torsional_sample(models[i].network, models[i].parameters, g.schedule(i), samples,
-                                              g.options(i), start, keys);
-    span_first.push_back(samples.size());
-    for (std::size_t m = 0; m < molecule_of_span.size(); ++m) {
-      confsgm::sample::torus_result r;
-      for (std::size_t c = span_first[m]; c < span_first[m + 1]; ++c) {
-        r.torsions.push_back(std::move(all.torsions[c]));
-        r.status.push_back(all.status[c]);
-        r.diverged += !all.status[c].ok();
-      }
-      out[molecule_of_span[m]].result = std::move(r);
-    }
+  for (const auto& b : gen::torsion_batches(g, mols, local, wanted)) {
+    const auto all = cuda_backend::torsional_sample(models[b.model].network, models[b.model].parameters,
+                                                    g.schedule(b.model), b.samples, g.options(b.model), b.start, b.keys);
+    for (std::size_t s = 0; s < b.spans.size(); ++s) out[b.spans[s].molecule].result = b.share(all, s);
   }
+  for (std::size_t k = 0; k < mols.size(); ++k) out[k].local = std::move(local[k]);
   return out;
 }
 

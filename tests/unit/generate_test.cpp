@@ -6,6 +6,7 @@
 #include <confsgm/generate/generators.hpp>
 #include <confsgm/generate/refine.hpp>
 #include <confsgm/generate/select.hpp>
+#include <confsgm/generate/shared_batches.hpp>
 
 #include <GraphMol/SmilesParse/SmilesParse.h>
 
@@ -169,6 +170,79 @@ TEST_CASE("generate: torsion generator with the shipped models: model choice, no
   const auto r = sample::sample_torsions<float>(score, gen.schedule(0), gen.samples_on(local, 6), o);
   CHECK(same_conformers(one, gen.collect(small, local, 6, r)));
   for (const auto& info : one.conformers.info) CHECK(info.status == "ok");
+}
+
+TEST_CASE("generate: shared sampler calls give each molecule its own samples (the GPU launch plan)", "[generate]") {
+  const auto models = generate::model_set<torsion_net>::load({model_dir + "/qm9-torsion-ip.bin",
+                                                              model_dir + "/drugs-torsion-ip.bin"});
+  const generate::torsion_generator gen(models, {.seed = 11}, 20);  // no request: the options as given
+  const std::vector<rdkit::molecule> mols = {
+      rdkit::from_smiles("CCOC(=O)C[C@H](C)O", "small"),
+      rdkit::from_smiles("CC(C)Cc1ccc(cc1)[C@@H](C)C(=O)NCCc1ccc(OC)c(OC)c1", "large"),
+      rdkit::from_smiles("CCCCO", "none wanted"), rdkit::from_smiles("OCC(O)CO", "glycerol")};
+  const std::vector<std::size_t> wanted = {3, 2, 0, 4};
+  std::vector<std::vector<torsion_structure>> local(mols.size());
+  for (std::size_t k = 0; k < mols.size(); ++k)
+    if (wanted[k]) local[k] = gen.local_structures(mols[k], k, wanted[k]);
+  const auto batches = generate::torsion_batches(gen, mols, local, wanted);
+  REQUIRE(batches.size() == 2);  // the QM9 model serves molecules 0 and 3, the Drugs model molecule 1
+  CHECK(batches[0].model == 0);
+  REQUIRE(batches[0].spans.size() == 2);
+  CHECK((batches[0].spans[0].molecule == 0 && batches[0].spans[0].first == 0 && batches[0].spans[0].count == 3));
+  CHECK((batches[0].spans[1].molecule == 3 && batches[0].spans[1].first == 3 && batches[0].spans[1].count == 4));
+  CHECK(batches[1].model == 1);
+  REQUIRE(batches[1].spans.size() == 1);
+  CHECK(batches[1].spans[0].molecule == 1);
+  for (const auto& b : batches) {
+    REQUIRE(b.samples.size() == b.keys.size());
+    REQUIRE(b.samples.size() == b.start.size());
+    // Each molecule's share, sampled on its own with its noise streams and start, is what generate() writes.
+    sample::torus_result all;
+    std::vector<sample::torus_result> own;
+    for (const auto& span : b.spans) {
+      const auto k = span.molecule;
+      const auto mine = generate::torsion_generator<torsion_net>::samples_on(local[k], wanted[k]);
+      for (std::size_t c = 0; c < span.count; ++c) {
+        CHECK(b.keys[span.first + c] == generate::stream_key(k, c));
+        CHECK(b.samples[span.first + c] == mine[c]);
+      }
+      auto o = gen.options(b.model);
+      o.stream_offset = generate::stream_offset(k);
+      o.threads = 1;
+      const std::vector<std::vector<double>> start(b.start.begin() + span.first,
+                                                   b.start.begin() + span.first + span.count);
+      CHECK(start == sample::initial_torsions(mine, nullptr, o.seed, o.stream_offset, "test"));
+      const sample::network_torsion_score<torsion_net> score(models[b.model].network, models[b.model].parameters);
+      own.push_back(sample::sample_torsions<float>(score, gen.schedule(b.model), mine, o, nullptr, &start));
+      for (std::size_t c = 0; c < span.count; ++c) {
+        all.torsions.push_back(own.back().torsions[c]);
+        all.status.push_back(own.back().status[c]);
+      }
+    }
+    for (std::size_t s = 0; s < b.spans.size(); ++s) {
+      const auto k = b.spans[s].molecule;
+      const auto part = b.share(all, s);
+      CHECK(part.torsions == own[s].torsions);
+      CHECK(same_conformers(gen.collect(mols[k], local[k], wanted[k], part), gen.generate(mols[k], k, wanted[k], 1)));
+    }
+    sample::torus_result short_result = all;
+    short_result.torsions.pop_back();
+    CHECK_THROWS_WITH(b.share(short_result, 0), Catch::Contains("for a batch of"));
+  }
+  CHECK_THROWS_WITH(generate::torsion_batches(gen, mols, local, {1, 2}), Catch::Contains("conformer counts"));
+
+  // The distance space: one job per molecule, with the molecule's first noise stream; no structure, no job.
+  const auto dmodels = generate::model_set<distance_net>::load({model_dir + "/qm9-distance-ip.bin",
+                                                                model_dir + "/drugs-distance-ip.bin"});
+  const generate::distance_generator dgen(dmodels, sample::langevin_options{});
+  std::vector<std::optional<distance_structure>> structures(mols.size());
+  for (std::size_t k : {0, 1}) structures[k] = distance_space::describe(mols[k].graph);
+  const auto dbatches = generate::distance_batches(dgen, mols, structures, wanted);
+  REQUIRE(dbatches.size() == 2);
+  CHECK((dbatches[0].molecules == std::vector<std::size_t>{0} && dbatches[1].molecules == std::vector<std::size_t>{1}));
+  CHECK(dbatches[1].jobs[0].stream_offset == generate::stream_offset(1));
+  CHECK(dbatches[1].jobs[0].conformers == 2);
+  CHECK(dbatches[1].jobs[0].structure == &*structures[1]);
 }
 
 TEST_CASE("generate: distance generator with a shipped model reflects mirror images, any thread count", "[generate]") {

@@ -1,0 +1,123 @@
+// confsgm/generate/shared_batches.hpp: many molecules' samples in one sampler call per model.
+//
+// A device sampler takes thousands of samples per launch, far more than one molecule asks for, so a run gathers
+// the samples of every molecule a model serves into one call, and splits the result back. Each sample keeps its
+// molecule's noise streams (generate/noise_streams.hpp) and start state, so a molecule's share of a shared call
+// equals its own generate() call: the plan is the same whichever backend runs it (`confsgm generate --backend
+// cuda` runs it on the GPU samplers, which take per-sample keys and start states).
+#pragma once
+
+#include "confsgm/generate/generators.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace confsgm::generate {
+
+/// Molecule @p molecule's samples inside a shared call: [first, first + count).
+struct molecule_span {
+  std::size_t molecule = 0;
+  std::size_t first = 0;
+  std::size_t count = 0;
+};
+
+/// Whether a run samples @p wanted conformers of a molecule at all (the per-molecule path reports why not).
+inline bool samplable(std::size_t wanted) { return wanted > 0 && wanted <= max_conformers_per_molecule; }
+
+/// The samples of every molecule one torsion model serves, for one shared sampler call.
+struct torsion_batch {
+  std::size_t model = 0;
+  std::vector<const torsion_structure*> samples;  ///< into the local structures the batch was planned on
+  std::vector<std::vector<double>> start;         ///< each sample's initial dihedrals (its molecule's prior draw)
+  std::vector<std::uint32_t> keys;                ///< each sample's noise stream
+  std::vector<molecule_span> spans;               ///< in input order
+
+  /// Span @p s's share of @p all (the shared call's result), as the molecule's own sampler run reports it.
+  sample::torus_result share(const sample::torus_result& all, std::size_t s) const {
+    const auto& span = spans.at(s);
+    if (all.torsions.size() != samples.size() || all.status.size() != samples.size())
+      throw invalid_argument("torsion_batch::share(): a result of " + std::to_string(all.torsions.size()) +
+                             " samples for a batch of " + std::to_string(samples.size()));
+    sample::torus_result r;
+    for (std::size_t c = span.first; c < span.first + span.count; ++c) {
+      r.torsions.push_back(all.torsions[c]);
+      r.status.push_back(all.status[c]);
+      r.diverged += !all.status[c].ok();
+    }
+    return r;
+  }
+};
+
+/// One shared call per model of @p g that serves any molecule (in model order): molecule k of the run (input
+/// order) with @p wanted[k] samples on its ETKDG local structures @p local[k] (empty: not sampled, say because
+/// ETKDG embedded none), exactly as g.generate(mols[k], k, wanted[k], ...) would sample them. The batches point
+/// into @p local, which must outlive them.
+template <class Network>
+std::vector<torsion_batch> torsion_batches(const torsion_generator<Network>& g, const std::vector<rdkit::molecule>& mols,
+                                           const std::vector<std::vector<torsion_structure>>& local,
+                                           const std::vector<std::size_t>& wanted) {
+  if (local.size() != mols.size() || wanted.size() != mols.size())
+    throw invalid_argument("torsion_batches(): " + std::to_string(mols.size()) + " molecules, " +
+                           std::to_string(local.size()) + " local-structure lists and " +
+                           std::to_string(wanted.size()) + " conformer counts");
+  std::vector<torsion_batch> batches;
+  for (std::size_t i = 0; i < g.models().size(); ++i) {
+    torsion_batch b;
+    b.model = i;
+    for (std::size_t k = 0; k < mols.size(); ++k) {
+      if (local[k].empty() || !samplable(wanted[k]) || g.models().choose(mols[k]) != i) continue;
+      const auto mine = torsion_generator<Network>::samples_on(local[k], wanted[k]);
+      auto start = sample::initial_torsions(mine, nullptr, g.options().seed, stream_offset(k), "generate");
+      b.spans.push_back({k, b.samples.size(), wanted[k]});
+      for (std::size_t c = 0; c < wanted[k]; ++c) {
+        b.samples.push_back(mine[c]);
+        b.start.push_back(std::move(start[c]));
+        b.keys.push_back(stream_key(k, c));
+      }
+    }
+    if (!b.samples.empty()) batches.push_back(std::move(b));
+  }
+  return batches;
+}
+
+/// One molecule of a shared distance-space call: its structure, conformer count and first noise stream.
+struct distance_job {
+  const distance_structure* structure = nullptr;
+  std::size_t conformers = 0;
+  std::uint32_t stream_offset = 0;
+};
+
+/// The molecules one distance model serves, for one shared sampler call.
+struct distance_batch {
+  std::size_t model = 0;
+  std::vector<distance_job> jobs;
+  std::vector<std::size_t> molecules;  ///< job j samples molecule molecules[j] of the run (input order)
+};
+
+/// One shared call per model of @p g that serves any molecule (in model order): molecule k with @p wanted[k]
+/// conformers on @p structures[k] (empty: not sampled, say because it has no distance structure), with the noise
+/// streams g.generate(mols[k], k, ...) would use. The batches point into @p structures.
+template <class Network>
+std::vector<distance_batch> distance_batches(const distance_generator<Network>& g, const std::vector<rdkit::molecule>& mols,
+                                             const std::vector<std::optional<distance_structure>>& structures,
+                                             const std::vector<std::size_t>& wanted) {
+  if (structures.size() != mols.size() || wanted.size() != mols.size())
+    throw invalid_argument("distance_batches(): " + std::to_string(mols.size()) + " molecules, " +
+                           std::to_string(structures.size()) + " structures and " + std::to_string(wanted.size()) +
+                           " conformer counts");
+  std::vector<distance_batch> batches;
+  for (std::size_t i = 0; i < g.models().size(); ++i) {
+    distance_batch b;
+    b.model = i;
+    for (std::size_t k = 0; k < mols.size(); ++k) {
+      if (!structures[k] || !samplable(wanted[k]) || g.models().choose(mols[k]) != i) continue;
+      b.jobs.push_back({&*structures[k], wanted[k], stream_offset(k)});
+      b.molecules.push_back(k);
+    }
+    if (!b.jobs.empty()) batches.push_back(std::move(b));
+  }
+  return batches;
+}
+
+}  // namespace confsgm::generate
