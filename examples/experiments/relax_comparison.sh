@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The comparison a chemist makes (issue 23, item 5): every generator x every refinement x oversampling, on one
+# set, for several seeds; then mean +- sd over the seeds and a plot of MAT-R against the time per conformer.
+# Each seed is one relax_pipelines.sh run (results/.../seedS/, resumable pipeline by pipeline: rerun the same
+# command to continue).
+#   FAMILY=qm9 SPLIT=test bash examples/experiments/relax_comparison.sh
+#   FAMILY=qm9 SPLIT=test SEEDS="1 2 3" REFINERS="none mmff94 gfnff" bash examples/experiments/relax_comparison.sh
+# Settings (environment): FAMILY (qm9 | drugs), SPLIT (test | val), SEEDS ("1 2 3"), GENERATORS (name=method:options,
+# an underscore standing for a space; default: ETKDG and the torsional SGM on its shipped defaults), REFINERS
+# (none mmff94 mmff94s gfnff gfn2), OVERSAMPLE ("1 4": K > 1 keeps the requested number by diversity, inside
+# ENERGY_WINDOW kcal/mol (6) when refined), APP, OUT. Writes OUT/summary.md and OUT/mat_r_vs_time.png.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+family=${FAMILY:-qm9}
+split=${SPLIT:-test}
+seeds=${SEEDS:-1 2 3}
+generators=${GENERATORS:-etkdg=etkdg: torsional=torsional:}
+refiners=${REFINERS:-none mmff94 gfnff gfn2}
+oversample=${OVERSAMPLE:-1 4}
+window=${ENERGY_WINDOW:-6}
+app=${APP:-build/examples/confsgm}
+out=${OUT:-results/relax_compare_${family}_$split}
+pipelines=()
+for g in $generators; do
+  gname=${g%%=*}; spec=${g#*=}; method=${spec%%:*}; gopts=${spec#*:}
+  for r in $refiners; do
+    for k in $oversample; do
+      name=$gname; opts=$gopts
+      [[ $r != none ]] && name+="+$r" && opts+="_--relax_$r"
+      if [[ $k -gt 1 ]]; then
+        name+="-os$k-diverse"; opts+="_--oversample_${k}_--select_diverse"
+        [[ $r != none ]] && opts+="_--energy-window_$window"
+      fi
+      pipelines+=("$name=$method:${opts#_}")
+    done
+  done
+done
+folders=()
+for s in $seeds; do
+  FAMILY=$family SPLIT=$split SEED=$s APP=$app OUT=$out/seed$s PIPELINES="${pipelines[*]}" \
+    bash examples/experiments/relax_pipelines.sh > /dev/null
+  folders+=("$out/seed$s")
+  echo "relax_comparison: seed $s done ($out/seed$s/pipelines.md)" >&2
+done
+names=("${pipelines[@]%%=*}")
+/usr/bin/python3 examples/experiments/relax_summary.py --out "$out" --names "${names[*]}" "${folders[@]}"
