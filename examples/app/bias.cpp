@@ -139,6 +139,7 @@ int run_bias(arguments& args) {
     const auto m = load_torsional_model(model_path);
     const auto mseed = static_cast<std::uint32_t>(o.seed % 2147483647u);
     const auto d = torsion_training_data(read.molecules, per_mol, mseed, m.rule, o.threads);
+    for (const auto& n : d.dropped) std::cerr << "note: " << n << "\n";
     for (const auto& n : d.notes) std::cerr << "note: " << n << "\n";
     std::vector<confsgm::eval::torsion_sample> samples;
     for (std::size_t i = 0; i < d.set.size(); ++i)

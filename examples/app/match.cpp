@@ -34,6 +34,7 @@ int run_match(arguments& args) {
     return input_failure;
   }
   const auto d = torsion_training_data(r.molecules, per_mol, static_cast<std::uint32_t>(seed), rule, threads);
+  for (const auto& n : d.dropped) std::cerr << "note: " << n << "\n";
   for (const auto& n : d.notes) std::cerr << "note: " << n << "\n";
   confsgm::rdkit::sdf_writer writer(output);
   std::size_t written = 0, row = 0;
@@ -56,8 +57,9 @@ int run_match(arguments& args) {
   writer.commit();
   write_matching(report, d.matching);
   std::cerr << "wrote " << written << " matched conformers of " << d.set.size() << " molecules to " << output << " ("
-            << d.notes.size() << " molecules left out, listed above; matching RMSDs in " << report << ")\n";
-  return d.notes.empty() ? ok : partial;
+            << d.notes.size() << " molecules and " << d.dropped.size() << " conformers left out, listed above; matching "
+            << "RMSDs in " << report << ")\n";
+  return d.notes.empty() && d.dropped.empty() ? ok : partial;
 }
 
 }  // namespace app

@@ -42,12 +42,14 @@ confsgm::train::training_set<confsgm::torsion_space> torsion_set(const std::stri
                                                                   const std::string& report, bool matched) {
   auto d = torsion_training_data(read_molecules(path, what), per_mol, seed, rule, threads, matched);
   if (matched) {
-    for (const auto& n : d.notes) std::cerr << "note: " << n << "\n";
+    for (const auto& n : d.dropped) std::cerr << "note: " << n << "\n";
+  for (const auto& n : d.notes) std::cerr << "note: " << n << "\n";
     if (d.set.size() == 0)
       throw confsgm::io_error(path, std::nullopt, std::nullopt, "no molecule of the " + what + " set has a rotatable bond");
     std::cerr << "[train] " << what << ": " << d.set.num_conformers() << " conformers taken as matched (confsgm match)\n";
     return std::move(d.set);
   }
+  for (const auto& n : d.dropped) std::cerr << "note: " << n << "\n";
   for (const auto& n : d.notes) std::cerr << "note: " << n << "\n";
   if (d.set.size() == 0)
     throw confsgm::io_error(path, std::nullopt, std::nullopt, "no molecule of the " + what + " set has a rotatable bond");

@@ -342,6 +342,24 @@ TEST_CASE("torsion training data: every conformer matched onto its own ETKDG loc
     for (const auto& st : one.set.conformer_structures[m]) CHECK(st.rule == rotatable_rule::stereo_safe);
   }
   for (const auto& rec : one.matching) CHECK(rec.rmsd <= rec.start_rmsd + 1e-9);  // matching never makes it worse
+  CHECK(one.dropped.empty());
+  // A matched geometry with atoms closer than the limit is left out and listed, never trained on: with an
+  // absurd limit every conformer goes, and so every molecule, each with its reason.
+  const auto none = rdkit::torsion_training_data(mols, 2, 7, rotatable_rule::stereo_safe, 1, false, 100.0);
+  CHECK(none.set.size() == 0);
+  REQUIRE(none.dropped.size() == 6);
+  CHECK_THAT(none.dropped.front(), Catch::Contains(mols[0].data.id + " conformer 0") &&
+                                       Catch::Contains("A apart (closer than 100 A)"));
+  REQUIRE(none.notes.size() == 3);
+  CHECK_THAT(none.notes.front(), Catch::Contains("no matched conformer is physical"));
+}
+
+TEST_CASE("too_close names the closest two atoms when they are closer than the limit", "[rdkit]") {
+  coordinates<double> xyz(3, 3);
+  xyz << 0, 0, 0, 1.5, 0, 0, 1.5, 0.05, 0;
+  CHECK(rdkit::too_close(xyz, 0.1) == "atoms 2 and 3 are 0.05 A apart (closer than 0.1 A)");
+  CHECK(rdkit::too_close(xyz, 0.04).empty());  // not closer than the limit
+  CHECK(rdkit::too_close(coordinates<double>(1, 3), 0.1).empty());
 }
 
 TEST_CASE("symmetric_rmsd: compared_atoms::removehs keeps the hydrogens RDKit's RemoveHs keeps", "[rdkit][rmsd]") {

@@ -49,6 +49,20 @@ struct sdf_molecule {
 /// The sdf_read_options::min_atom_distance training and bias-estimation data are read with (Angstrom).
 inline constexpr double physical_min_atom_distance = 0.1;
 
+/// "atoms 3 and 7 are 0.05 A apart (closer than 0.1 A)" (1-based atoms) when the closest two atoms of @p xyz are
+/// closer than @p min_distance; "" otherwise.
+inline std::string too_close(const coordinates<double>& xyz, double min_distance) {
+  Eigen::Index a = 0, b = 0;
+  double closest = std::numeric_limits<double>::infinity();
+  for (Eigen::Index i = 0; i < xyz.rows(); ++i)
+    for (Eigen::Index j = i + 1; j < xyz.rows(); ++j)
+      if (const double d = (xyz.row(i) - xyz.row(j)).norm(); d < closest) closest = d, a = i, b = j;
+  if (!(closest < min_distance)) return {};
+  std::ostringstream why;
+  why << "atoms " << a + 1 << " and " << b + 1 << " are " << closest << " A apart (closer than " << min_distance << " A)";
+  return why.str();
+}
+
 struct sdf_read_options {
   std::string group_by = "mol_id";  ///< SD property naming the molecule; the title is used when absent
   bool allow_fragments = false;
@@ -226,16 +240,8 @@ inline sdf_read_result read_sdf(std::istream& in, const std::string& path, const
       continue;
     }
     if (opts.min_atom_distance > 0) {
-      Eigen::Index a = 0, b = 0;
-      double closest = std::numeric_limits<double>::infinity();
-      for (Eigen::Index i = 0; i < xyz.rows(); ++i)
-        for (Eigen::Index j = i + 1; j < xyz.rows(); ++j)
-          if (const double d = (xyz.row(i) - xyz.row(j)).norm(); d < closest) closest = d, a = i, b = j;
-      if (closest < opts.min_atom_distance) {
-        std::ostringstream why;
-        why << "atoms " << a + 1 << " and " << b + 1 << " are " << closest << " A apart (closer than "
-            << opts.min_atom_distance << " A): not a physical conformer";
-        fail(why.str());
+      if (const auto why = too_close(xyz, opts.min_atom_distance); !why.empty()) {
+        fail(why + ": not a physical conformer");
         continue;
       }
     }

@@ -65,20 +65,26 @@ struct matching_record {
 struct torsion_data {
   train::training_set<torsion_space> set;
   std::vector<matching_record> matching;
-  std::vector<std::string> notes;  ///< molecules left out, and why
+  std::vector<std::string> notes;    ///< molecules left out, and why
+  std::vector<std::string> dropped;  ///< conformers left out (matched geometry not physical), and why
 };
 
 /// Training data by conformer matching (reference-spec §2.1): the first @p per_mol
 /// conformers of each molecule, each matched onto its own ETKDG local structure.
 /// With @p already_matched the conformers are their own local structures (files
-/// written by `confsgm match`): no embedding, no matching.
+/// written by `confsgm match`): no embedding, no matching. A matched conformer
+/// with two atoms closer than @p min_atom_distance (a torsion fit that folds the
+/// local structure onto itself) is left out and listed in `dropped`, as the SDF
+/// reader refuses such a record when `confsgm match` writes it.
 inline torsion_data torsion_training_data(const std::vector<sdf_molecule>& mols, std::size_t per_mol,
                                           std::uint32_t seed, rotatable_rule rule, unsigned threads,
-                                          bool already_matched = false) {
+                                          bool already_matched = false,
+                                          double min_atom_distance = physical_min_atom_distance) {
   struct slot {
     std::vector<std::vector<double>> clean;
     std::vector<torsion_structure> structures;
     std::vector<matching_record> matching;
+    std::vector<std::string> dropped;
     std::string note;
   };
   std::vector<slot> slots(mols.size());
@@ -117,10 +123,17 @@ inline torsion_data torsion_training_data(const std::vector<sdf_molecule>& mols,
       for (std::size_t c = 0; c < n; ++c) {
         const auto& s = local[c % local.size()];
         const auto match = match_torsions(s, e.conformers[c]);
+        if (const auto why = too_close(torsion_space::coordinates_of(s, match.torsions), min_atom_distance);
+            !why.empty()) {
+          out.dropped.push_back(e.id + " conformer " + std::to_string(c) + ": left out of torsion training: the "
+                                "matched geometry's " + why);
+          continue;
+        }
         out.clean.push_back(match.torsions);
         out.structures.push_back(s);
         out.matching.push_back({e.id, c, match.start_rmsd, match.rmsd, match.heavy_rmsd});
       }
+      if (out.clean.empty()) out.note = "no matched conformer is physical (listed above)";
     } catch (const std::exception& ex) {
       out.note = ex.what();
       out.clean.clear();
@@ -131,6 +144,7 @@ inline torsion_data torsion_training_data(const std::vector<sdf_molecule>& mols,
   torsion_data d;
   for (std::size_t k = 0; k < mols.size(); ++k) {
     auto& s = slots[k];
+    d.dropped.insert(d.dropped.end(), s.dropped.begin(), s.dropped.end());
     if (s.clean.empty()) {
       d.notes.push_back(mols[k].data.id + ": left out of torsion training: " + s.note);
       continue;
