@@ -3,12 +3,14 @@
 # baseline (examples/experiments/paper_experiment.sh with SPACE=torsion FAMILY=drugs: 30 matched conformers per
 # molecule, the QM9 runs' number of optimizer steps, plateau patience and early stopping scaled with the epochs),
 # trained on the built Drugs training set plus the first K finished shards of the large set
-# (data/drugs/train_large/, docs/data.md), then sampled plainly (--sampling-defaults none, seed 1) on the Drugs
-# test set and scored at 0.75 and 1.25 A. Every step is resumable (rerun the same command).
+# (data/drugs/train_large/, docs/data.md), then sampled plainly (--sampling-defaults none; the sampling seed is the
+# model's, as paper_experiment.sh does) on the Drugs test set and scored at 0.75 and 1.25 A. Every step is
+# resumable (rerun the same command).
 #   SHARDS="6" bash examples/experiments/learning_curve.sh         # train.sdf.gz + shards 000-005
 #   SHARDS="0 3 6" SEEDS="1 2 3" bash examples/experiments/learning_curve.sh
-# K = 0 is the shipped baseline's own training set: with REUSE_SHIPPED=1 (default) its point is
-# models/drugs-torsion.bin (trained by paper_experiment.sh with this protocol, seed 1) instead of a retrained model.
+# K = 0 is the shipped baseline's own training set: with REUSE_SHIPPED=1 (default) its models are those
+# paper_experiment.sh trained with this protocol: K0_MODELS/baseline_sS.bin (default results/torsion_drugs/models,
+# the run the shipped models came from) where it exists, else models/drugs-torsion.bin for seed 1 (that run's seed 1).
 # Settings (environment): SHARDS, SEEDS (1), STEPS (77700: 3,700 epochs of 21 optimizer steps, the shipped
 # baseline's budget), APP, OUT (results/learning_curve_torsion_drugs), THREADS (0 = all).
 set -euo pipefail
@@ -20,6 +22,7 @@ app=${APP:-build/examples/confsgm}
 out=${OUT:-results/learning_curve_torsion_drugs}
 threads=${THREADS:-0}
 reuse=${REUSE_SHIPPED:-1}
+k0_models=${K0_MODELS:-results/torsion_drugs/models}
 py=/usr/bin/python3
 [[ -x $app ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
 mkdir -p "$out/data"
@@ -43,15 +46,15 @@ score() {
     mv "$out/eval/${label}_$t.json.partial" "$out/eval/${label}_$t.json"
   done
 }
-# Generates 2 x n_ref conformers of every test molecule with MODEL, seed 1, plainly, and scores them.
+# Generates 2 x n_ref conformers of every test molecule with MODEL, sampling seed SEED, plainly, and scores them.
 sample_and_score() {
-  local model=$1 label=$2
+  local model=$1 label=$2 seed=$3
   mkdir -p "$out/gen"
   if [[ ! -f $out/gen/$label.sdf ]]; then
     log "generate $label"
     local start; start=$(date +%s)
     "$app" generate --method torsional --model "$model" --input "$test_ref" --output "$out/gen/$label.partial.sdf" \
-      --seed 1 --threads "$threads" --sampling-defaults none --quiet --resume 2> "$out/gen/$label.log" || [[ $? -eq 1 ]]
+      --seed "$seed" --threads "$threads" --sampling-defaults none --quiet --resume 2> "$out/gen/$label.log" || [[ $? -eq 1 ]]
     echo $(($(date +%s) - start)) > "$out/gen/$label.seconds"
     mv "$out/gen/$label.partial.sdf" "$out/gen/$label.sdf"
   fi
@@ -63,8 +66,9 @@ for k in $shards; do
   for seed in $seeds; do
     label=k${k}_s$seed
     if [[ $k -eq 0 && $reuse == 1 ]]; then
-      [[ $seed == 1 ]] || { log "REUSE_SHIPPED=1 gives the K = 0 point for seed 1 only; skipping seed $seed"; continue; }
-      sample_and_score models/drugs-torsion.bin "$label"
+      if [[ -f $k0_models/baseline_s$seed.bin ]]; then sample_and_score "$k0_models/baseline_s$seed.bin" "$label" "$seed"
+      elif [[ $seed == 1 ]]; then sample_and_score models/drugs-torsion.bin "$label" 1
+      else log "no K = 0 model for seed $seed ($k0_models/baseline_s$seed.bin); skipping it"; fi
       continue
     fi
     # The training set: train.sdf.gz and the first k finished shards, in order (one gzip member).
@@ -102,7 +106,7 @@ for k in $shards; do
       echo "$molecules $epochs $per_epoch $patience" > "$point/train_s$seed.settings"
       touch "$model.done"
     fi
-    sample_and_score "$model" "$label"
+    sample_and_score "$model" "$label" "$seed"
   done
 done
 "$py" - "$out" "$shards" "$seeds" "$reuse" <<'PY'
@@ -113,7 +117,7 @@ rows = ["| training molecules (K shards) | seeds | COV-R 0.75 Å (%) | MAT-R (Å
 def ms(v, scale, d):
     return f"{statistics.mean(v) * scale:.{d}f}" + (f" ± {statistics.stdev(v) * scale:.{d}f}" if len(v) > 1 else "")
 for k in shards:
-    runs, mols, minutes = [], "656 (shipped baseline)" if k == "0" and reuse else "?", []
+    runs, mols, minutes = [], "656 (the shipped baseline's run)" if k == "0" and reuse else "?", []
     for s in seeds:
         label = f"k{k}_s{s}"
         if not all(os.path.exists(f"{out}/eval/{label}_{t}.json") for t in ("0.75", "1.25")):
@@ -130,7 +134,8 @@ for k in shards:
                 f"{ms([x['mat_r_mean'] for x in a], 1, 4)} | {ms([x['cov_p_mean'] for x in a], 100, 2)} | "
                 f"{ms([x['cov_r_mean'] for x in b], 100, 2)} | {ms([x['cov_p_mean'] for x in b], 100, 2)} | "
                 f"{ms([x['mat_p_mean'] for x in b], 1, 4)} | {ms(minutes, 1, 1) if minutes else '-'} |")
-text = ("Drugs test set, torsion space, baseline models, sampled plainly (seed 1, 20 steps, 2 x n_ref); "
+text = ("Drugs test set, torsion space, baseline models, sampled plainly (sampling seed = model seed, 20 steps, "
+        "2 x n_ref), mean ± sd over seeds; "
         "`bash examples/experiments/learning_curve.sh`\n\n" + "\n".join(rows) + "\n")
 open(f"{out}/summary.md.partial", "w").write(text)
 os.replace(f"{out}/summary.md.partial", f"{out}/summary.md")
