@@ -514,8 +514,6 @@ std::vector<torsional_on_gpu> sample_torsional_on_gpu(const torsional_generator&
   return out;
 }
 
-/// One molecule's conformers: computed on a worker thread, written in input order by the calling thread, so the
-/// output (file and messages) does not depend on the thread count.
 /// Seconds one molecule spent in each stage (wall time on the thread or threads that ran it).
 struct stage_seconds {
   double generation = 0, refinement = 0, selection = 0;
@@ -525,6 +523,8 @@ struct stage_seconds {
   }
 };
 
+/// One molecule's conformers: computed on a worker thread, written in input order by the calling thread, so the
+/// output (file and messages) does not depend on the thread count.
 struct molecule_output {
   std::optional<generated_conformers> res;  ///< empty: the molecule failed (reason in messages)
   stage_seconds seconds;
