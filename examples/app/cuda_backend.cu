@@ -33,7 +33,7 @@ void require(int host_eigen_alignment) {
 
 std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net& net, const params& p,
                                                             const confsgm::custom_schedule& schedule,
-                                                            const std::vector<confgf_job>& jobs,
+                                                            const std::vector<confsgm::sample::langevin_job>& jobs,
                                                             const confsgm::sample::langevin_options& o) {
   // Launches of at most this many conformers: the network's per-edge activations of 4,096 drug-sized conformers
   // take a few GB, and larger launches gain nothing (docs/performance.md: per-conformer cost flat from 1,024 on).
@@ -50,7 +50,7 @@ std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net& 
     };
     for (const auto& j : jobs) {
       if (in_launch > 0 && in_launch + j.conformers > max_conformers_per_launch) run();
-      launch.push_back({j.structure, j.conformers, j.stream_offset, nullptr});
+      launch.push_back(j);
       in_launch += j.conformers;
     }
     if (!launch.empty()) run();

@@ -46,18 +46,12 @@ inline bool selected(const std::string& backend) {
   return backend == "cuda";
 }
 
-/// One molecule of a batched confgf run: its conformer count and noise streams (stream_offset + conformer index).
-struct confgf_job {
-  const confsgm::distance_structure* structure = nullptr;
-  std::size_t conformers = 0;
-  std::uint32_t stream_offset = 0;
-};
-
-/// Annealed Langevin (Algorithm 1) on the GPU for many molecules at once (up to 4,096 conformers per launch):
-/// result j equals sample::annealed_langevin for job j's molecule with o and the job's stream_offset.
+/// Annealed Langevin (Algorithm 1) on the GPU for many molecules at once (a library batch's jobs, in launches of
+/// up to 4,096 conformers): result j equals sample::annealed_langevin for job j's molecule with o and the job's
+/// stream_offset.
 std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net& net, const params& p,
                                                             const confsgm::custom_schedule& schedule,
-                                                            const std::vector<confgf_job>& jobs,
+                                                            const std::vector<confsgm::sample::langevin_job>& jobs,
                                                             const confsgm::sample::langevin_options& o);
 
 /// The torus samplers on the GPU for the samples of many molecules (up to 4,096 per launch): sample c starts from

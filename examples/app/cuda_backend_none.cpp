@@ -14,7 +14,7 @@ namespace {
 void require(int) { unavailable(); }
 std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net&, const params&,
                                                             const confsgm::custom_schedule&,
-                                                            const std::vector<confgf_job>&,
+                                                            const std::vector<confsgm::sample::langevin_job>&,
                                                             const confsgm::sample::langevin_options&) {
   unavailable();
 }

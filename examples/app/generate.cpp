@@ -470,11 +470,9 @@ std::vector<std::optional<confsgm::sample::langevin_result>> sample_confgf_on_gp
   }
   const auto& models = g.models();
   for (const auto& b : gen::distance_batches(g, mols, structures, wanted)) {
-    std::vector<cuda_backend::confgf_job> jobs;
-    for (const auto& j : b.jobs) jobs.push_back({j.structure, j.conformers, j.stream_offset});
     auto all = cuda_backend::confgf_sample(models[b.model].network, models[b.model].parameters, g.schedule(b.model),
-                                           jobs, g.options(b.model));
-    for (std::size_t j = 0; j < jobs.size(); ++j) results[b.molecules[j]] = std::move(all[j]);
+                                           b.jobs, g.options(b.model));
+    for (std::size_t j = 0; j < b.jobs.size(); ++j) results[b.molecules[j]] = std::move(all[j]);
   }
   return results;
 }
@@ -506,9 +504,10 @@ std::vector<torsional_on_gpu> sample_torsional_on_gpu(const torsional_generator&
   });
   const auto& models = g.models();
   for (const auto& b : gen::torsion_batches(g, mols, local, wanted)) {
-    const auto all = cuda_backend::torsional_sample(models[b.model].network, models[b.model].parameters,
-                                                    g.schedule(b.model), b.samples, g.options(b.model), b.start, b.keys);
-    for (std::size_t s = 0; s < b.spans.size(); ++s) out[b.spans[s].molecule].result = b.share(all, s);
+    auto parts = b.split(cuda_backend::torsional_sample(models[b.model].network, models[b.model].parameters,
+                                                         g.schedule(b.model), b.samples, g.options(b.model), b.start,
+                                                         b.keys));
+    for (std::size_t s = 0; s < b.spans.size(); ++s) out[b.spans[s].molecule].result = std::move(parts[s]);
   }
   for (std::size_t k = 0; k < mols.size(); ++k) out[k].local = std::move(local[k]);
   return out;

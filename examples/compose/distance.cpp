@@ -6,6 +6,10 @@
 
 #include <iostream>
 
+#ifndef COMPOSE_EXECUTION  // where the network runs: compose/distance_cuda.cu builds this program with the GPU's
+#define COMPOSE_EXECUTION confsgm::backend::host
+#endif
+
 int main(int argc, char** argv) {
   using namespace confsgm;
   if (argc != 2) return std::cerr << "usage: example_compose_distance REF.sdf\n", 2;
@@ -14,7 +18,8 @@ int main(int argc, char** argv) {
   const auto data = train::distance_training_set(refs);
 
   const geometric_schedule schedule(10.0, 0.01, 50);
-  train::dsm_trainer trainer(model::distance_score_network<float>({.hidden = 32, .layers = 2}), schedule,
+  using network = model::score_model<distance_space, float, COMPOSE_EXECUTION>;
+  train::dsm_trainer trainer(network({.hidden = 32, .layers = 2}), schedule,
                              input_perturbation(0.05), {.batch_molecules = 4, .micro_batch = 2, .epochs = 3});
   trainer.fit(data);
   const sample::network_score score(trainer.network(), trainer.parameters());

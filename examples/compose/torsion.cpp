@@ -7,6 +7,10 @@
 
 #include <iostream>
 
+#ifndef COMPOSE_EXECUTION  // where the network runs: compose/torsion_cuda.cu builds this program with the GPU's
+#define COMPOSE_EXECUTION confsgm::backend::host
+#endif
+
 int main(int argc, char** argv) {
   using namespace confsgm;
   if (argc != 2) return std::cerr << "usage: example_compose_torsion REF.sdf\n", 2;
@@ -14,7 +18,8 @@ int main(int argc, char** argv) {
   const auto data = rdkit::torsion_training_data(refs.molecules, 5, 1, rotatable_rule::stereo_safe, 0).set;
 
   const log_uniform_schedule schedule;  // sigma 3.14 -> 0.0314, 20 sampling levels
-  train::dsm_trainer trainer(model::torsion_score_network<float>({.hidden = 16, .layers = 2}), schedule,
+  using network = model::score_model<torsion_space, float, COMPOSE_EXECUTION>;
+  train::dsm_trainer trainer(network({.hidden = 16, .layers = 2}), schedule,
                              input_perturbation(0.1), {.batch_molecules = 4, .micro_batch = 2, .epochs = 5});
   trainer.fit(data);
   const sample::network_score score(trainer.network(), trainer.parameters());

@@ -8,7 +8,12 @@
 # Settings (environment): FAMILY (qm9 | drugs), SPLIT (test | val), SEEDS ("1 2 3"), GENERATORS (name=method:options,
 # an underscore standing for a space; default: ETKDG and the torsional SGM on its shipped defaults), REFINERS
 # (none mmff94 mmff94s gfnff gfn2), OVERSAMPLE ("1 4": K > 1 keeps the requested number by diversity, inside
-# ENERGY_WINDOW kcal/mol (6) when refined), APP, OUT. Writes OUT/summary.md and OUT/mat_r_vs_time.png.
+# ENERGY_WINDOW kcal/mol (6) when refined), EXTRA (further pipelines outside the cross product, name=method:options
+# as in relax_pipelines.sh, e.g. the GFN2-xTB rows at one oversampling only), APP, OUT. Writes OUT/summary.md and
+# OUT/mat_r_vs_time.png (Drugs: also summary@1.25.md and mat_r_vs_time@1.25.png, the 1.25 A evaluation).
+#   FAMILY=qm9 SPLIT=test REFINERS="none mmff94 gfnff" \
+#     EXTRA="etkdg+gfn2=etkdg:--relax_gfn2 confgf=confgf: confgf+mmff94=confgf:--relax_mmff94" \
+#     bash examples/experiments/relax_comparison.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 family=${FAMILY:-qm9}
@@ -35,6 +40,7 @@ for g in $generators; do
     done
   done
 done
+for e in ${EXTRA:-}; do pipelines+=("$e"); done
 folders=()
 for s in $seeds; do
   FAMILY=$family SPLIT=$split SEED=$s APP=$app OUT=$out/seed$s PIPELINES="${pipelines[*]}" \
@@ -44,3 +50,6 @@ for s in $seeds; do
 done
 names=("${pipelines[@]%%=*}")
 /usr/bin/python3 examples/experiments/relax_summary.py --out "$out" --names "${names[*]}" "${folders[@]}"
+if [[ $family == drugs ]]; then
+  /usr/bin/python3 examples/experiments/relax_summary.py --out "$out" --names "${names[*]}" --threshold 1.25 "${folders[@]}"
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generator x refinement (issue 23): the same molecules, seed and conformer counts (2 x the reference count) through
 # several pipelines, each scored with COV/MAT against the references, with the wall time per written conformer.
-# Writes results/relax_<family>_<split>/pipelines.md. Finished pipelines are skipped: rerun to resume.
+# Writes results/relax_<family>_<split>/pipelines.md (Drugs: a table at 0.75 A and one at 1.25 A, each pipeline's
+# conformers evaluated at both). Finished pipelines are skipped: rerun to resume.
 #   bash examples/experiments/relax_pipelines.sh                 # QM9 validation set, 5 pipelines, ~6 min on 2 cores
 #   FAMILY=drugs SPLIT=val bash examples/experiments/relax_pipelines.sh
 # Settings (environment): FAMILY (qm9 | drugs), SPLIT (val | test; choose settings on val only), SEED (1),
@@ -17,7 +18,9 @@ app=${APP:-build/examples/confsgm}
 out=${OUT:-results/relax_${family}_$split}
 pipelines=${PIPELINES:-etkdg=etkdg: etkdg+mmff94=etkdg:--mmff etkdg+relax-mmff94=etkdg:--relax_mmff94 torsional=torsional: torsional+mmff94=torsional:--relax_mmff94}
 ref=data/$family/$split.sdf.gz
-case $family in qm9) threshold=0.5 ;; drugs) threshold=0.75 ;; *) echo "FAMILY must be qm9 or drugs" >&2; exit 2 ;; esac
+# The first threshold's evaluation is <name>.json, every further one's <name>@T.json.
+case $family in qm9) thresholds="0.5" ;; drugs) thresholds="0.75 1.25" ;; *) echo "FAMILY must be qm9 or drugs" >&2; exit 2 ;; esac
+threshold=${thresholds%% *}
 [[ -f $ref ]] || { echo "missing $ref (see docs/data.md)" >&2; exit 3; }
 [[ -x $app ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
 mkdir -p "$out"
@@ -25,6 +28,12 @@ names=()
 for p in $pipelines; do
   name=${p%%=*}; spec=${p#*=}; method=${spec%%:*}; extra=${spec#*:}; extra=${extra//_/ }
   names+=("$name")
+  for t in ${thresholds#"$threshold"}; do  # further thresholds of a finished pipeline (also after an upgrade)
+    [[ -f $out/$name.json && ! -f $out/$name@$t.json ]] || continue
+    "$app" evaluate --ref "$ref" --gen "$out/$name.sdf" --threshold "$t" --label "$name" \
+      --json "$out/$name@$t.json.partial" --threads "$threads" --quiet > "$out/$name@$t.txt" || [[ $? -eq 1 ]]
+    mv "$out/$name@$t.json.partial" "$out/$name@$t.json"
+  done
   [[ -f $out/$name.json ]] && continue
   start=$(date +%s%N)
   # shellcheck disable=SC2086  # extra holds options
@@ -34,19 +43,28 @@ for p in $pipelines; do
   mv "$out/$name.partial.sdf" "$out/$name.sdf"
   "$app" evaluate --ref "$ref" --gen "$out/$name.sdf" --threshold "$threshold" --label "$name" \
     --json "$out/$name.json.partial" --threads "$threads" --quiet > "$out/$name.txt" || [[ $? -eq 1 ]]
+  for t in ${thresholds#"$threshold"}; do
+    "$app" evaluate --ref "$ref" --gen "$out/$name.sdf" --threshold "$t" --label "$name" \
+      --json "$out/$name@$t.json.partial" --threads "$threads" --quiet > "$out/$name@$t.txt" || [[ $? -eq 1 ]]
+    mv "$out/$name@$t.json.partial" "$out/$name@$t.json"
+  done
   mv "$out/$name.json.partial" "$out/$name.json"
 done
-/usr/bin/python3 - "$out" "$family" "$split" "$seed" "$threshold" "$(nproc)" "${names[@]}" <<'PY'
+/usr/bin/python3 - "$out" "$family" "$split" "$seed" "$thresholds" "$(nproc)" "${names[@]}" <<'PY'
 import json, re, sys
-out, family, split, seed, threshold, cores, names = *sys.argv[1:7], sys.argv[7:]
-lines = [f"{family} {split} set, seed {seed}, threshold {threshold} A, 2 x the reference count, {cores} cores "
+out, family, split, seed, thresholds, cores, names = *sys.argv[1:7], sys.argv[7:]
+lines = []
+for i, threshold in enumerate(thresholds.split()):
+  tag = f"@{threshold}" if i > 0 else ""
+  lines += ["\n" if i > 0 else "",
+         f"{family} {split} set, seed {seed}, threshold {threshold} A, 2 x the reference count, {cores} cores "
          f"(`bash examples/experiments/relax_pipelines.sh`)\n",
          "| pipeline | COV-R mean (%) | MAT-R mean (A) | COV-R median (%) | MAT-R median (A) | COV-P mean (%) | "
          "MAT-P mean (A) | molecules failed | conformers written | ms per conformer | of which generation / "
          "refinement / selection |",
          "|---|---|---|---|---|---|---|---|---|---|---|"]
-for name in names:
-    a = json.load(open(f"{out}/{name}.json"))["aggregate"]
+  for name in names:
+    a = json.load(open(f"{out}/{name}{tag}.json"))["aggregate"]
     ms = int(open(f"{out}/{name}.ms").read())
     log = open(f"{out}/{name}.gen.log").read().strip().splitlines()
     last = log[-1]
@@ -60,7 +78,7 @@ for name in names:
                  f"{written} | {ms / max(written, 1):.1f} | " +
                  (" / ".join(f"{ms * t / sum(stages) / max(written, 1):.1f}" for t in stages) if sum(stages) > 0 else "-")
                  + " |")
-text = "\n".join(lines) + "\n"
+text = "\n".join(lines).lstrip("\n") + "\n"
 open(f"{out}/pipelines.md", "w").write(text)
 print(text, end="")
 PY

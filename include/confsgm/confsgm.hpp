@@ -44,6 +44,7 @@
 #include "confsgm/model/score_network.hpp"
 #include "confsgm/model/distance_score_network.hpp"
 #include "confsgm/model/torsion_score_network.hpp"
+#include "confsgm/model/score_model.hpp"
 
 #include "confsgm/train/model_file.hpp"
 #include "confsgm/train/trainer.hpp"

@@ -20,6 +20,11 @@ static_assert(!confsgm::StateSpace<int> && !confsgm::StateSpace<confsgm::distanc
 static_assert(confsgm::model::ScoreNetwork<confsgm::model::distance_score_network<float>>);
 static_assert(confsgm::model::ScoreNetwork<confsgm::model::torsion_score_network<double>>);
 static_assert(!confsgm::model::ScoreNetwork<confsgm::distance_space> && !confsgm::model::ScoreNetwork<int>);
+// score_model names the host's networks by space and scalar (the CUDA device's: tests/gpu, examples/compose/*_cuda.cu).
+static_assert(std::is_same_v<confsgm::model::score_model<confsgm::distance_space, float>,
+                             confsgm::model::distance_score_network<float>>);
+static_assert(std::is_same_v<confsgm::model::score_model<confsgm::torsion_space, double, confsgm::backend::host>,
+                             confsgm::model::torsion_score_network<double>>);
 static_assert(confsgm::sample::SamplerDynamics<confsgm::sample::coordinate_dynamics>);
 static_assert(confsgm::sample::SamplerDynamics<confsgm::sample::torus_dynamics>);
 static_assert(!confsgm::sample::SamplerDynamics<confsgm::distance_space>);

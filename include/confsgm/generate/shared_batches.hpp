@@ -36,9 +36,7 @@ struct torsion_batch {
   /// Span @p s's share of @p all (the shared call's result), as the molecule's own sampler run reports it.
   sample::torus_result share(const sample::torus_result& all, std::size_t s) const {
     const auto& span = spans.at(s);
-    if (all.torsions.size() != samples.size() || all.status.size() != samples.size())
-      throw invalid_argument("torsion_batch::share(): a result of " + std::to_string(all.torsions.size()) +
-                             " samples for a batch of " + std::to_string(samples.size()));
+    check_size(all);
     sample::torus_result r;
     for (std::size_t c = span.first; c < span.first + span.count; ++c) {
       r.torsions.push_back(all.torsions[c]);
@@ -46,6 +44,27 @@ struct torsion_batch {
       r.diverged += !all.status[c].ok();
     }
     return r;
+  }
+
+  /// Every span's share of @p all, in span order, moving the dihedrals out instead of copying them.
+  std::vector<sample::torus_result> split(sample::torus_result&& all) const {
+    check_size(all);
+    std::vector<sample::torus_result> parts(spans.size());
+    for (std::size_t s = 0; s < spans.size(); ++s)
+      for (std::size_t c = spans[s].first; c < spans[s].first + spans[s].count; ++c) {
+        parts[s].torsions.push_back(std::move(all.torsions[c]));
+        parts[s].status.push_back(all.status[c]);
+        parts[s].diverged += !all.status[c].ok();
+      }
+    all = {};
+    return parts;
+  }
+
+ private:
+  void check_size(const sample::torus_result& all) const {
+    if (all.torsions.size() != samples.size() || all.status.size() != samples.size())
+      throw invalid_argument("torsion_batch: a result of " + std::to_string(all.torsions.size()) +
+                             " samples for a batch of " + std::to_string(samples.size()));
   }
 };
 
@@ -81,12 +100,10 @@ std::vector<torsion_batch> torsion_batches(const torsion_generator<Network>& g, 
   return batches;
 }
 
-/// One molecule of a shared distance-space call: its structure, conformer count and first noise stream.
-struct distance_job {
-  const distance_structure* structure = nullptr;
-  std::size_t conformers = 0;
-  std::uint32_t stream_offset = 0;
-};
+/// One molecule of a shared distance-space call: its structure, conformer count and first noise stream (the
+/// samplers' own job type, so a batch goes to the GPU sampler as it is; `start` stays null: the sampler draws the
+/// initial state from the job's streams, as generate() does).
+using distance_job = sample::langevin_job;
 
 /// The molecules one distance model serves, for one shared sampler call.
 struct distance_batch {
@@ -112,7 +129,7 @@ std::vector<distance_batch> distance_batches(const distance_generator<Network>& 
     b.model = i;
     for (std::size_t k = 0; k < mols.size(); ++k) {
       if (!structures[k] || !samplable(wanted[k]) || g.models().choose(mols[k]) != i) continue;
-      b.jobs.push_back({&*structures[k], wanted[k], stream_offset(k)});
+      b.jobs.push_back({&*structures[k], wanted[k], stream_offset(k), nullptr});
       b.molecules.push_back(k);
     }
     if (!b.jobs.empty()) batches.push_back(std::move(b));

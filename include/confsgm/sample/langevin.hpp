@@ -22,6 +22,7 @@
 #include "confsgm/schedule/noise_schedule.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 namespace confsgm::sample {
@@ -65,6 +66,17 @@ struct langevin_result {
   double network_evaluations = 0;    ///< conformer-level score evaluations
   double shifted_evaluations = 0;     ///< of those, at another level's sigma (sigma_shift)
   double seconds = 0;
+};
+
+/// One molecule's share of a call that samples many molecules at once (the GPU sampler's launches, the shared
+/// batches of generate/shared_batches.hpp): @p conformers conformers of @p structure, whose noise comes from the
+/// streams stream_offset + 0, 1, ... (as langevin_options::stream_offset for a one-molecule call), starting from
+/// @p start when given (else the sampler's random initial state). Pointers only: the caller owns what they name.
+struct langevin_job {
+  const distance_structure* structure = nullptr;
+  std::size_t conformers = 0;
+  std::uint32_t stream_offset = 0;
+  const conformer_batch<double>* start = nullptr;
 };
 
 /// Runs Algorithm 1 for @p n conformers of one molecule. @p model(batch, d, sigma, out) gives

@@ -98,15 +98,8 @@ __global__ void mark_dead(const double* state, const int* offset, int stride, in
 }  // namespace
 }  // namespace kernels
 
-/// One molecule's share of a batched GPU run: @p conformers conformers of @p structure, whose noise comes from the
-/// streams stream_offset + 0, 1, ... (as sample::langevin_options::stream_offset on the CPU), starting from
-/// @p start when given (else the CPU sampler's random initial state).
-struct langevin_job {
-  const distance_structure* structure = nullptr;
-  std::size_t conformers = 0;
-  std::uint32_t stream_offset = 0;
-  const conformer_batch<double>* start = nullptr;
-};
+/// One molecule's share of a batched GPU run (the CPU's type: sample/langevin.hpp).
+using langevin_job = sample::langevin_job;
 
 /// Algorithm 1 on the GPU for many molecules at once: every job's conformers form one batch and the whole state
 /// stays on the device across all levels and steps. Each job's result equals sample::annealed_langevin for that
