@@ -28,6 +28,12 @@ if [[ -x $bin/confsgm ]]; then
   tar xJf "$bin/lib.tar.xz" -C /tmp  # the RDKit, Boost and xtb libraries build.sh packed
   export LD_LIBRARY_PATH=/tmp/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   app=$bin/confsgm
+  # The composition examples with the network on the device (one type changed from the CPU programs CI runs).
+  for space in distance torsion; do
+    [[ -x $bin/example_compose_${space}_cuda ]] || continue
+    timeout 120 "$bin/example_compose_${space}_cuda" tests/data/geom_drugs_train10.sdf 2>&1 |
+      tee -a "$out/compose_cuda.txt" || rc=1
+  done
   zcat data/qm9/test.sdf.gz > "$out/qm9_test.sdf"
   # The distance model on the first $CONFGF_MOLECULES molecules (all their reference conformers; default: all):
   # 5,000 Langevin steps per conformer, many molecules per launch.
