@@ -53,6 +53,7 @@ using any_selector = std::variant<std::monostate, gen::energy_selector, gen::div
 struct generate_request {
   std::string method, input, output, group_by, backend, sampler, relax = "none";
   unsigned relax_iterations = 2000;
+  std::string relax_level = "normal";  ///< xtb's optimisation level (gfnff, gfn2)
   bool keep_changed = false;
   std::size_t oversample = 1;          ///< pool = oversample x the requested count, then --select keeps the count
   std::string select;                  ///< "", "energy" or "diverse"
@@ -107,6 +108,7 @@ generate_request parse_request(arguments& args) {
   q.resume = args.flag("resume");
   q.relax = args.str("relax", "none");
   q.relax_iterations = args.count<unsigned>("relax-iterations", 2000);
+  q.relax_level = args.str("relax-level", "normal");
   q.keep_changed = args.flag("keep-changed");
   const auto guidance_name = args.str("particle-guidance");
   q.compensation = read_compensation(args, "model");
@@ -174,6 +176,11 @@ generate_request parse_request(arguments& args) {
   if (q.relax == "none" && (q.keep_changed || args.has("relax-iterations")))
     throw usage_error("--keep-changed and --relax-iterations need --relax");
   if (q.relax_iterations == 0) throw usage_error("--relax-iterations must be > 0");
+  if (args.has("relax-level") && q.relax != "gfnff" && q.relax != "gfn2")
+    throw usage_error("--relax-level sets xtb's optimisation level: it needs --relax gfnff or gfn2");
+  if (!confsgm::xtb::is_optimization_level(q.relax_level))
+    throw usage_error("--relax-level must be crude, sloppy, loose, normal, tight, vtight or extreme, got '" +
+                      q.relax_level + "'");
   if (!mirror_option.empty() && mirror_option != "reflect" && mirror_option != "keep")
     throw usage_error("--mirror-images must be 'reflect' (default) or 'keep' (ConfGF as published), got '" +
                       mirror_option + "'");
@@ -229,6 +236,8 @@ any_refiner make_refiner(const generate_request& q) {
   if (q.relax == "gfnff" || q.relax == "gfn2") {
     confsgm::xtb::program_options xo;
     xo.method = q.relax == "gfnff" ? confsgm::xtb::hamiltonian::gfnff : confsgm::xtb::hamiltonian::gfn2;
+    xo.optimization_level = q.relax_level;
+    xo.max_cycles = q.relax_iterations;
     if (confsgm::xtb::version(xo).empty())
       throw usage_error("--relax " + q.relax + " runs the xtb program, which is not on PATH (Debian: apt-get install xtb)");
     return gen::xtb_refiner(xo);
@@ -418,6 +427,7 @@ run_settings settings_of(const generate_request& q, std::size_t molecules, const
   if (q.relax != "none")
     settings.insert(settings.end(), {{"relax", q.relax}, {"relax-iterations", std::to_string(q.relax_iterations)},
                                      {"keep-changed", q.keep_changed ? "yes" : "no"}});
+  if (q.relax == "gfnff" || q.relax == "gfn2") settings.push_back({"relax-level", q.relax_level});
   if (!q.select.empty())
     settings.insert(settings.end(), {{"oversample", std::to_string(q.oversample)}, {"select", q.select},
                                      {"energy-window", q.energy_window ? exact(*q.energy_window) : "default"}});

@@ -76,7 +76,11 @@ generate: conformer ensembles for every molecule of FILE
                       energy and its unit are written, rank by energy; bonds and
                       R/S, E/Z are checked again and a changed conformer is not
                       written (--keep-changed keeps it, status says why)
-  --relax-iterations N  MMFF iteration cap (default 2000)
+  --relax-iterations N  iteration cap: MMFF iterations, xtb optimisation cycles
+                      (default 2000); a capped conformer is written with status
+                      ok (<refiner> not converged)
+  --relax-level L     gfnff/gfn2: xtb's optimisation level: crude, sloppy,
+                      loose, normal (default), tight, vtight or extreme
   --keep-changed      with --relax: write conformers whose bonds or stereo
                       changed, with the change in their status
   --epsilon-b B --epsilon-k K   confgf/torsional: Epsilon Scaling (exposure-bias

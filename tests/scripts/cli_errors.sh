@@ -29,6 +29,8 @@ expect 2 "--steps-per-level must be a whole number" -- "$bin" generate --method 
 expect 2 "--relax must be none, mmff94, mmff94s, gfnff or gfn2, got .mmff." -- "$bin" generate --input x.smi --output y.sdf --relax mmff
 expect 2 "give --relax or --mmff, not both" -- "$bin" generate --input x.smi --output y.sdf --relax mmff94 --mmff
 expect 2 "--keep-changed and --relax-iterations need --relax" -- "$bin" generate --input x.smi --output y.sdf --keep-changed
+expect 2 "--relax-level sets xtb's optimisation level: it needs --relax gfnff or gfn2" -- "$bin" generate --input x.smi --output y.sdf --relax mmff94 --relax-level loose
+expect 2 "--relax-level must be crude, sloppy, loose, normal, tight, vtight or extreme, got .fast." -- "$bin" generate --input x.smi --output y.sdf --relax gfn2 --relax-level fast
 expect 2 "--oversample 4 generates a pool: say how to keep" -- "$bin" generate --input x.smi --output y.sdf --oversample 4
 expect 2 "--epsilon-b must be a finite number > 0, got 0" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-b 0
 expect 2 "--epsilon-k must be a finite number" -- "$bin" generate --method torsional --input x.smi --output y.sdf --epsilon-k inf

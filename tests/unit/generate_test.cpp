@@ -377,6 +377,27 @@ TEST_CASE("refine: GFN-FF relaxation through the xtb program", "[refine][xtb]") 
     REQUIRE(info.energy);
     CHECK(*info.energy < 0);  // GFN-FF total energies are large and negative
   }
+  // A cycle cap stops the optimisation: the conformers are kept with their last geometry and say so.
+  auto capped_options = xo;
+  capped_options.max_cycles = 1;
+  capped_options.optimization_level = "tight";
+  auto capped = generate::etkdg_generator({.seed = 4}).generate(m, 0, 2, 1);
+  const auto capped_report = generate::refine_conformers(generate::xtb_refiner(capped_options), m, capped,
+                                                         refine_with(1));
+  CHECK(capped_report.not_converged == 2);
+  REQUIRE(capped.conformers.size() == 2);
+  for (const auto& info : capped.conformers.info) {
+    CHECK(info.status == "ok (gfnff not converged)");
+    CHECK(info.energy);
+  }
+  // The library's own optimize() keeps the data builder's rule: not converged is a failure.
+  const auto start = generate::etkdg_generator({.seed = 4}).generate(m, 0, 1, 1);
+  const auto strict = xtb::optimize(m.graph, coordinates<double>(start.conformers.conformers[0]), 0, 0, capped_options);
+  CHECK_FALSE(strict.ok);
+  CHECK_THAT(strict.message, Catch::Contains("did not converge"));
+  capped_options.optimization_level = "quick";
+  CHECK_THROWS_WITH(generate::xtb_refiner(capped_options).relax(m, coordinates<double>(start.conformers.conformers[0])),
+                    Catch::Contains("unknown optimisation level 'quick'"));
 }
 
 TEST_CASE("generate: local structures retry from random coordinates where ETKDG embeds none", "[generate]") {

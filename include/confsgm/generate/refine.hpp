@@ -91,7 +91,11 @@ class mmff_refiner {
 /// threads each), at the molecule's net charge and radical count.
 class xtb_refiner {
  public:
-  explicit xtb_refiner(xtb::program_options options = {}) : options_(std::move(options)) {}
+  /// A conformer the cycle cap (options.max_cycles) stops is kept with its last geometry and status
+  /// "ok (<name> not converged)", as for MMFF94's iteration cap: options.accept_unconverged is set here.
+  explicit xtb_refiner(xtb::program_options options = {}) : options_(std::move(options)) {
+    options_.accept_unconverged = true;
+  }
   std::string name() const { return options_.method == xtb::hamiltonian::gfnff ? "gfnff" : "gfn2"; }
   std::string energy_unit() const { return std::string("kcal/mol (") + xtb::hamiltonian_name(options_.method) + ")"; }
   const xtb::program_options& options() const { return options_; }
@@ -99,7 +103,7 @@ class xtb_refiner {
   relaxation relax(const rdkit::molecule& m, const coordinates<double>& xyz) const {
     const auto out = xtb::optimize(m.graph, xyz, m.graph.net_charge(), rdkit::unpaired_electrons(*m.mol), options_);
     if (!out.ok) throw error("'" + m.id + "': " + xtb::hamiltonian_name(options_.method) + " optimisation failed: " + out.message);
-    return {out.xyz, out.energy_hartree * hartree_in_kcal_mol, true};
+    return {out.xyz, out.energy_hartree * hartree_in_kcal_mol, out.converged};
   }
 
   static constexpr double hartree_in_kcal_mol = 627.509474;

@@ -48,17 +48,29 @@ struct program_options {
   std::string executable = "xtb";       ///< found on PATH unless a path is given
   hamiltonian method = hamiltonian::gfn2;
   std::string optimization_level = "normal";  ///< crude, sloppy, loose, normal, tight, vtight, extreme
+  unsigned max_cycles = 0;              ///< optimisation cycle cap (xtb --cycles); 0 = xtb's own, by molecule size
+  /// An optimisation that stops at the cycle cap without converging: false = a failure (the data builder's rule),
+  /// true = its last geometry and energy, with result::converged false (a refiner's rule, as for MMFF94).
+  bool accept_unconverged = false;
   unsigned threads = 1;                 ///< OpenMP threads of the xtb process
   double timeout_s = 0;                 ///< 0 = none; a timed-out run is killed and reported
   std::filesystem::path scratch;        ///< parent of the per-call directories; empty = system temp
   bool keep_failed = false;             ///< keep the scratch directory of failed runs (for debugging)
 };
 
+/// Whether @p level is one of xtb's optimisation levels (program_options::optimization_level).
+inline bool is_optimization_level(const std::string& level) {
+  for (const char* known : {"crude", "sloppy", "loose", "normal", "tight", "vtight", "extreme"})
+    if (level == known) return true;
+  return false;
+}
+
 struct result {
   bool ok = false;                      ///< xtb ran, and (for optimisations) converged
   std::string message;                  ///< why not, when !ok
   double energy_hartree = 0;            ///< GFN2-xTB total energy
   coordinates<double> xyz;              ///< optimised geometry (optimisations only)
+  bool converged = true;                ///< false: the cycle cap stopped it (only with accept_unconverged)
   std::optional<double> homo_lumo_gap_ev;
   std::optional<double> dipole_debye;   ///< |mu|, xtb's "full" dipole
   double seconds = 0;                   ///< wall time of the xtb process
@@ -230,6 +242,9 @@ result run(const molecule_graph& g, const Eigen::MatrixBase<Derived>& xyz, int c
   if (!xyz.allFinite())
     throw invalid_argument("xtb: the input coordinates of '" + g.name() + "' are not finite");
   if (unpaired < 0) throw invalid_argument("xtb: number of unpaired electrons must be >= 0");
+  if (optimise && !is_optimization_level(opts.optimization_level))
+    throw invalid_argument("xtb: unknown optimisation level '" + opts.optimization_level +
+                           "' (crude, sloppy, loose, normal, tight, vtight, extreme)");
   scratch_dir dir(opts.scratch, opts.keep_failed);
   write_xyz(dir.path() / "input.xyz", g, xyz);
   std::vector<std::string> args = {opts.executable, "input.xyz"};
@@ -243,6 +258,7 @@ result run(const molecule_graph& g, const Eigen::MatrixBase<Derived>& xyz, int c
   if (optimise) {
     args.push_back("--opt");
     args.push_back(opts.optimization_level);
+    if (opts.max_cycles > 0) args.insert(args.end(), {"--cycles", std::to_string(opts.max_cycles)});
   } else {
     args.push_back("--sp");
   }
@@ -273,11 +289,16 @@ result run(const molecule_graph& g, const Eigen::MatrixBase<Derived>& xyz, int c
   if (const auto e = number_after(out, "TOTAL ENERGY")) r.energy_hartree = *e;
   else return fail("xtb finished but printed no TOTAL ENERGY");
   if (optimise) {
-    if (!std::filesystem::exists(dir.path() / ".xtboptok"))
+    // xtb 6.5 writes .xtboptok also when the cycle cap stops it; the log says which.
+    r.converged = std::filesystem::exists(dir.path() / ".xtboptok") &&
+                  out.find("FAILED TO CONVERGE GEOMETRY OPTIMIZATION") == std::string::npos;
+    if (!r.converged && !opts.accept_unconverged)
       return fail(std::string(hamiltonian_name(opts.method)) + " optimisation (" + opts.optimization_level +
                   ") did not converge");
     auto geo = read_xyz(dir.path() / "xtbopt.xyz", g.num_atoms());
-    if (!geo || !geo->allFinite()) return fail("xtb converged but xtbopt.xyz is missing or unreadable");
+    if (!geo || !geo->allFinite())
+      return fail(std::string("xtb ") + (r.converged ? "converged" : "stopped at its cycle cap") +
+                  " but xtbopt.xyz is missing or unreadable");
     r.xyz = std::move(*geo);
   }
   r.ok = true;
