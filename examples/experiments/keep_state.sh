@@ -12,6 +12,7 @@
 # A published run (publish.sh left a `published` marker; its tables, JSON and plots are in docs/results/) keeps its
 # models, evaluations and bias tables in git, but not its JSON, plots, matched sets and matching reports, which
 # leave the index: a GPU machine takes the working tree only up to 64 MiB (a later rerun of the run matches again).
+# Pipeline comparisons (results/relax_*): each finished pipeline's evaluation, wall time and generate log.
 # Not staged: generated conformers (gen/: once evaluated they are not read again; a missing one of an unevaluated
 # model is sampled again with the same seed) and logs of finished steps.
 #
@@ -80,6 +81,18 @@ for run in "$root"/*/; do
     # Gzipped beside the file the run reads; paper_experiment.sh unpacks it when the plain file is missing.
     if [[ ! -f $matched.gz || $matched -nt $matched.gz ]]; then gzip -9 -n -c "$matched" > "$matched.gz"; fi
     files+=("$matched.gz")
+  done
+done
+# Pipeline comparisons (relax_pipelines.sh, relax_comparison.sh: results/relax_*/ and their seedN/ folders): a
+# finished pipeline is its evaluation, wall time and generate log, which the summaries read; its conformers are
+# not kept (a rerun skips a pipeline whose <name>.json exists).
+for folder in "$root"/relax_*/ "$root"/relax_*/seed*/; do
+  [[ -d $folder ]] || continue
+  for f in "$folder"*.json "$folder"*.ms "$folder"*.gen.log "$folder"*.txt "$folder"*.md "$folder"*.png; do
+    [[ -f $f ]] || continue
+    name=$(basename "$f"); name=${name%%@*}; name=${name%.json}; name=${name%.ms}; name=${name%.gen.log}; name=${name%.txt}
+    # A pipeline still running has a log but no evaluation yet: its files wait for the next call.
+    [[ $f == *.md || $f == *.png || -f $folder$name.json ]] && files+=("$f")
   done
 done
 ((${#files[@]})) || { echo "keep_state: nothing to stage"; exit 0; }
