@@ -9,7 +9,8 @@
 # an underscore standing for a space; default: ETKDG and the torsional SGM on its shipped defaults), REFINERS
 # (none mmff94 mmff94s gfnff gfn2), OVERSAMPLE ("1 4": K > 1 keeps the requested number by diversity, inside
 # ENERGY_WINDOW kcal/mol (6) when refined), EXTRA (further pipelines outside the cross product, name=method:options
-# as in relax_pipelines.sh, e.g. the GFN2-xTB rows at one oversampling only), APP, OUT. Writes OUT/summary.md and
+# as in relax_pipelines.sh, e.g. the GFN2-xTB rows at one oversampling only), COST (cost.md of relax_cost.sh: its
+# CPU time per conformer as a column and as the plot's x; the wall times of a loaded machine mislead), APP, OUT. Writes OUT/summary.md and
 # OUT/mat_r_vs_time.png (Drugs: also summary@1.25.md and mat_r_vs_time@1.25.png, the 1.25 A evaluation).
 #   FAMILY=qm9 SPLIT=test REFINERS="none mmff94 gfnff" \
 #     EXTRA="etkdg+gfn2=etkdg:--relax_gfn2 confgf=confgf: confgf+mmff94=confgf:--relax_mmff94" \
@@ -49,7 +50,10 @@ for s in $seeds; do
   echo "relax_comparison: seed $s done ($out/seed$s/pipelines.md)" >&2
 done
 names=("${pipelines[@]%%=*}")
-/usr/bin/python3 examples/experiments/relax_summary.py --out "$out" --names "${names[*]}" "${folders[@]}"
+cost=()
+[[ -n ${COST:-} ]] && cost=(--cost "$COST")
+/usr/bin/python3 examples/experiments/relax_summary.py --out "$out" --names "${names[*]}" "${cost[@]}" "${folders[@]}"
 if [[ $family == drugs ]]; then
-  /usr/bin/python3 examples/experiments/relax_summary.py --out "$out" --names "${names[*]}" --threshold 1.25 "${folders[@]}"
+  /usr/bin/python3 examples/experiments/relax_summary.py --out "$out" --names "${names[*]}" --threshold 1.25 "${cost[@]}" \
+    "${folders[@]}"
 fi

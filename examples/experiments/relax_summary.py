@@ -41,6 +41,8 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--names", required=True)
     p.add_argument("--threshold", default="", help="read <name>@T.json (a second threshold's evaluation)")
+    p.add_argument("--cost", default="", help="cost.md of relax_cost.sh: its CPU ms per conformer in the table, and "
+                   "as the plot's x for the pipelines it has (wall times under background load mislead)")
     p.add_argument("folders", nargs="+")
     args = p.parse_args()
     names = args.names.split()
@@ -52,14 +54,21 @@ def main():
             missing.append(f"{n} ({len(have)} of {len(args.folders)} seeds)")
             continue
         runs[n] = [read_run(f, n, tag) for f in args.folders]
+    cpu = {}
+    if args.cost:
+        for line in open(args.cost):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 4 and cells[1].isdigit():
+                cpu[cells[0]] = float(cells[3])
     keys = [("cov_r_mean", 100, 2), ("mat_r_mean", 1, 4), ("cov_r_median", 100, 2), ("mat_r_median", 1, 4),
             ("cov_p_mean", 100, 2), ("mat_p_mean", 1, 4)]
     at = f", threshold {args.threshold} Å" if args.threshold else ""
     lines = [f"{len(args.folders)} seeds ({', '.join(args.folders)}){at}; mean ± sd over seeds "
              "(`bash examples/experiments/relax_comparison.sh`)\n",
              "| pipeline | COV-R mean (%) | MAT-R mean (Å) | COV-R median (%) | MAT-R median (Å) | COV-P mean (%) | "
-             "MAT-P mean (Å) | molecules failed | ms per conformer | of which generation / refinement / selection |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "MAT-P mean (Å) | molecules failed | ms per conformer | of which generation / refinement / selection |"
+             + (" CPU ms per conformer (relax_cost.sh) |" if cpu else ""),
+             "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if cpu else "")]
     for n, r in runs.items():
         cells = [mean_sd([x[k] for x in r], sc, d) for k, sc, d in keys]
         failed = "/".join(str(x["failed"]) for x in r)
@@ -68,7 +77,8 @@ def main():
             split = " / ".join(f"{statistics.mean(x['stages'][i] for x in r):.1f}" for i in range(3))
         else:
             split = "-"
-        lines.append(f"| {n} | " + " | ".join(cells) + f" | {failed} | {ms} | {split} |")
+        lines.append(f"| {n} | " + " | ".join(cells) + f" | {failed} | {ms} | {split} |" +
+                     (f" {cpu[n]:.1f} |" if n in cpu else " - |" if cpu else ""))
     if missing:
         lines.append("\nLeft out (not finished for every seed): " + ", ".join(missing))
     text = "\n".join(lines) + "\n"
@@ -84,7 +94,9 @@ def main():
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7.5, 5))
     for n, r in runs.items():
-        x = statistics.mean(v["ms"] for v in r)
+        if cpu and n not in cpu:
+            continue
+        x = cpu[n] if cpu else statistics.mean(v["ms"] for v in r)
         y = statistics.mean(v["mat_r_mean"] for v in r)
         yerr = statistics.stdev(v["mat_r_mean"] for v in r) if len(r) > 1 else 0.0
         generator = n.split("+")[0].split("-os")[0]
@@ -93,7 +105,8 @@ def main():
         ax.errorbar(x, y, yerr=yerr, fmt=style[0], color=style[1], capsize=2)
         ax.annotate(n, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.set_xscale("log")
-    ax.set_xlabel("wall time per written conformer (ms, 2 cores, log scale)")
+    ax.set_xlabel("CPU time per written conformer (ms, relax_cost.sh, log scale)" if cpu else
+                  "wall time per written conformer (ms, 2 cores, log scale)")
     ax.set_ylabel("MAT-R mean (Å)")
     ax.set_title(f"MAT-R against cost per conformer, mean ± sd over seeds{at}")
     fig.tight_layout()

@@ -64,5 +64,21 @@ done
 for f in models/m.bin models/m.bin.done eval/m_s1.json published; do
   git ls-files --error-unmatch "$pub/$f" > /dev/null 2>&1 || die "published run: $f not in git"
 done
+# A pipeline comparison (relax_comparison.sh): finished pipelines' evaluations, times and logs, every threshold's
+# evaluation and the summaries are staged; conformers and a pipeline still running are not.
+cmp=results/relax_compare_qm9_test
+mkdir -p $cmp/seed1
+for f in a.json a@1.25.json a.ms a.gen.log a.txt a@1.25.txt pipelines.md; do printf 'x' > "$cmp/seed1/$f"; done
+printf 'sdf' > $cmp/seed1/a.sdf; printf 'log' > $cmp/seed1/b.gen.log; printf 'sdf' > $cmp/seed1/b.partial.sdf.partial
+printf 'x' > $cmp/summary.md; printf 'png' > $cmp/mat_r_vs_time.png
+bash examples/experiments/keep_state.sh > ks.log 2>&1 || die "keep_state (6) failed: $(cat ks.log)"
+staged=$(git diff --cached --name-only)
+for f in seed1/a.json seed1/a@1.25.json seed1/a.ms seed1/a.gen.log seed1/a.txt seed1/a@1.25.txt seed1/pipelines.md \
+  summary.md mat_r_vs_time.png; do
+  grep -qx "$cmp/$f" <<< "$staged" || die "comparison: $f not staged"
+done
+for f in seed1/a.sdf seed1/b.gen.log seed1/b.partial.sdf.partial; do
+  grep -qx "$cmp/$f" <<< "$staged" && die "comparison: $f staged"
+done
 [[ $fail -eq 0 ]] && echo "ok: keep_state stages models, checkpoints of unfinished models and cut-off samplings"
 exit $fail
