@@ -35,10 +35,27 @@ for p in $pipelines; do
     mv "$out/$name@$t.json.partial" "$out/$name@$t.json"
   done
   [[ -f $out/$name.json ]] && continue
+  # A pipeline cut off (say at the end of a session) resumes at its next molecule (generate --resume); its wall time
+  # then covers the last part only, which <name>.resumed records. A journal that cannot be resumed (written by a
+  # build with other settings) is dropped and the pipeline starts over.
+  resume=()
+  if [[ -f $out/$name.partial.sdf.journal ]]; then resume=(--resume); touch "$out/$name.resumed"; fi
+  run_generate() {
+    # shellcheck disable=SC2086  # extra holds options
+    "$app" generate --method "$method" --input "$ref" --output "$out/$name.partial.sdf" --seed "$seed" \
+      --threads "$threads" --quiet $extra "$@"
+  }
   start=$(date +%s%N)
-  # shellcheck disable=SC2086  # extra holds options
-  "$app" generate --method "$method" --input "$ref" --output "$out/$name.partial.sdf" --seed "$seed" \
-    --threads "$threads" --quiet $extra 2> "$out/$name.gen.log" || [[ $? -eq 1 ]]
+  rc=0
+  if ((${#resume[@]})); then run_generate --resume 2>> "$out/$name.gen.log" || rc=$?; else run_generate 2> "$out/$name.gen.log" || rc=$?; fi
+  if ((rc >= 2 && ${#resume[@]})); then
+    echo "relax_pipelines: $name: the cut-off run cannot be resumed (status $rc); starting over" >&2
+    rm -f "$out/$name.partial.sdf."* "$out/$name.resumed"
+    start=$(date +%s%N)
+    rc=0
+    run_generate 2> "$out/$name.gen.log" || rc=$?
+  fi
+  ((rc <= 1)) || { echo "relax_pipelines: $name: generate failed (status $rc; $out/$name.gen.log)" >&2; exit "$rc"; }
   echo $(( ($(date +%s%N) - start) / 1000000 )) > "$out/$name.ms"
   mv "$out/$name.partial.sdf" "$out/$name.sdf"
   "$app" evaluate --ref "$ref" --gen "$out/$name.sdf" --threshold "$threshold" --label "$name" \
