@@ -21,10 +21,7 @@ window=6
 pipelines=${PIPELINES:-etkdg=etkdg: etkdg+mmff94=etkdg:--relax_mmff94 etkdg+mmff94-os4-diverse=etkdg:--relax_mmff94_--oversample_4_--select_diverse_--energy-window_$window etkdg+gfn2=etkdg:--relax_gfn2 torsional=torsional: torsional+mmff94=torsional:--relax_mmff94 torsional+mmff94-os4-diverse=torsional:--relax_mmff94_--oversample_4_--select_diverse_--energy-window_$window torsional+gfn2=torsional:--relax_gfn2}
 [[ -x $app ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
 mkdir -p "$out"
-zcat "data/$family/$split.sdf.gz" | awk -v n="$molecules" '
-  { rec = rec $0 "\n" }
-  /^>  <mol_id>/ { getline id; rec = rec id "\n"; if (!(id in seen)) { seen[id] = 1; count++ } }
-  /^\$\$\$\$/ { if (count <= n) printf "%s", rec; rec = "" }' > "$out/ref.sdf"
+bash examples/experiments/first_molecules.sh "data/$family/$split.sdf.gz" "$molecules" > "$out/ref.sdf"
 for ((r = 1; r <= repeats; r++)); do
   for p in $pipelines; do
     name=${p%%=*}; spec=${p#*=}; method=${spec%%:*}; extra=${spec#*:}; extra=${extra//_/ }

@@ -20,11 +20,7 @@ out=${OUT:-results/relax_levels_${family}_${split}_$refiner}
 case $family in qm9) threshold=0.5 ;; drugs) threshold=0.75 ;; *) echo "FAMILY must be qm9 or drugs" >&2; exit 2 ;; esac
 [[ -x $app ]] || { cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null; cmake --build build --target confsgm_app -j 2 > /dev/null; }
 mkdir -p "$out"
-# The records of the first $molecules molecules (all their reference conformers).
-zcat "data/$family/$split.sdf.gz" | awk -v n="$molecules" '
-  { rec = rec $0 "\n" }
-  /^>  <mol_id>/ { getline id; rec = rec id "\n"; if (!(id in seen)) { seen[id] = 1; count++ } }
-  /^\$\$\$\$/ { if (count <= n) printf "%s", rec; rec = "" }' > "$out/ref.sdf"
+bash examples/experiments/first_molecules.sh "data/$family/$split.sdf.gz" "$molecules" > "$out/ref.sdf"
 rows=()
 for level in $levels; do
   if [[ ! -f $out/$level.txt ]]; then
