@@ -219,25 +219,17 @@ TEST_CASE("generate: shared sampler calls give each molecule its own samples (th
         all.status.push_back(own.back().status[c]);
       }
     }
-    for (std::size_t s = 0; s < b.spans.size(); ++s) {
-      const auto k = b.spans[s].molecule;
-      const auto part = b.share(all, s);
-      CHECK(part.torsions == own[s].torsions);
-      CHECK(same_conformers(gen.collect(mols[k], local[k], wanted[k], part), gen.generate(mols[k], k, wanted[k], 1)));
-    }
     sample::torus_result short_result = all;
     short_result.torsions.pop_back();
-    CHECK_THROWS_WITH(b.share(short_result, 0), Catch::Contains("for a batch of"));
     CHECK_THROWS_WITH(b.split(std::move(short_result)), Catch::Contains("for a batch of"));
-    // split() moves every span's share out at once: the same shares as share().
-    std::vector<sample::torus_result> copied;
-    for (std::size_t s = 0; s < b.spans.size(); ++s) copied.push_back(b.share(all, s));
-    const auto moved = b.split(std::move(all));
-    REQUIRE(moved.size() == b.spans.size());
+    const auto parts = b.split(std::move(all));
+    REQUIRE(parts.size() == b.spans.size());
     for (std::size_t s = 0; s < b.spans.size(); ++s) {
-      CHECK(moved[s].torsions == copied[s].torsions);
-      CHECK(moved[s].status == copied[s].status);
-      CHECK(moved[s].diverged == copied[s].diverged);
+      const auto k = b.spans[s].molecule;
+      CHECK(parts[s].torsions == own[s].torsions);
+      CHECK(parts[s].status == own[s].status);
+      CHECK(parts[s].diverged == own[s].diverged);
+      CHECK(same_conformers(gen.collect(mols[k], local[k], wanted[k], parts[s]), gen.generate(mols[k], k, wanted[k], 1)));
     }
   }
   CHECK_THROWS_WITH(generate::torsion_batches(gen, mols, local, {1, 2}), Catch::Contains("conformer counts"));

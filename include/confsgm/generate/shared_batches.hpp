@@ -33,20 +33,8 @@ struct torsion_batch {
   std::vector<std::uint32_t> keys;                ///< each sample's noise stream
   std::vector<molecule_span> spans;               ///< in input order
 
-  /// Span @p s's share of @p all (the shared call's result), as the molecule's own sampler run reports it.
-  sample::torus_result share(const sample::torus_result& all, std::size_t s) const {
-    const auto& span = spans.at(s);
-    check_size(all);
-    sample::torus_result r;
-    for (std::size_t c = span.first; c < span.first + span.count; ++c) {
-      r.torsions.push_back(all.torsions[c]);
-      r.status.push_back(all.status[c]);
-      r.diverged += !all.status[c].ok();
-    }
-    return r;
-  }
-
-  /// Every span's share of @p all, in span order, moving the dihedrals out instead of copying them.
+  /// Every span's share of @p all (the shared call's result), in span order, as each molecule's own sampler run
+  /// reports it; the dihedrals are moved out, not copied.
   std::vector<sample::torus_result> split(sample::torus_result&& all) const {
     check_size(all);
     std::vector<sample::torus_result> parts(spans.size());

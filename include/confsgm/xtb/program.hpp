@@ -58,7 +58,10 @@ struct program_options {
   bool keep_failed = false;             ///< keep the scratch directory of failed runs (for debugging)
 };
 
-/// Whether @p level is one of xtb's optimisation levels (program_options::optimization_level).
+/// xtb's optimisation levels (program_options::optimization_level), coarsest first, as one text for messages.
+inline constexpr const char* optimization_levels = "crude, sloppy, loose, normal, tight, vtight, extreme";
+
+/// Whether @p level is one of optimization_levels.
 inline bool is_optimization_level(const std::string& level) {
   for (const char* known : {"crude", "sloppy", "loose", "normal", "tight", "vtight", "extreme"})
     if (level == known) return true;
@@ -243,8 +246,8 @@ result run(const molecule_graph& g, const Eigen::MatrixBase<Derived>& xyz, int c
     throw invalid_argument("xtb: the input coordinates of '" + g.name() + "' are not finite");
   if (unpaired < 0) throw invalid_argument("xtb: number of unpaired electrons must be >= 0");
   if (optimise && !is_optimization_level(opts.optimization_level))
-    throw invalid_argument("xtb: unknown optimisation level '" + opts.optimization_level +
-                           "' (crude, sloppy, loose, normal, tight, vtight, extreme)");
+    throw invalid_argument("xtb: unknown optimisation level '" + opts.optimization_level + "' (" +
+                           optimization_levels + ")");
   scratch_dir dir(opts.scratch, opts.keep_failed);
   write_xyz(dir.path() / "input.xyz", g, xyz);
   std::vector<std::string> args = {opts.executable, "input.xyz"};
