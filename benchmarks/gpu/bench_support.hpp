@@ -3,6 +3,7 @@
 #pragma once
 
 #include <confsgm/core/molecule.hpp>
+#include <confsgm/train/trainer.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -21,6 +22,22 @@ inline confsgm::molecule_graph alkane(int n) {
       g.add_bond({.begin = std::uint32_t(i), .end = std::uint32_t(g.num_atoms() - 1)});
     }
   return g;
+}
+
+/// Seconds per step of @p t.fit(data) over one-step epochs (the trainer's batch = the whole set), the first step
+/// left out as warm-up: whole steps as training runs them, Adam included.
+template <class Trainer, class Data>
+double fit_seconds_per_step(Trainer& t, const Data& data) {
+  struct step_clock : confsgm::train::training_observer {
+    double first = 0, last = 0;
+    std::uint64_t steps = 0;
+    void on_step(const confsgm::train::step_report& r) override {
+      (r.step == 1 ? first : last) = r.seconds;
+      steps = r.step;
+    }
+  } clock;
+  t.fit(data, nullptr, &clock);
+  return clock.steps > 1 ? (clock.last - clock.first) / double(clock.steps - 1) : 0.0;
 }
 
 /// One markdown row on stdout and one CSV row in the results file.

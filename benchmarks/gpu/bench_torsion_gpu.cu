@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
             gnet.forward_flops(db.atoms, db.graph.edges, db.pairs) / s_per * 1e-9, "GFLOP/s");
       }
     }
-    // DSM training steps through the trainer (forward, loss, backward, gradient on the host).
+    // DSM training steps through the trainer: batch_gradient (forward, loss, backward; the gradient to the host).
     for (const int B : {32, 256}) {
       train::training_set<torsion_space> data;
       for (int m = 0; m < B; ++m) {
@@ -79,6 +79,15 @@ int main(int argc, char** argv) {
       for (int r = 0; r < 10; ++r) t.batch_gradient(data, mols, std::uint64_t(r + 1), grad);
       const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 10;
       row("training step (GPU)", name, B, 1e6 * sec / B, B / sec, "molecules/s");
+      // Whole steps as fit() runs them, the state resident on the device, micro-batches of 8 (the application's
+      // default), one host thread.
+      auto fo = to;
+      fo.micro_batch = 8;
+      fo.epochs = 11;
+      train::dsm_trainer<cuda::torsion_network_trainable, log_uniform_schedule, input_perturbation> f(
+          cuda::torsion_network_trainable{}, log_uniform_schedule(), input_perturbation(0.1), fo);
+      const double fsec = gpu_bench::fit_seconds_per_step(f, data);
+      row("training step, fit(), micro-batch 8 (GPU)", name, B, 1e6 * fsec / B, B / fsec, "molecules/s");
     }
     // The CPU backend on this machine, one thread, 16 samples, 20 steps.
     {

@@ -161,6 +161,8 @@ int main() {
         cuda::distance_network_trainable(small), geometric_schedule(), input_perturbation(0.1), to);
     gpu_test::set_output_layer(tc, tg, "edge_head.2.weight");
     gpu_test::compare_training(tc, tg, data, {0, 1, 2, 3, 4, 5});
+    gpu_test::check_resident_training<cuda::distance_network_trainable, geometric_schedule>(to, small, data,
+                                      "edge_head.2.weight");
   } catch (const std::exception& e) {
     std::printf("FAIL exception: %s\n", e.what());
     return 1;

@@ -191,6 +191,8 @@ int main() {
         cuda::torsion_network_trainable(small), log_uniform_schedule(), input_perturbation(0.1), to);
     gpu_test::set_output_layer(tc, tg, "pair_mlp.2.weight");
     gpu_test::compare_training(tc, tg, data, {0, 1, 2, 3, 4, 5});
+    gpu_test::check_resident_training<cuda::torsion_network_trainable, log_uniform_schedule>(to, small, data,
+                                      "pair_mlp.2.weight");
   } catch (const std::exception& e) {
     std::printf("FAIL exception: %s\n", e.what());
     return 1;

@@ -1,6 +1,9 @@
 // Shared pieces of the GPU test programs (plain mains: exit 77 = skipped).
 #pragma once
 
+#include <confsgm/perturbation/perturbation.hpp>
+#include <confsgm/train/trainer.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -92,6 +95,57 @@ void compare_training(CpuTrainer& tc, GpuTrainer& tg, const Data& data, const st
   // weights agree less tightly than the gradients.
   const double w = relative_l2(tc.parameters(), tg.parameters());
   expect(w <= 1e-3, "training: weights after 3 Adam steps, relative L2", w, 1e-3);
+}
+
+/// The trainer's state on the device (train::adam_state<float, cuda_device>): runs are deterministic bit for bit
+/// with one or two host threads sharing the card, and a run cut at an epoch's end and resumed from its checkpoint
+/// ends with the uninterrupted run's weights and moments. Trainers of @p Network (built from @p config) with
+/// @p Schedule and IP, options @p base; the output layer @p block is set (see set_output_layer) so that every layer
+/// trains.
+template <class Network, class Schedule, class Config, class Data>
+void check_resident_training(const confsgm::train::trainer_options& base, const Config& config, const Data& data,
+                             const std::string& block) {
+  const auto make = [&](unsigned threads, std::size_t epochs, const std::string& checkpoint) {
+    auto o = base;
+    o.threads = threads;
+    o.epochs = epochs;
+    o.checkpoint_path = checkpoint;
+    return confsgm::train::dsm_trainer<Network, Schedule, confsgm::input_perturbation>(
+        Network(config), Schedule(), confsgm::input_perturbation(0.1), o);
+  };
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  const auto prepare = [&](auto& t) {
+    for (const auto& blk : t.network().layout().blocks())
+      if (blk.name == block)
+        for (std::size_t k = 0; k < blk.size(); ++k) t.parameters()[blk.offset + k] = 0.05f * float(k % 7) - 0.15f;
+  };
+  auto one = make(1, 3, std::string());
+  prepare(one);
+  one.fit(data);
+  auto two = make(2, 3, std::string());
+  prepare(two);
+  two.fit(data);
+  const bool same_threads = one.parameters() == two.parameters();
+  expect(same_threads, "resident training: 1 and 2 host threads, weights bit for bit", same_threads ? 0.0 : 1.0, 0);
+  const std::string ckpt = dir + "/confsgm_resident_" + block + ".ckpt";  // one per test program: ctest -j
+  {
+    auto cut = make(1, 1, ckpt);
+    prepare(cut);
+    cut.fit(data);  // one epoch, checkpoint written at its end
+  }
+  auto resumed = make(1, 3, ckpt);
+  resumed.resume(ckpt);
+  resumed.fit(data);
+  const bool same_resume = resumed.parameters() == one.parameters();
+  expect(same_resume, "resident training: resumed after epoch 1 = uninterrupted, weights", same_resume ? 0.0 : 1.0, 0);
+  std::decay_t<decltype(one.parameters())> m1, v1, m2, v2;
+  one.state().moments(m1, v1);
+  resumed.state().moments(m2, v2);
+  const bool same_moments = m1 == m2 && v1 == v2;
+  expect(same_moments, "resident training: resumed = uninterrupted, Adam moments", same_moments ? 0.0 : 1.0, 0);
+  expect(one.step() == resumed.step(), "resident training: resumed = uninterrupted, step count",
+         double(one.step()) - double(resumed.step()), 0);
+  std::filesystem::remove(ckpt);
 }
 
 }  // namespace gpu_test

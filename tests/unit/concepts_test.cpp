@@ -25,6 +25,16 @@ static_assert(std::is_same_v<confsgm::model::score_model<confsgm::distance_space
                              confsgm::model::distance_score_network<float>>);
 static_assert(std::is_same_v<confsgm::model::score_model<confsgm::torsion_space, double, confsgm::backend::host>,
                              confsgm::model::torsion_score_network<double>>);
+// Host networks train with the host's state; the trainer's state type follows the network's execution space.
+static_assert(std::is_same_v<confsgm::backend::execution_of<confsgm::model::distance_score_network<float>>,
+                             confsgm::backend::host>);
+static_assert(confsgm::train::TrainableWith<confsgm::model::torsion_score_network<double>,
+                                            confsgm::train::adam_state<double, confsgm::backend::host>>);
+static_assert(std::is_same_v<confsgm::train::dsm_trainer<confsgm::model::distance_score_network<float>,
+                                                         confsgm::geometric_schedule,
+                                                         confsgm::no_perturbation>::state_type,
+                             confsgm::train::adam_state<float, confsgm::backend::host>>);
+static_assert(std::is_nothrow_move_constructible_v<confsgm::train::adam_state<float, confsgm::backend::host>>);
 static_assert(confsgm::sample::SamplerDynamics<confsgm::sample::coordinate_dynamics>);
 static_assert(confsgm::sample::SamplerDynamics<confsgm::sample::torus_dynamics>);
 static_assert(!confsgm::sample::SamplerDynamics<confsgm::distance_space>);

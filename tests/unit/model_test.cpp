@@ -448,6 +448,36 @@ TEST_CASE("training domain: molecule count and the largest molecule in heavy ato
   CHECK(h.at("training_heavy_atoms_max") == "6");
 }
 
+TEST_CASE("adam_state (host): one step is Adam with bias correction and global-norm clipping, element by element",
+          "[model][train]") {
+  const parameter_layout none;
+  train::adam_state<double, backend::host> st(none, parameter_vector<double>{1.0, -2.0, 0.5});
+  const train::adam_settings s{.learning_rate = 0.1, .beta1 = 0.9, .beta2 = 0.99, .epsilon = 1e-8, .clip_grad_norm = 2.5};
+  parameter_vector<double> g;
+  st.zero(g);
+  REQUIRE(g == parameter_vector<double>{0, 0, 0});
+  st.add(g, parameter_vector<double>{3.0, 0.0, -4.0});  // norm 5: clipped to 2.5, so each element halves
+  const double norm = st.step(g, s, 0);
+  CHECK(norm == 5.0);
+  // Step 1 (t = 1): m = 0.1 g', v = 0.01 g'^2, corrected m/c1 = g', v/c2 = g'^2: each moves by lr * sign(g') (less
+  // epsilon's share, 7e-9 relative).
+  const auto& p = st.parameters();
+  CHECK(p[0] == Approx(1.0 - 0.1).epsilon(1e-8));
+  CHECK(p[1] == -2.0);  // a zero gradient leaves the parameter
+  CHECK(p[2] == Approx(0.5 + 0.1).epsilon(1e-8));
+  parameter_vector<double> m, v;
+  st.moments(m, v);
+  CHECK(m[0] == Approx(0.1 * 1.5));
+  CHECK(v[2] == Approx(0.01 * 4.0));
+  // Step 2 without clipping, against the formula written out.
+  const train::adam_settings free{.learning_rate = 0.1, .beta1 = 0.9, .beta2 = 0.99, .epsilon = 1e-8};
+  const double before = p[0], m0 = m[0], v0 = v[0];
+  CHECK(st.step(parameter_vector<double>{1.0, 0.0, 0.0}, free, 1) == 1.0);
+  const double mt = 0.9 * m0 + 0.1, vt = 0.99 * v0 + 0.01;
+  CHECK(st.parameters()[0] == Approx(before - 0.1 * (mt / (1 - 0.81)) / (std::sqrt(vt / (1 - 0.9801)) + 1e-8)));
+  CHECK_THROWS_AS(st.step(parameter_vector<double>{1.0}, free, 2), shape_mismatch);
+}
+
 TEST_CASE("trainer: same seed gives identical weights with 1 and 2 threads - the loss goes down", "[model][train]") {
   const auto data = toy_set(12);
   toy_trainer a(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), toy_options(1));

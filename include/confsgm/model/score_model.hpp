@@ -9,6 +9,7 @@
 // (nvcc only), so the core never includes a kernel. A third space adds its network the same way (docs/design.md).
 #pragma once
 
+#include "confsgm/backend/execution.hpp"
 #include "confsgm/model/distance_score_network.hpp"
 #include "confsgm/model/score_network.hpp"
 #include "confsgm/model/torsion_score_network.hpp"
@@ -16,15 +17,6 @@
 #include "confsgm/space/torsion_space.hpp"
 
 #include <concepts>
-
-namespace confsgm::backend {
-
-/// Execution spaces: where a score network's forward and backward passes run. Tags only; what runs there is
-/// chosen by model::score_model_for.
-struct host {};         ///< this process's cores, Eigen GEMMs (backend::cpu_eigen)
-struct cuda_device {};  ///< one CUDA device, cuBLAS GEMMs and confsgm's kernels (confsgm::cuda, float only)
-
-}  // namespace confsgm::backend
 
 namespace confsgm::model {
 

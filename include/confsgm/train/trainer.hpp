@@ -18,6 +18,8 @@
 #include "confsgm/model/parameters.hpp"
 #include "confsgm/model/score_network.hpp"
 #include "confsgm/space/distance_space.hpp"
+#include "confsgm/backend/execution.hpp"
+#include "confsgm/train/adam.hpp"
 #include "confsgm/train/checkpoint.hpp"
 #include "confsgm/train/data_parallel.hpp"
 #include "confsgm/train/dsm.hpp"
@@ -152,21 +154,26 @@ class dsm_trainer {
   using space = typename Network::space_type;
   using vec = std::vector<scalar>;
   using params = model::parameter_vector<scalar>;
+  /// Parameters, gradients and Adam state, in the network's execution space (train/adam.hpp).
+  using state_type = adam_state<scalar, backend::execution_of<Network>>;
+  using gradient = typename state_type::gradient;
   static_assert(model::check_score_network<Network>());
+  static_assert(TrainableWith<Network, state_type>,
+                "dsm_trainer: the network must take its training state's weights (state_type::weights_type) in "
+                "forward() and backward(), and accumulate into state_type::gradient in backward()");
 
   dsm_trainer(Network net, Schedule schedule, Pert pert, trainer_options opts = {})
-      : net_(std::move(net)), schedule_(std::move(schedule)), pert_(std::move(pert)), opts_(std::move(opts)) {
-    if (opts_.batch_molecules == 0 || opts_.micro_batch == 0)
-      throw invalid_argument("dsm_trainer: batch_molecules and micro_batch must be > 0");
-    params_ = net_.initial_parameters(opts_.seed);
-    m_.assign(params_.size(), scalar(0));
-    v_.assign(params_.size(), scalar(0));
+      : net_(std::move(net)), schedule_(std::move(schedule)), pert_(std::move(pert)), opts_(std::move(opts)),
+        state_(checked_options(net_, opts_), net_.initial_parameters(opts_.seed)) {
     lr_ = opts_.learning_rate;
   }
 
   const Network& network() const noexcept { return net_; }
-  const params& parameters() const noexcept { return params_; }
-  params& parameters() noexcept { return params_; }
+  /// The parameters on the host (a device state copies them when asked, after a step).
+  const params& parameters() const { return state_.parameters(); }
+  /// Writable host parameters; what is written reaches the network's next pass.
+  params& parameters() { return state_.parameters(); }
+  const state_type& state() const noexcept { return state_; }
   std::uint64_t step() const noexcept { return step_; }
   std::size_t epoch() const noexcept { return epoch_; }
   /// Epochs completed when the best validation loss so far was reached (0 before the first). After resuming from a
@@ -181,11 +188,21 @@ class dsm_trainer {
   double best_validation_loss() const noexcept { return best_val_; }
   const trainer_options& options() const noexcept { return opts_; }
 
-  /// Loss and gradient of one batch (molecule indices @p mols) at step @p step.
+  /// Loss and gradient (on the host) of one batch (molecule indices @p mols) at step @p step.
   double batch_gradient(const training_set<space>& data, const std::vector<std::size_t>& mols, std::uint64_t step,
                         params& grad, bool perturb = true, std::optional<std::size_t> level = std::nullopt) const {
+    gradient g;
+    const double loss = batch_gradient_in_place(data, mols, step, g, perturb, level);
+    state_.to_host(g, grad);
+    return loss;
+  }
+
+  /// The same, the gradient left where the state keeps it (the device, for a device network).
+  double batch_gradient_in_place(const training_set<space>& data, const std::vector<std::size_t>& mols,
+                                 std::uint64_t step, gradient& grad, bool perturb = true,
+                                 std::optional<std::size_t> level = std::nullopt) const {
     const std::size_t n_micro = (mols.size() + opts_.micro_batch - 1) / opts_.micro_batch;
-    std::vector<params> slot(n_micro);
+    std::vector<gradient> slot(n_micro);
     std::vector<double> loss(n_micro, 0.0);
     const double weight = 1.0 / static_cast<double>(mols.size());
     std::vector<std::size_t> own;  // this rank's micro-batches (all of them on one process)
@@ -218,22 +235,22 @@ class dsm_trainer {
       }
       typename Network::cache cache;
       vec score, d_score(input.size());
-      net_.forward(params_, batch, input, sigma, cache, score);
+      net_.forward(state_.weights(), batch, input, sigma, cache, score);
       double l = 0;
       for (std::size_t g = 0; g < members.size(); ++g) {
         const auto b = batch.variable_offset()[g], e = batch.variable_offset()[g + 1];
         l += dsm_loss(score.data() + b, target.data() + b, e - b, space::loss_weight(member_sigma[g]), weight, d_score.data() + b);
       }
       loss[mb] = l;
-      slot[mb].assign(params_.size(), scalar(0));
-      net_.backward(params_, batch, cache, d_score, slot[mb]);
+      state_.zero(slot[mb]);
+      net_.backward(state_.weights(), batch, cache, d_score, slot[mb]);
     });
     if (opts_.sharing.size() > 1) exchange_micro_batches(own, loss, slot);
-    grad.assign(params_.size(), scalar(0));
+    state_.zero(grad);
     double total = 0;
     for (std::size_t mb = 0; mb < n_micro; ++mb) {  // fixed order: thread-independent sums
       total += loss[mb];
-      for (std::size_t i = 0; i < grad.size(); ++i) grad[i] += slot[mb][i];
+      state_.add(grad, slot[mb]);
     }
     return total;
   }
@@ -242,12 +259,13 @@ class dsm_trainer {
   double validation_loss(const training_set<space>& data) const {
     if (data.size() == 0) return std::numeric_limits<double>::quiet_NaN();
     double total = 0;
-    params grad;
+    gradient grad;
     for (std::size_t start = 0; start < data.size(); start += opts_.batch_molecules) {
       std::vector<std::size_t> mols;
       for (std::size_t m = start; m < std::min(data.size(), start + opts_.batch_molecules); ++m) mols.push_back(m);
       // Step keys far above any training step: validation noise never repeats training noise.
-      total += batch_gradient(data, mols, 0xF0000000u + start, grad, false) * static_cast<double>(mols.size());
+      total += batch_gradient_in_place(data, mols, 0xF0000000u + start, grad, false) *
+               static_cast<double>(mols.size());
     }
     return total / static_cast<double>(data.size());
   }
@@ -270,17 +288,17 @@ class dsm_trainer {
     const auto t0 = std::chrono::steady_clock::now();
     const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
     const std::size_t per_epoch = (train.size() + opts_.batch_molecules - 1) / opts_.batch_molecules;
-    params grad;
+    gradient grad;
     while (epoch_ < opts_.epochs && !stopped_early()) {
       const auto order = epoch_order(train.size(), epoch_);
       for (; batch_in_epoch_ < per_epoch; ++batch_in_epoch_) {
         std::vector<std::size_t> mols(order.begin() + batch_in_epoch_ * opts_.batch_molecules,
                                       order.begin() + std::min(train.size(), (batch_in_epoch_ + 1) * opts_.batch_molecules));
-        const double loss = batch_gradient(train, mols, step_, grad);
+        const double loss = batch_gradient_in_place(train, mols, step_, grad);
         if (!std::isfinite(loss))
           throw error("dsm_trainer: the loss became " + std::to_string(loss) + " at step " + std::to_string(step_) +
                       " (lower the learning rate or enable gradient clipping)");
-        const double gnorm = adam_update(grad);
+        const double gnorm = state_.step(grad, current_adam_settings(), step_);
         epoch_loss_ += loss;
         ++step_;
         if (obs) obs->on_step({step_, epoch_, loss, gnorm, lr_, elapsed()});
@@ -352,7 +370,7 @@ class dsm_trainer {
     for (const auto& [k, v] : space_header_) h[k] = v;  // what sampling the model again needs (e.g. torsion rule)
     for (const auto& [k, v] : opts_.extra_header) h[k] = v;
     h["seed"] = std::to_string(opts_.seed);
-    h["parameters"] = std::to_string(params_.size());
+    h["parameters"] = std::to_string(state_.size());
     return h;
   }
 
@@ -362,7 +380,8 @@ class dsm_trainer {
     c.header["epoch"] = std::to_string(epoch_);
     c.header["step"] = std::to_string(step_);
     c.header["validation_loss"] = exact(best_val_);
-    c.parameters.assign(params_.begin(), params_.end());
+    const auto& p = state_.parameters();
+    c.parameters.assign(p.begin(), p.end());
     save_checkpoint(path, c);
   }
 
@@ -379,9 +398,12 @@ class dsm_trainer {
     c.header["best_epoch"] = std::to_string(best_epoch_);
     c.header["batch_molecules"] = std::to_string(opts_.batch_molecules);
     c.header["micro_batch"] = std::to_string(opts_.micro_batch);
-    c.parameters.assign(params_.begin(), params_.end());
-    c.adam_m.assign(m_.begin(), m_.end());
-    c.adam_v.assign(v_.begin(), v_.end());
+    const auto& p = state_.parameters();
+    c.parameters.assign(p.begin(), p.end());
+    params m, v;
+    state_.moments(m, v);
+    c.adam_m.assign(m.begin(), m.end());
+    c.adam_v.assign(v.begin(), v.end());
     save_checkpoint(path, c);
   }
 
@@ -409,10 +431,14 @@ class dsm_trainer {
                            std::to_string(value) + " (resuming must keep the batch layout)");
     if (c.adam_m.empty())
       throw io_error(path, std::nullopt, std::nullopt, "weights-only model file: no optimiser state to resume from");
-    if (c.parameters.size() != params_.size())
+    if (c.parameters.size() != state_.size())
       throw io_error(path, std::nullopt, std::nullopt,
                      "holds " + std::to_string(c.parameters.size()) + " parameters, but its header describes a network of " +
-                         std::to_string(params_.size()));
+                         std::to_string(state_.size()));
+    if (c.adam_m.size() != state_.size() || c.adam_v.size() != state_.size())
+      throw io_error(path, std::nullopt, std::nullopt,
+                     "holds " + std::to_string(c.adam_m.size()) + " and " + std::to_string(c.adam_v.size()) +
+                         " Adam moments for " + std::to_string(state_.size()) + " parameters");
     const auto count = [&](const std::string& key) {
       const auto v = parse_whole_number<std::uint64_t>(c.at(key, path));
       if (!v) throw io_error(path, std::nullopt, std::nullopt, "entry '" + key + "' is not a count ('" + c.at(key, path) + "')");
@@ -434,9 +460,8 @@ class dsm_trainer {
     const auto best_epoch = best_epoch_recorded ? count("best_epoch") : epoch;
     if (best_epoch > epoch)
       throw io_error(path, std::nullopt, std::nullopt, "entry 'best_epoch' is after entry 'epoch'");
-    params_.assign(c.parameters.begin(), c.parameters.end());
-    m_.assign(c.adam_m.begin(), c.adam_m.end());
-    v_.assign(c.adam_v.begin(), c.adam_v.end());
+    state_.load(params(c.parameters.begin(), c.parameters.end()), params(c.adam_m.begin(), c.adam_m.end()),
+                params(c.adam_v.begin(), c.adam_v.end()));
     step_ = step;
     epoch_ = static_cast<std::size_t>(epoch);
     batch_in_epoch_ = static_cast<std::size_t>(batch_in_epoch);
@@ -451,12 +476,17 @@ class dsm_trainer {
  private:
   /// Sends this rank's micro-batch results (@p own) to every rank and receives theirs into @p loss and @p slot.
   void exchange_micro_batches(const std::vector<std::size_t>& own, std::vector<double>& loss,
-                              std::vector<params>& slot) const {
+                              std::vector<gradient>& slot) const {
     util::wire_writer& mine = exchange_;  // kept between steps: its capacity is reused
     mine.clear();
-    for (const std::size_t mb : own) mine.u64(mb), mine.f64(loss[mb]), mine.values(slot[mb].data(), params_.size());
+    const std::size_t n = state_.size();
+    params host(n);  // a device state's slots travel through the host (the transport is MPI)
+    for (const std::size_t mb : own) {
+      state_.to_host(slot[mb], host);
+      mine.u64(mb), mine.f64(loss[mb]), mine.values(host.data(), n);
+    }
     std::vector<bool> have(slot.size(), false);
-    const std::size_t record = 2 * sizeof(std::uint64_t) + params_.size() * sizeof(scalar);
+    const std::size_t record = 2 * sizeof(std::uint64_t) + n * sizeof(scalar);
     for (const auto& bytes : opts_.sharing.all_gather(mine.bytes())) {
       if (bytes.size() % record != 0)
         throw error("dsm_trainer: a rank sent " + std::to_string(bytes.size()) + " bytes of gradients, not whole "
@@ -469,8 +499,9 @@ class dsm_trainer {
                       "use the same batch layout?)");
         have[mb] = true;
         loss[mb] = in.f64();
-        slot[mb].resize(params_.size());
-        in.values(slot[mb].data(), params_.size());
+        host.resize(n);
+        in.values(host.data(), n);
+        state_.from_host(host, slot[mb]);
       }
     }
     for (std::size_t mb = 0; mb < have.size(); ++mb)
@@ -504,23 +535,15 @@ class dsm_trainer {
     return h;
   }
 
-  /// Clips the global norm, takes one Adam step; returns the norm before clipping.
-  double adam_update(params& g) {
-    double sq = 0;
-    for (const auto x : g) sq += double(x) * double(x);
-    const double norm = std::sqrt(sq);
-    const double scale = (opts_.clip_grad_norm > 0 && norm > opts_.clip_grad_norm) ? opts_.clip_grad_norm / norm : 1.0;
-    const double t = static_cast<double>(step_ + 1);
-    const double c1 = 1.0 - std::pow(opts_.beta1, t), c2 = 1.0 - std::pow(opts_.beta2, t);
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const double gi = double(g[i]) * scale;
-      const double m = opts_.beta1 * double(m_[i]) + (1 - opts_.beta1) * gi;
-      const double v = opts_.beta2 * double(v_[i]) + (1 - opts_.beta2) * gi * gi;
-      m_[i] = static_cast<scalar>(m);
-      v_[i] = static_cast<scalar>(v);
-      params_[i] = static_cast<scalar>(double(params_[i]) - lr_ * (m / c1) / (std::sqrt(v / c2) + opts_.adam_epsilon));
-    }
-    return norm;
+  adam_settings current_adam_settings() const {
+    return {lr_, opts_.beta1, opts_.beta2, opts_.adam_epsilon, opts_.clip_grad_norm};
+  }
+
+  /// @p net, once @p opts are usable (runs before the state is built from the network).
+  static const Network& checked_options(const Network& net, const trainer_options& opts) {
+    if (opts.batch_molecules == 0 || opts.micro_batch == 0)
+      throw invalid_argument("dsm_trainer: batch_molecules and micro_batch must be > 0");
+    return net;
   }
 
   Network net_;
@@ -528,7 +551,7 @@ class dsm_trainer {
   Pert pert_;
   trainer_options opts_;
   std::map<std::string, std::string> space_header_;  ///< space_entries() of the data fit() was given
-  params params_, m_, v_;
+  state_type state_;
   std::uint64_t step_ = 0;
   std::size_t epoch_ = 0, batch_in_epoch_ = 0, bad_epochs_ = 0, best_epoch_ = 0;
   bool best_epoch_recorded_ = true;

@@ -5,6 +5,8 @@
 #include "confsgm/backend/cuda/check.hpp"
 
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -88,6 +90,68 @@ class blas_handle {
 
  private:
   cublasHandle_t h_ = nullptr;
+};
+
+/// cuBLAS handles kept for reuse: creating one costs far more than a small training step, so a network holds a
+/// pool and each forward pass leases a handle (one per thread in flight) and gives it back with its cache. Always
+/// owned by a shared_ptr (make()): a lease keeps its pool alive.
+class blas_pool : public std::enable_shared_from_this<blas_pool> {
+ public:
+  static std::shared_ptr<blas_pool> make(bool tf32 = false) { return std::shared_ptr<blas_pool>(new blas_pool(tf32)); }
+  blas_pool(const blas_pool&) = delete;
+  blas_pool& operator=(const blas_pool&) = delete;
+
+  /// A handle out of the pool until the lease ends. Empty when default-constructed.
+  class lease {
+   public:
+    lease() = default;
+    lease(std::shared_ptr<blas_pool> pool, std::unique_ptr<blas_handle> h) : pool_(std::move(pool)), h_(std::move(h)) {}
+    lease(lease&& o) noexcept : pool_(std::move(o.pool_)), h_(std::move(o.h_)) {}
+    lease& operator=(lease&& o) noexcept {
+      if (this != &o) {
+        give_back();
+        pool_ = std::move(o.pool_);
+        h_ = std::move(o.h_);
+      }
+      return *this;
+    }
+    ~lease() { give_back(); }
+    explicit operator bool() const noexcept { return h_ != nullptr; }
+    const blas_handle& operator*() const noexcept { return *h_; }
+
+   private:
+    void give_back() noexcept {
+      if (pool_ && h_) pool_->put(std::move(h_));
+      pool_.reset();
+    }
+    std::shared_ptr<blas_pool> pool_;
+    std::unique_ptr<blas_handle> h_;
+  };
+
+  lease acquire() {
+    {
+      const std::lock_guard<std::mutex> hold(mutex_);
+      if (!free_.empty()) {
+        auto h = std::move(free_.back());
+        free_.pop_back();
+        return lease(shared_from_this(), std::move(h));
+      }
+    }
+    return lease(shared_from_this(), std::make_unique<blas_handle>(tf32_));
+  }
+
+ private:
+  explicit blas_pool(bool tf32) : tf32_(tf32) {}
+  void put(std::unique_ptr<blas_handle> h) noexcept {
+    try {
+      const std::lock_guard<std::mutex> hold(mutex_);
+      free_.push_back(std::move(h));
+    } catch (...) {  // no room to keep it: it is destroyed instead
+    }
+  }
+  bool tf32_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<blas_handle>> free_;
 };
 
 /// Throws cuda_error with a clear sentence when no device can be used.

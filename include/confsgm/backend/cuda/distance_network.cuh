@@ -148,7 +148,7 @@ class device_parameters {
       throw shape_mismatch("device_parameters: " + std::to_string(p.size()) + " parameters for a layout of " +
                            std::to_string(layout.size()));
     require_device();
-    data_.upload(std::vector<float>(p.begin(), p.end()));
+    upload(p);
     for (const auto& blk : layout.blocks()) offset_[blk.name] = blk.offset;
   }
   const float* operator()(const std::string& name) const {
@@ -156,6 +156,20 @@ class device_parameters {
     if (it == offset_.end()) throw invalid_argument("device_parameters: no parameter block '" + name + "'");
     return data_.data() + it->second;
   }
+  /// Replaces the values (same count).
+  void upload(const model::parameter_vector<float>& p) {
+    if (data_.size() && p.size() != data_.size())
+      throw shape_mismatch("device_parameters::upload(): " + std::to_string(p.size()) + " values for " +
+                           std::to_string(data_.size()) + " parameters");
+    data_.upload(p.data(), p.size());
+  }
+  void download(model::parameter_vector<float>& p) const {
+    p.resize(data_.size());
+    data_.download(p.data(), p.size());
+  }
+  float* data() noexcept { return data_.data(); }
+  const float* data() const noexcept { return data_.data(); }
+  std::size_t size() const noexcept { return data_.size(); }
 
  private:
   device_buffer<float> data_;

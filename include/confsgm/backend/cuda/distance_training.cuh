@@ -8,11 +8,17 @@
 // Every reduction is deterministic: parameter gradients by cuBLAS GEMMs and
 // per-column sums, message-passing gradients per atom over its incident edges
 // in edge order, embedding gradients per table row over its uses in order.
-// Host <-> device traffic per call: the parameters (0.2 M floats at the
-// defaults), the inputs, and the gradient.
+// Two ways in: with host parameters (forward/backward on params, as the CPU
+// network; the parameters go up and the gradient comes down per call), and with
+// the trainer's device state (train::adam_state<float, cuda_device>, adam.cuh):
+// the passes read device_parameters in place and accumulate into a device
+// gradient, so training moves only inputs and scores per micro-batch. cuBLAS
+// handles come from a pool the network keeps.
 #pragma once
 
+#include "confsgm/backend/cuda/adam.cuh"
 #include "confsgm/backend/cuda/distance_network.cuh"
+#include "confsgm/backend/execution.hpp"
 #include "confsgm/train/trainer.hpp"
 
 #include <memory>
@@ -248,6 +254,42 @@ inline std::map<std::string, float*> gradient_blocks(const model::parameter_layo
   return gp;
 }
 
+/// A network's pass with host parameters: they go up into the cache's own device copy (kept for the next call).
+template <class Cache>
+const device_parameters& upload_parameters(Cache& c, const model::parameter_layout& layout,
+                                           const model::parameter_vector<float>& p, const char* network) {
+  if (p.size() != layout.size())
+    throw shape_mismatch(std::string(network) + "::forward(): " + std::to_string(p.size()) +
+                         " parameters for a network of " + std::to_string(layout.size()));
+  if (c.uploaded) c.uploaded->upload(p);
+  else c.uploaded = std::make_unique<device_parameters>(layout, p);
+  return *c.uploaded;
+}
+
+/// A backward pass into a host gradient through the device one (@p device_backward(P, G)): a zeroed device
+/// gradient, filled, added to @p grad.
+template <class Cache, class DeviceBackward>
+void backward_to_host(const Cache& c, std::size_t parameters, model::parameter_vector<float>& grad,
+                      const char* network, const DeviceBackward& device_backward) {
+  if (!c.p) throw shape_mismatch(std::string(network) + "::backward(): no matching forward pass");
+  if (grad.size() != parameters) grad.assign(parameters, 0.0f);
+  device_buffer<float> G{parameters};
+  G.zero();
+  device_backward(*c.p, G);
+  const auto host = G.download();
+  for (std::size_t k = 0; k < host.size(); ++k) grad[k] += host[k];
+}
+
+/// What every device backward checks first: its forward pass ran (@p forward_matches, with the same parameters)
+/// and the gradient @p G holds one value per parameter.
+inline void check_backward(bool forward_matches, const device_buffer<float>& G, std::size_t parameters,
+                           const char* network) {
+  if (!forward_matches) throw shape_mismatch(std::string(network) + "::backward(): no matching forward pass");
+  if (G.size() != parameters)
+    throw shape_mismatch(std::string(network) + "::backward(): a gradient of " + std::to_string(G.size()) +
+                         " values for " + std::to_string(parameters) + " parameters");
+}
+
 /// The distance network, trainable on the GPU, with the CPU network's interface.
 class distance_network_trainable {
  public:
@@ -256,12 +298,13 @@ class distance_network_trainable {
   using batch_type = model::graph_batch;
   using vec = std::vector<float>;
   using params = model::parameter_vector<float>;
+  using execution_space = backend::cuda_device;  ///< the trainer keeps its state on the device (adam.cuh)
   static std::string kind() { return model::distance_score_network<float>::kind(); }  // same model files
 
   explicit distance_network_trainable(model::distance_network_config cfg = {}, bool tf32 = false)
-      : cpu_(cfg), tf32_(tf32),
-        encoder_(static_cast<int>(cfg.hidden), static_cast<int>(cfg.layers), cfg.atom_types, cfg.edge_types) {
+      : cpu_(cfg), encoder_(static_cast<int>(cfg.hidden), static_cast<int>(cfg.layers), cfg.atom_types, cfg.edge_types) {
     require_device();
+    blas_ = blas_pool::make(tf32);
   }
   const model::distance_network_config& config() const noexcept { return cpu_.config(); }
   const model::parameter_layout& layout() const noexcept { return cpu_.layout(); }
@@ -271,24 +314,31 @@ class distance_network_trainable {
 
   /// Device state of one forward pass, kept for its backward pass.
   struct cache {
-    std::unique_ptr<blas_handle> blas;
-    std::unique_ptr<device_parameters> p;
+    blas_pool::lease blas;
+    const device_parameters* p = nullptr;     ///< the parameters of the pass: the caller's or `uploaded`
+    std::unique_ptr<device_parameters> uploaded;  ///< host parameters sent up by this cache's last pass
     std::unique_ptr<device_graph> g;
     graph_encoder_trainable::cache enc;
     device_buffer<float> d, sigma, q, head1, head2, o;
   };
 
+  /// Forward pass with host parameters (uploaded into the cache).
   void forward(const params& p, const model::graph_batch& b, const vec& d, const vec& sigma, cache& c, vec& score) const {
+    forward(upload_parameters(c, layout(), p, "distance_network_trainable"), b, d, sigma, c, score);
+  }
+
+  /// Forward pass with parameters already on the device (the trainer's state); @p P must outlive the backward pass.
+  void forward(const device_parameters& P, const model::graph_batch& b, const vec& d, const vec& sigma, cache& c,
+               vec& score) const {
     using namespace kernels;
-    if (d.size() != b.num_edges() || sigma.size() != b.num_edges() || p.size() != num_parameters())
+    if (d.size() != b.num_edges() || sigma.size() != b.num_edges() || P.size() != num_parameters())
       throw shape_mismatch("distance_network_trainable::forward(): " + std::to_string(d.size()) + " distances, " +
-                           std::to_string(sigma.size()) + " sigmas, " + std::to_string(p.size()) + " parameters for " +
+                           std::to_string(sigma.size()) + " sigmas, " + std::to_string(P.size()) + " parameters for " +
                            std::to_string(b.num_edges()) + " edges");
     check_types(b.atom_type, b.edge_type);
-    if (!c.blas) c.blas = std::make_unique<blas_handle>(tf32_);
-    c.p = std::make_unique<device_parameters>(layout(), p);
+    if (!c.blas) c.blas = blas_->acquire();
+    c.p = &P;
     c.g = std::make_unique<device_graph>(b);
-    const auto& P = *c.p;
     const auto& g = *c.g;
     const int E = g.edges, H = static_cast<int>(config().hidden);
     c.d.upload(d);
@@ -310,20 +360,23 @@ class distance_network_trainable {
     s.download(score.data(), score.size());
   }
 
-  /// Accumulates d(loss)/d(parameters) into @p grad given d(loss)/d(score).
+  /// Accumulates d(loss)/d(parameters) into the host vector @p grad given d(loss)/d(score).
   void backward(const params&, const model::graph_batch& b, const cache& c, const vec& d_score, params& grad,
                 vec* d_distance = nullptr) const {
-    using namespace kernels;
     if (d_distance) throw invalid_argument("distance_network_trainable::backward(): input gradients are CPU-only");
-    if (!c.g || d_score.size() != b.num_edges())
-      throw shape_mismatch("distance_network_trainable::backward(): no matching forward pass");
-    if (grad.size() != num_parameters()) grad.assign(num_parameters(), 0.0f);
-    const auto& P = *c.p;
+    backward_to_host(c, num_parameters(), grad, "distance_network_trainable",
+                     [&](const device_parameters& P, device_buffer<float>& G) { backward(P, b, c, d_score, G); });
+  }
+
+  /// Accumulates d(loss)/d(parameters) into the device gradient @p G (the trainer's slot) given d(loss)/d(score).
+  void backward(const device_parameters& P, const model::graph_batch& b, const cache& c, const vec& d_score,
+                device_buffer<float>& G) const {
+    using namespace kernels;
+    check_backward(c.g && c.p == &P && d_score.size() == b.num_edges(), G, num_parameters(),
+                   "distance_network_trainable");
     const auto& g = *c.g;
     const auto& blas = *c.blas;
     const int E = g.edges, N = g.atoms, H = static_cast<int>(config().hidden);
-    device_buffer<float> G{std::size_t(num_parameters())};
-    G.zero();
     const auto gp = gradient_blocks(layout(), G);
     device_buffer<float> ds{d_score}, dO{std::size_t(E)}, d2{std::size_t(E) * (H / 2)}, d1{std::size_t(E) * H},
         dq{std::size_t(E) * 2 * H}, dh{std::size_t(N) * H}, de{std::size_t(E) * H};
@@ -337,8 +390,6 @@ class distance_network_trainable {
         g.inc_other.data(), N, E, H);
     encoder_.backward(blas, P, gp, g, b.atom_type, b.edge_type, c.enc, dh, de);
     CONFSGM_CUDA_CHECK_LAUNCH("distance_network_trainable::backward kernels");
-    const auto host = G.download();
-    for (std::size_t k = 0; k < host.size(); ++k) grad[k] += host[k];
   }
 
  private:
@@ -351,8 +402,8 @@ class distance_network_trainable {
         throw invalid_argument("distance_network_trainable: edge type " + std::to_string(t) + " outside the embedding");
   }
   model::distance_score_network<float> cpu_;
-  bool tf32_;
   graph_encoder_trainable encoder_;
+  std::shared_ptr<blas_pool> blas_;  ///< shared by copies of the network
 };
 
 }  // namespace confsgm::cuda

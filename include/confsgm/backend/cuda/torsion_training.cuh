@@ -7,7 +7,8 @@
 // The pair list is topological (device_torsion_batch); pairs beyond the cutoff
 // carry weight 0, so their rows add exact zeros to every gradient. Reductions
 // are deterministic: per pair over its terms in torsion order, per atom over
-// its pairs in pair order (the CPU network's orders).
+// its pairs in pair order (the CPU network's orders). As the distance network, it
+// takes host parameters or the trainer's device state (distance_training.cuh).
 #pragma once
 
 #include "confsgm/backend/cuda/distance_training.cuh"
@@ -80,12 +81,13 @@ class torsion_network_trainable {
   using batch_type = model::torsion_batch;
   using vec = std::vector<float>;
   using params = model::parameter_vector<float>;
+  using execution_space = backend::cuda_device;  ///< the trainer keeps its state on the device (adam.cuh)
   static std::string kind() { return model::torsion_score_network<float>::kind(); }  // same model files
 
   explicit torsion_network_trainable(model::torsion_network_config cfg = {}, bool tf32 = false)
-      : cpu_(cfg), tf32_(tf32),
-        encoder_(static_cast<int>(cfg.hidden), static_cast<int>(cfg.layers), cfg.atom_types, cfg.edge_types) {
+      : cpu_(cfg), encoder_(static_cast<int>(cfg.hidden), static_cast<int>(cfg.layers), cfg.atom_types, cfg.edge_types) {
     require_device();
+    blas_ = blas_pool::make(tf32);
   }
   const model::torsion_network_config& config() const noexcept { return cpu_.config(); }
   const model::parameter_layout& layout() const noexcept { return cpu_.layout(); }
@@ -94,8 +96,9 @@ class torsion_network_trainable {
   std::map<std::string, std::string> header_entries() const { return cpu_.header_entries(); }
 
   struct cache {
-    std::unique_ptr<blas_handle> blas;
-    std::unique_ptr<device_parameters> p;
+    blas_pool::lease blas;
+    const device_parameters* p = nullptr;         ///< the parameters of the pass: the caller's or `uploaded`
+    std::unique_ptr<device_parameters> uploaded;  ///< host parameters sent up by this cache's last pass
     std::unique_ptr<device_torsion_batch> b;
     graph_encoder_trainable::cache enc;
     device_buffer<double> theta, torsion_scale, weight, coefficient;
@@ -103,21 +106,28 @@ class torsion_network_trainable {
     device_buffer<int> pair_term_offset, pair_terms, term_torsion, atom_pair_offset, atom_pairs, atom_pair_other;
   };
 
+  /// Forward pass with host parameters (uploaded into the cache).
   void forward(const params& p, const model::torsion_batch& b, const vec& theta, const vec& sigma, cache& c,
                vec& score) const {
+    forward(upload_parameters(c, layout(), p, "torsion_network_trainable"), b, theta, sigma, c, score);
+  }
+
+  /// Forward pass with parameters already on the device (the trainer's state); @p P must outlive the backward pass.
+  void forward(const device_parameters& P, const model::torsion_batch& b, const vec& theta, const vec& sigma, cache& c,
+               vec& score) const {
     using namespace kernels;
-    if (theta.size() != b.num_torsions() || sigma.size() != b.num_torsions() || p.size() != num_parameters())
+    if (theta.size() != b.num_torsions() || sigma.size() != b.num_torsions() || P.size() != num_parameters())
       throw shape_mismatch("torsion_network_trainable::forward(): " + std::to_string(theta.size()) + " angles, " +
-                           std::to_string(sigma.size()) + " sigmas for " + std::to_string(b.num_torsions()) + " torsions");
+                           std::to_string(sigma.size()) + " sigmas, " + std::to_string(P.size()) + " parameters for " +
+                           std::to_string(b.num_torsions()) + " torsions");
     for (const auto t : b.atom_type)
       if (t >= config().atom_types) throw invalid_argument("torsion_network_trainable: atom type outside the embedding");
     for (const auto t : b.edge_type)
       if (t >= config().edge_types) throw invalid_argument("torsion_network_trainable: edge type outside the embedding");
-    if (!c.blas) c.blas = std::make_unique<blas_handle>(tf32_);
-    c.p = std::make_unique<device_parameters>(layout(), p);
+    if (!c.blas) c.blas = blas_->acquire();
+    c.p = &P;
     c.b = std::make_unique<device_torsion_batch>(b.members);
     auto& db = *c.b;
-    const auto& P = *c.p;
     const int H = static_cast<int>(config().hidden), R = static_cast<int>(config().radial);
     const int cols = 2 * H + R + 1, half = H / 2 > 0 ? H / 2 : 1;
     // Host tables: sigma per edge, per pair (log) and per torsion (output scale); the backward CSRs.
@@ -170,18 +180,22 @@ class torsion_network_trainable {
     s.download(score.data(), score.size());
   }
 
+  /// Accumulates d(loss)/d(parameters) into the host vector @p grad given d(loss)/d(score).
   void backward(const params&, const model::torsion_batch& b, const cache& c, const vec& d_score, params& grad) const {
+    backward_to_host(c, num_parameters(), grad, "torsion_network_trainable",
+                     [&](const device_parameters& P, device_buffer<float>& G) { backward(P, b, c, d_score, G); });
+  }
+
+  /// Accumulates d(loss)/d(parameters) into the device gradient @p G (the trainer's slot) given d(loss)/d(score).
+  void backward(const device_parameters& P, const model::torsion_batch& b, const cache& c, const vec& d_score,
+                device_buffer<float>& G) const {
     using namespace kernels;
-    if (!c.b || d_score.size() != b.num_torsions())
-      throw shape_mismatch("torsion_network_trainable::backward(): no matching forward pass");
-    if (grad.size() != num_parameters()) grad.assign(num_parameters(), 0.0f);
+    check_backward(c.b && c.p == &P && d_score.size() == b.num_torsions(), G, num_parameters(),
+                   "torsion_network_trainable");
     const auto& db = *c.b;
-    const auto& P = *c.p;
     const auto& blas = *c.blas;
     const int H = static_cast<int>(config().hidden), R = static_cast<int>(config().radial);
     const int cols = 2 * H + R + 1, half = H / 2 > 0 ? H / 2 : 1;
-    device_buffer<float> G{std::size_t(num_parameters())};
-    G.zero();
     const auto gp = gradient_blocks(layout(), G);
     device_buffer<float> ds{d_score}, df{std::size_t(db.pairs)}, d2{std::size_t(db.pairs) * half},
         d1{std::size_t(db.pairs) * H}, din{std::size_t(db.pairs) * cols}, dh{std::size_t(db.atoms) * H},
@@ -200,8 +214,6 @@ class torsion_network_trainable {
     de.zero();
     encoder_.backward(blas, P, gp, db.graph, b.atom_type, b.edge_type, c.enc, dh, de);
     CONFSGM_CUDA_CHECK_LAUNCH("torsion_network_trainable::backward kernels");
-    const auto host = G.download();
-    for (std::size_t k = 0; k < host.size(); ++k) grad[k] += host[k];
   }
 
  private:
@@ -242,8 +254,8 @@ class torsion_network_trainable {
   }
 
   model::torsion_score_network<float> cpu_;
-  bool tf32_;
   graph_encoder_trainable encoder_;
+  std::shared_ptr<blas_pool> blas_;  ///< shared by copies of the network
 };
 
 }  // namespace confsgm::cuda
