@@ -31,6 +31,10 @@ void require(int host_eigen_alignment) {
     throw usage_error("--backend cuda: no CUDA device found (no GPU, or no driver); run without --backend cuda");
 }
 
+int use_device_of_node_rank(int node_rank) {
+  return on_device([&] { return confsgm::cuda::use_device_of_node_rank(node_rank); });
+}
+
 std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net& net, const params& p,
                                                             const confsgm::custom_schedule& schedule,
                                                             const std::vector<confsgm::sample::langevin_job>& jobs,

@@ -33,6 +33,10 @@ using params = confsgm::model::parameter_vector<float>;
 /// taken where it is called): they share Eigen's inline functions, so a mismatch would corrupt the heap.
 void require(int host_eigen_alignment = EIGEN_MAX_ALIGN_BYTES);
 
+/// Makes the @p node_rank-th process of a node use GPU node_rank mod the node's GPU count (training under mpirun:
+/// one GPU per rank, ranks sharing cards round-robin when a node has fewer). Returns the device's ordinal.
+int use_device_of_node_rank(int node_rank);
+
 /// A CUDA or cuBLAS failure during a --backend cuda run: the device is unusable, so the whole run stops
 /// (unlike a per-molecule failure, after which the next molecule is tried).
 struct device_failure : std::runtime_error {

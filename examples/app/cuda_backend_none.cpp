@@ -12,6 +12,7 @@ namespace {
 }  // namespace
 
 void require(int) { unavailable(); }
+int use_device_of_node_rank(int) { unavailable(); }
 std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net&, const params&,
                                                             const confsgm::custom_schedule&,
                                                             const std::vector<confsgm::sample::langevin_job>&,

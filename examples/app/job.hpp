@@ -7,6 +7,7 @@
 #include <confsgm/train/data_parallel.hpp>
 
 #include "cli.hpp"
+#include "cuda_backend.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -36,11 +37,19 @@ class job {
   int rank() const noexcept { return rank_; }
   int size() const noexcept { return size_; }
   bool root() const noexcept { return rank_ == 0; }
-  /// The ranks as a train::Collective for work shared bit for bit (training batches, bias draws); alone without
-  /// MPI. Refuses the GPU backend under mpirun: one device per rank is not chosen yet (docs/scale.md).
+  /// The ranks as a train::Collective for work shared bit for bit (bias draws); alone without MPI. Refuses the
+  /// GPU backend under mpirun (refuse_gpu).
   confsgm::train::data_parallel sharing(bool gpu) const;
-  /// Throws the one usage error for --backend cuda under mpirun (no device choice per rank yet).
+  /// The same for training, where the GPU backend runs under mpirun too: each rank takes its node's GPU
+  /// node_rank mod the GPU count (docs/scale.md). A micro-batch's gradient does not depend on the rank that computes
+  /// it, so the weights are the one-process weights bit for bit on the CPU and on one kind of GPU alike.
+  confsgm::train::data_parallel training_sharing(bool gpu) const;
+  /// Throws the one usage error for --backend cuda under mpirun in generate and bias: their GPU launches mix the
+  /// molecules of a rank's share, and a launch's size changes a GPU's rounding, so N ranks would not write what one
+  /// process writes.
   void refuse_gpu(bool gpu) const;
+  /// This process's rank among the ranks on its node (0 alone).
+  int node_rank() const noexcept { return node_rank_; }
 
   /// "rank 1 of 4: " in a sharded run, else empty: the prefix of a message only one rank prints.
   std::string prefix() const { return sharded_ ? "rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ": " : ""; }
@@ -76,11 +85,12 @@ class job {
     sharded_ = true;
     rank_ = comm_->rank();
     size_ = comm_->size();
+    node_rank_ = comm_->node_rank();
 #endif
   }
 
   bool sharded_ = false;
-  int rank_ = 0, size_ = 1;
+  int rank_ = 0, size_ = 1, node_rank_ = 0;
 #if CONFSGM_HAS_MPI
   std::unique_ptr<confsgm::mpi::environment> env_;
   std::unique_ptr<confsgm::mpi::communicator> comm_;
@@ -89,12 +99,18 @@ class job {
 
 inline void job::refuse_gpu(bool gpu) const {
   if (sharded_ && gpu)
-    throw usage_error("--backend cuda does not run under mpirun yet (one GPU per rank needs a device choice); run one "
-                      "process per GPU, or the CPU backend under mpirun");
+    throw usage_error("--backend cuda runs under mpirun for train only: here a sharded run would not write what one "
+                      "process writes (a GPU launch's size changes its rounding); run one process per GPU, or the "
+                      "CPU backend under mpirun");
 }
 
 inline confsgm::train::data_parallel job::sharing(bool gpu) const {
   refuse_gpu(gpu);
+  return training_sharing(false);
+}
+
+inline confsgm::train::data_parallel job::training_sharing(bool gpu) const {
+  if (sharded_ && gpu) cuda_backend::use_device_of_node_rank(node_rank_);
 #if CONFSGM_HAS_MPI
   if (comm_) return confsgm::train::data_parallel::over(*comm_);
 #endif

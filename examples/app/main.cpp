@@ -203,7 +203,8 @@ local structures first; MODEL.matching.tsv lists the matching RMSDs)
   --log-every N       steps between progress lines (default 50)
   --threads T         0 = all cores
   --backend B         cpu (default) or cuda: forward and backward passes on the
-                      GPU, same trainer, data order and model files
+                      GPU, same trainer, data order and model files; under
+                      mpirun each rank takes GPU (node rank mod GPU count)
 
 match: conformer matching once for many torsion-space trainings: each
 conformer's torsions set on its own ETKDG local structure, RMSD minimised

@@ -122,7 +122,7 @@ int run_train(arguments& args) {
   // Under mpirun every rank reads the data and shares each batch (confsgm/train/data_parallel.hpp): the weights are
   // the single-process run's, bit for bit; rank 0 holds the locks, writes the files and reports (docs/scale.md).
   const auto& job = job::current();
-  o.sharing = job.sharing(gpu);
+  o.sharing = job.training_sharing(gpu);
   // Before any work: inputs present, outputs writable, none of them an input, no other process writing them.
   const confsgm::util::output_guard guard(
       job.root() ? std::vector<std::string>{out, o.checkpoint_path, log} : std::vector<std::string>{},

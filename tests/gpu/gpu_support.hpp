@@ -4,6 +4,8 @@
 #include <confsgm/perturbation/perturbation.hpp>
 #include <confsgm/train/trainer.hpp>
 
+#include "../unit/support.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace gpu_test {
@@ -99,17 +102,21 @@ void compare_training(CpuTrainer& tc, GpuTrainer& tg, const Data& data, const st
 
 /// The trainer's state on the device (train::adam_state<float, cuda_device>): runs are deterministic bit for bit
 /// with one or two host threads sharing the card, and a run cut at an epoch's end and resumed from its checkpoint
-/// ends with the uninterrupted run's weights and moments. Trainers of @p Network (built from @p config) with
+/// ends with the uninterrupted run's weights and moments, and two ranks sharing each batch (data_parallel over
+/// threads, both on this device: their micro-batch gradients travel through the host) end with the one-process
+/// weights. Trainers of @p Network (built from @p config) with
 /// @p Schedule and IP, options @p base; the output layer @p block is set (see set_output_layer) so that every layer
 /// trains.
 template <class Network, class Schedule, class Config, class Data>
 void check_resident_training(const confsgm::train::trainer_options& base, const Config& config, const Data& data,
                              const std::string& block) {
-  const auto make = [&](unsigned threads, std::size_t epochs, const std::string& checkpoint) {
+  const auto make = [&](unsigned threads, std::size_t epochs, const std::string& checkpoint,
+                        confsgm::train::data_parallel sharing = {}) {
     auto o = base;
     o.threads = threads;
     o.epochs = epochs;
     o.checkpoint_path = checkpoint;
+    o.sharing = std::move(sharing);
     return confsgm::train::dsm_trainer<Network, Schedule, confsgm::input_perturbation>(
         Network(config), Schedule(), confsgm::input_perturbation(0.1), o);
   };
@@ -146,6 +153,30 @@ void check_resident_training(const confsgm::train::trainer_options& base, const 
   expect(one.step() == resumed.step(), "resident training: resumed = uninterrupted, step count",
          double(one.step()) - double(resumed.step()), 0);
   std::filesystem::remove(ckpt);
+  test_support::thread_group::shared shared(2);
+  std::vector<std::decay_t<decltype(one.parameters())>> weights(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> ranks;
+  for (int r = 0; r < 2; ++r)
+    ranks.emplace_back([&, r] {
+      try {
+        const test_support::thread_group group{&shared, r, 2};
+        auto t = make(1, 3, std::string(), confsgm::train::data_parallel::over(group));
+        prepare(t);
+        t.fit(data);
+        weights[std::size_t(r)] = t.parameters();
+      } catch (const std::exception& e) {
+        errors[std::size_t(r)] = e.what();
+      }
+    });
+  for (auto& t : ranks) t.join();
+  for (int r = 0; r < 2; ++r) {
+    if (!errors[std::size_t(r)].empty()) std::printf("rank %d: %s\n", r, errors[std::size_t(r)].c_str());
+    const bool same = errors[std::size_t(r)].empty() && weights[std::size_t(r)] == one.parameters();
+    expect(same, r == 0 ? "resident training: 2 ranks, rank 0 = one process, weights bit for bit"
+                        : "resident training: 2 ranks, rank 1 = one process, weights bit for bit",
+           same ? 0.0 : 1.0, 0);
+  }
 }
 
 }  // namespace gpu_test

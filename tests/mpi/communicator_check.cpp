@@ -27,6 +27,8 @@ int main() {
   check(comm.sum(static_cast<std::uint64_t>(r + 1)) == static_cast<std::uint64_t>(n * (n + 1) / 2), "sum", r);
   check(comm.any(r == n - 1), "any (true on the last rank)", r);
   check(!comm.any(false), "any (false everywhere)", r);
+  // One node here (CTest runs every rank on this machine): the node rank is the rank.
+  check(comm.node_rank() == r, "node_rank (one node: equals the rank)", r);
 
   // Values of very different magnitudes: the order of the additions decides the bits.
   std::vector<double> v = {1e16 * (r % 2 ? -1 : 1), 1.0 + r, std::ldexp(1.0, -60) * (r + 1)};

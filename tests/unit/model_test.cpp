@@ -498,28 +498,7 @@ TEST_CASE("trainer: same seed gives identical weights with 1 and 2 threads - the
   CHECK(c.validation_loss(same) < 0.8 * before);
 }
 
-namespace {
-/// An in-process stand-in for MPI: ranks are threads, all_gather meets at a barrier (models train::Collective).
-struct thread_group {
-  struct shared {
-    explicit shared(int n) : sync(n), slots(static_cast<std::size_t>(n)) {}
-    std::barrier<> sync;
-    std::vector<std::string> slots;
-  };
-  shared* s;
-  int r, n;
-  int rank() const { return r; }
-  int size() const { return n; }
-  std::vector<std::string> all_gather(const std::string& bytes) const {
-    s->slots[static_cast<std::size_t>(r)] = bytes;
-    s->sync.arrive_and_wait();
-    auto all = s->slots;
-    s->sync.arrive_and_wait();  // nobody overwrites a slot before every rank has copied them
-    return all;
-  }
-};
-static_assert(train::Collective<thread_group>);
-}  // namespace
+using test_support::thread_group;
 
 TEST_CASE("trainer: batches shared over 3 ranks give the single-process weights bit for bit", "[model][train][mpi]") {
   const auto data = toy_set(14);  // batches of 6, 6 and 2 molecules: micro-batches 3, 3 and 1 over 3 ranks

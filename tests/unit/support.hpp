@@ -2,9 +2,33 @@
 #pragma once
 #include <confsgm/confsgm.hpp>
 
+#include <barrier>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace test_support {
+
+/// An in-process stand-in for MPI: ranks are threads, all_gather meets at a barrier (models train::Collective).
+struct thread_group {
+  struct shared {
+    explicit shared(int n) : sync(n), slots(static_cast<std::size_t>(n)) {}
+    std::barrier<> sync;
+    std::vector<std::string> slots;
+  };
+  shared* s;
+  int r, n;
+  int rank() const { return r; }
+  int size() const { return n; }
+  std::vector<std::string> all_gather(const std::string& bytes) const {
+    s->slots[static_cast<std::size_t>(r)] = bytes;
+    s->sync.arrive_and_wait();
+    auto all = s->slots;
+    s->sync.arrive_and_wait();  // nobody overwrites a slot before every rank has copied them
+    return all;
+  }
+};
+static_assert(confsgm::train::Collective<thread_group>);
 
 /// max |a - b| / max(|a|, |b|, floor) over the vector, as a relative error.
 template <class A, class B>

@@ -82,6 +82,18 @@ class communicator {
 
   void barrier() const { detail::check(MPI_Barrier(comm_), "MPI_Barrier"); }
 
+  /// This process's rank among the ranks on its node (shared memory), 0 .. ranks on the node - 1: which of the
+  /// node's GPUs is its own. Collective: every rank calls it.
+  int node_rank() const {
+    MPI_Comm node = MPI_COMM_NULL;
+    detail::check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node), "MPI_Comm_split_type");
+    int r = 0;
+    const int code = MPI_Comm_rank(node, &r);
+    MPI_Comm_free(&node);
+    detail::check(code, "MPI_Comm_rank");
+    return r;
+  }
+
   /// Whether @p mine is true on any rank.
   bool any(bool mine) const {
     int in = mine ? 1 : 0, out = 0;

@@ -3,6 +3,9 @@
 // double (the gradient norm, which the observers report and the clip needs) to the host. Host copies of the
 // parameters and moments are made only when asked (checkpoints, model files, callers of parameters()).
 //
+// The state lives on its network's device (network.device()) and selects it in every call, so worker threads
+// and ranks that share a node (cuda::use_device_of_node_rank) reach the right card.
+//
 // Deterministic: slot sums in the order given, the squared norm by a fixed grid and fixed tree order, the update
 // the host's own element function (train::adam_element) per element. Device and host runs differ by rounding
 // only (nvcc contracts a*b + c into FMAs; cuBLAS sums in its own order).
@@ -78,10 +81,12 @@ class adam_state<float, backend::cuda_device> {
   using weights_type = cuda::device_parameters;
   using gradient = cuda::device_buffer<float>;
 
-  /// State of @p net (its layout names the parameter blocks) starting at @p initial, moments zero.
+  /// State of @p net (its layout names the parameter blocks; its device holds the state) starting at @p initial,
+  /// moments zero.
   template <class Network>
   adam_state(const Network& net, params initial)
-      : weights_(std::make_unique<cuda::device_parameters>(net.layout(), initial)),
+      : device_(net.device()),
+        weights_(on_device(device_, [&] { return std::make_unique<cuda::device_parameters>(net.layout(), initial); })),
         host_(std::move(initial)),
         m_(host_.size()),
         v_(host_.size()),
@@ -97,6 +102,7 @@ class adam_state<float, backend::cuda_device> {
   const weights_type& weights() const {
     const std::lock_guard<std::mutex> hold(*sync_);
     if (host_edited_) {
+      cuda::use_device(device_);
       weights_->upload(host_);
       host_edited_ = false;
     }
@@ -106,6 +112,7 @@ class adam_state<float, backend::cuda_device> {
   const params& parameters() const {
     const std::lock_guard<std::mutex> hold(*sync_);
     if (!host_current_) {
+      cuda::use_device(device_);
       weights_->download(host_);
       host_current_ = true;
     }
@@ -119,6 +126,7 @@ class adam_state<float, backend::cuda_device> {
     return host_;
   }
   void moments(params& m, params& v) const {
+    cuda::use_device(device_);
     m.resize(size());
     v.resize(size());
     m_.download(m.data(), m.size());
@@ -130,6 +138,7 @@ class adam_state<float, backend::cuda_device> {
                            std::to_string(m.size()) + " + " + std::to_string(v.size()) + " moments for " +
                            std::to_string(size()));
     const std::lock_guard<std::mutex> hold(*sync_);
+    cuda::use_device(device_);
     weights_->upload(p);
     m_.upload(m.data(), m.size());
     v_.upload(v.data(), v.size());
@@ -139,6 +148,7 @@ class adam_state<float, backend::cuda_device> {
   }
 
   void zero(gradient& g) const {
+    cuda::use_device(device_);
     g.resize(size());
     g.zero();
   }
@@ -146,11 +156,13 @@ class adam_state<float, backend::cuda_device> {
     using namespace cuda::kernels;
     check_size(g, "add");
     check_size(sum, "add");
+    cuda::use_device(device_);
     add_into<<<blocks_for(size()), threads>>>(sum.data(), g.data(), size());
     CONFSGM_CUDA_CHECK_LAUNCH("adam_state<cuda_device>::add");
   }
   void to_host(const gradient& g, params& out) const {
     check_size(g, "to_host");
+    cuda::use_device(device_);
     out.resize(size());
     g.download(out.data(), out.size());
   }
@@ -158,6 +170,7 @@ class adam_state<float, backend::cuda_device> {
     if (in.size() != size())
       throw shape_mismatch("adam_state<cuda_device>::from_host(): " + std::to_string(in.size()) + " values for " +
                            std::to_string(size()) + " parameters");
+    cuda::use_device(device_);
     g.upload(in.data(), in.size());
   }
 
@@ -167,6 +180,7 @@ class adam_state<float, backend::cuda_device> {
     using namespace cuda::kernels;
     check_size(g, "step");
     weights();  // host edits first
+    cuda::use_device(device_);
     squares_partial<<<norm_blocks, threads>>>(partial_.data(), g.data(), size());
     squares_total<<<1, threads>>>(total_.data(), partial_.data(), norm_blocks);
     CONFSGM_CUDA_CHECK_LAUNCH("adam_state<cuda_device>::step (norm)");
@@ -184,12 +198,19 @@ class adam_state<float, backend::cuda_device> {
   }
 
  private:
+  /// @p make() run with @p device current (the state's buffers are made on its device).
+  template <class Make>
+  static auto on_device(int device, const Make& make) {
+    cuda::use_device(device);
+    return make();
+  }
   void check_size(const gradient& g, const char* what) const {
     if (g.size() != size())
       throw shape_mismatch(std::string("adam_state<cuda_device>::") + what + "(): a gradient of " +
                            std::to_string(g.size()) + " values for " + std::to_string(size()) + " parameters");
   }
 
+  int device_;
   std::unique_ptr<cuda::device_parameters> weights_;  // behind a pointer: the state stays movable
   mutable params host_;
   cuda::device_buffer<float> m_, v_;

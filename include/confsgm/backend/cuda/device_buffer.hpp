@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -157,6 +158,27 @@ class blas_pool : public std::enable_shared_from_this<blas_pool> {
 /// Throws cuda_error with a clear sentence when no device can be used.
 inline void require_device() {
   if (device_count() == 0) throw cuda_error("no CUDA device is available (driver missing or no GPU)");
+}
+
+/// The device of the calling host thread. Each thread has its own, device 0 until it chooses: objects that work on
+/// one device remember it (current_device() when made) and choose it again (use_device) in every call, so that
+/// worker threads land on the same card.
+inline int current_device() {
+  int d = 0;
+  CONFSGM_CUDA_CHECK(cudaGetDevice(&d));
+  return d;
+}
+inline void use_device(int d) { CONFSGM_CUDA_CHECK(cudaSetDevice(d)); }
+
+/// Chooses the device of the @p node_rank-th process on a node: node_rank mod the device count, so one GPU per
+/// rank when a node runs as many ranks as it has GPUs, and ranks sharing cards round-robin when it runs more.
+/// Makes it the calling thread's device and returns it.
+inline int use_device_of_node_rank(int node_rank) {
+  require_device();
+  if (node_rank < 0) throw invalid_argument("use_device_of_node_rank(): node rank " + std::to_string(node_rank));
+  const int d = node_rank % device_count();
+  use_device(d);
+  return d;
 }
 
 }  // namespace confsgm::cuda

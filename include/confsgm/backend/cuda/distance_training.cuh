@@ -304,8 +304,11 @@ class distance_network_trainable {
   explicit distance_network_trainable(model::distance_network_config cfg = {}, bool tf32 = false)
       : cpu_(cfg), encoder_(static_cast<int>(cfg.hidden), static_cast<int>(cfg.layers), cfg.atom_types, cfg.edge_types) {
     require_device();
+    device_ = current_device();
     blas_ = blas_pool::make(tf32);
   }
+  /// The device the network runs on: the calling thread's when it was made.
+  int device() const noexcept { return device_; }
   const model::distance_network_config& config() const noexcept { return cpu_.config(); }
   const model::parameter_layout& layout() const noexcept { return cpu_.layout(); }
   std::size_t num_parameters() const noexcept { return cpu_.num_parameters(); }
@@ -324,6 +327,7 @@ class distance_network_trainable {
 
   /// Forward pass with host parameters (uploaded into the cache).
   void forward(const params& p, const model::graph_batch& b, const vec& d, const vec& sigma, cache& c, vec& score) const {
+    use_device(device_);
     forward(upload_parameters(c, layout(), p, "distance_network_trainable"), b, d, sigma, c, score);
   }
 
@@ -336,6 +340,7 @@ class distance_network_trainable {
                            std::to_string(sigma.size()) + " sigmas, " + std::to_string(P.size()) + " parameters for " +
                            std::to_string(b.num_edges()) + " edges");
     check_types(b.atom_type, b.edge_type);
+    use_device(device_);
     if (!c.blas) c.blas = blas_->acquire();
     c.p = &P;
     c.g = std::make_unique<device_graph>(b);
@@ -364,6 +369,7 @@ class distance_network_trainable {
   void backward(const params&, const model::graph_batch& b, const cache& c, const vec& d_score, params& grad,
                 vec* d_distance = nullptr) const {
     if (d_distance) throw invalid_argument("distance_network_trainable::backward(): input gradients are CPU-only");
+    use_device(device_);
     backward_to_host(c, num_parameters(), grad, "distance_network_trainable",
                      [&](const device_parameters& P, device_buffer<float>& G) { backward(P, b, c, d_score, G); });
   }
@@ -374,6 +380,7 @@ class distance_network_trainable {
     using namespace kernels;
     check_backward(c.g && c.p == &P && d_score.size() == b.num_edges(), G, num_parameters(),
                    "distance_network_trainable");
+    use_device(device_);
     const auto& g = *c.g;
     const auto& blas = *c.blas;
     const int E = g.edges, N = g.atoms, H = static_cast<int>(config().hidden);
@@ -403,7 +410,8 @@ class distance_network_trainable {
   }
   model::distance_score_network<float> cpu_;
   graph_encoder_trainable encoder_;
-  std::shared_ptr<blas_pool> blas_;  ///< shared by copies of the network
+  int device_ = 0;
+  std::shared_ptr<blas_pool> blas_;  ///< shared by copies of the network (handles belong to device_)
 };
 
 }  // namespace confsgm::cuda

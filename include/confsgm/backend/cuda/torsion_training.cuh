@@ -87,8 +87,11 @@ class torsion_network_trainable {
   explicit torsion_network_trainable(model::torsion_network_config cfg = {}, bool tf32 = false)
       : cpu_(cfg), encoder_(static_cast<int>(cfg.hidden), static_cast<int>(cfg.layers), cfg.atom_types, cfg.edge_types) {
     require_device();
+    device_ = current_device();
     blas_ = blas_pool::make(tf32);
   }
+  /// The device the network runs on: the calling thread's when it was made.
+  int device() const noexcept { return device_; }
   const model::torsion_network_config& config() const noexcept { return cpu_.config(); }
   const model::parameter_layout& layout() const noexcept { return cpu_.layout(); }
   std::size_t num_parameters() const noexcept { return cpu_.num_parameters(); }
@@ -109,6 +112,7 @@ class torsion_network_trainable {
   /// Forward pass with host parameters (uploaded into the cache).
   void forward(const params& p, const model::torsion_batch& b, const vec& theta, const vec& sigma, cache& c,
                vec& score) const {
+    use_device(device_);
     forward(upload_parameters(c, layout(), p, "torsion_network_trainable"), b, theta, sigma, c, score);
   }
 
@@ -124,6 +128,7 @@ class torsion_network_trainable {
       if (t >= config().atom_types) throw invalid_argument("torsion_network_trainable: atom type outside the embedding");
     for (const auto t : b.edge_type)
       if (t >= config().edge_types) throw invalid_argument("torsion_network_trainable: edge type outside the embedding");
+    use_device(device_);
     if (!c.blas) c.blas = blas_->acquire();
     c.p = &P;
     c.b = std::make_unique<device_torsion_batch>(b.members);
@@ -182,6 +187,7 @@ class torsion_network_trainable {
 
   /// Accumulates d(loss)/d(parameters) into the host vector @p grad given d(loss)/d(score).
   void backward(const params&, const model::torsion_batch& b, const cache& c, const vec& d_score, params& grad) const {
+    use_device(device_);
     backward_to_host(c, num_parameters(), grad, "torsion_network_trainable",
                      [&](const device_parameters& P, device_buffer<float>& G) { backward(P, b, c, d_score, G); });
   }
@@ -192,6 +198,7 @@ class torsion_network_trainable {
     using namespace kernels;
     check_backward(c.b && c.p == &P && d_score.size() == b.num_torsions(), G, num_parameters(),
                    "torsion_network_trainable");
+    use_device(device_);
     const auto& db = *c.b;
     const auto& blas = *c.blas;
     const int H = static_cast<int>(config().hidden), R = static_cast<int>(config().radial);
@@ -255,7 +262,8 @@ class torsion_network_trainable {
 
   model::torsion_score_network<float> cpu_;
   graph_encoder_trainable encoder_;
-  std::shared_ptr<blas_pool> blas_;  ///< shared by copies of the network
+  int device_ = 0;
+  std::shared_ptr<blas_pool> blas_;  ///< shared by copies of the network (handles belong to device_)
 };
 
 }  // namespace confsgm::cuda
