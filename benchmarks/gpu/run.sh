@@ -23,6 +23,12 @@ if [[ ${APP_ONLY:-0} != 1 ]]; then  # APP_ONLY=1: the application runs alone
   timeout 100 "$bin/confsgm_gpu_torsion_tests" 2>&1 | tee -a "$out/gpu_tests.txt" || rc=1
   timeout 120 "$bin/bench_distance_gpu" "$out/bench_distance_gpu.csv" 2>&1 | tee "$out/bench_distance_gpu.md" || rc=1
   timeout 100 "$bin/bench_torsion_gpu" "$out/bench_torsion_gpu.csv" 2>&1 | tee "$out/bench_torsion_gpu.md" || rc=1
+  # NCCL between two GPUs (NCCL=1 bash benchmarks/gpu/build.sh): needs mpirun and libnccl on the machine.
+  if [[ -x $bin/confsgm_gpu_nccl_check ]] && command -v mpirun > /dev/null; then
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun -n 2 "$bin/confsgm_gpu_nccl_check" \
+      2>&1 | tee "$out/nccl_check.txt"
+    [[ ${PIPESTATUS[0]} == 0 || ${PIPESTATUS[0]} == 77 ]] || rc=1
+  fi
 fi
 if [[ -x $bin/confsgm ]]; then
   tar xJf "$bin/lib.tar.xz" -C /tmp  # the RDKit, Boost and xtb libraries build.sh packed

@@ -3,6 +3,9 @@
 #include <confsgm/backend/cuda/langevin.cuh>
 #include <confsgm/backend/cuda/torsion_sampler.cuh>
 #include <confsgm/backend/cuda/torsion_training.cuh>
+#if CONFSGM_HAS_NCCL
+#include <confsgm/backend/cuda/nccl.cuh>
+#endif
 
 #include "cuda_backend.hpp"
 #include "training_run.hpp"
@@ -34,6 +37,21 @@ void require(int host_eigen_alignment) {
 int use_device_of_node_rank(int node_rank) {
   return on_device([&] { return confsgm::cuda::use_device_of_node_rank(node_rank); });
 }
+
+#if CONFSGM_HAS_MPI
+confsgm::train::data_parallel gather_on_gpus([[maybe_unused]] const confsgm::mpi::communicator& comm,
+                                             confsgm::train::data_parallel sharing) {
+#if CONFSGM_HAS_NCCL
+  return on_device([&] {
+    if (!confsgm::cuda::each_rank_has_its_own_device(comm)) return sharing;
+    auto group = std::make_shared<const confsgm::cuda::nccl_group>(comm);
+    return sharing.gathering_on_device(confsgm::cuda::device_gather_of(std::move(group)));
+  });
+#else
+  return sharing;
+#endif
+}
+#endif
 
 std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net& net, const params& p,
                                                             const confsgm::custom_schedule& schedule,

@@ -11,6 +11,9 @@
 #include <confsgm/sample/torus_sampler.hpp>
 #include <confsgm/schedule/noise_schedule.hpp>
 #include <confsgm/train/trainer.hpp>
+#if CONFSGM_HAS_MPI
+#include <confsgm/mpi/communicator.hpp>
+#endif
 
 #include <stdexcept>
 #include <string>
@@ -36,6 +39,14 @@ void require(int host_eigen_alignment = EIGEN_MAX_ALIGN_BYTES);
 /// Makes the @p node_rank-th process of a node use GPU node_rank mod the node's GPU count (training under mpirun:
 /// one GPU per rank, ranks sharing cards round-robin when a node has fewer). Returns the device's ordinal.
 int use_device_of_node_rank(int node_rank);
+
+#if CONFSGM_HAS_MPI
+/// Training's ranks with their gradients gathered GPU to GPU by NCCL, where the build has it (confsgm::nccl) and
+/// every rank has a GPU of its own (NCCL refuses two ranks on one); else @p sharing as it is (through the host).
+/// Collective.
+confsgm::train::data_parallel gather_on_gpus(const confsgm::mpi::communicator& comm,
+                                             confsgm::train::data_parallel sharing);
+#endif
 
 /// A CUDA or cuBLAS failure during a --backend cuda run: the device is unusable, so the whole run stops
 /// (unlike a per-molecule failure, after which the next molecule is tried).

@@ -13,6 +13,11 @@ namespace {
 
 void require(int) { unavailable(); }
 int use_device_of_node_rank(int) { unavailable(); }
+#if CONFSGM_HAS_MPI
+confsgm::train::data_parallel gather_on_gpus(const confsgm::mpi::communicator&, confsgm::train::data_parallel) {
+  unavailable();
+}
+#endif
 std::vector<confsgm::sample::langevin_result> confgf_sample(const distance_net&, const params&,
                                                             const confsgm::custom_schedule&,
                                                             const std::vector<confsgm::sample::langevin_job>&,

@@ -112,7 +112,10 @@ inline confsgm::train::data_parallel job::sharing(bool gpu) const {
 inline confsgm::train::data_parallel job::training_sharing(bool gpu) const {
   if (sharded_ && gpu) cuda_backend::use_device_of_node_rank(node_rank_);
 #if CONFSGM_HAS_MPI
-  if (comm_) return confsgm::train::data_parallel::over(*comm_);
+  if (comm_) {
+    auto sharing = confsgm::train::data_parallel::over(*comm_);
+    return gpu ? cuda_backend::gather_on_gpus(*comm_, std::move(sharing)) : sharing;
+  }
 #endif
   return {};
 }

@@ -510,12 +510,17 @@ TEST_CASE("trainer: batches shared over 3 ranks give the single-process weights 
   thread_group::shared shared(ranks);
   std::vector<std::vector<float>> weights(ranks);
   std::vector<double> validation(ranks);
+  std::vector<char> kept(ranks, 0);  // Catch2's CHECK is for the main thread: results are checked after join
   std::vector<std::thread> pool;
   for (int r = 0; r < ranks; ++r)
     pool.emplace_back([&, r] {
       auto o = options;
       const thread_group group{&shared, r, ranks};
-      o.sharing = train::data_parallel::over(group);
+      // A device gather is for device states (backend/cuda/adam.cuh): the host's gradients stay on all_gather.
+      o.sharing = train::data_parallel::over(group).gathering_on_device([](const float*, float*, std::size_t) {
+        throw std::logic_error("a host trainer used the device gather");
+      });
+      kept[static_cast<std::size_t>(r)] = o.sharing.rank() == r && o.sharing.size() == ranks && o.sharing.on_device();
       toy_trainer t(distance_score_network<float>(toy_config()), geometric_schedule(), input_perturbation(0.1), o);
       t.fit(data, &data);
       weights[static_cast<std::size_t>(r)].assign(t.parameters().begin(), t.parameters().end());
@@ -526,6 +531,7 @@ TEST_CASE("trainer: batches shared over 3 ranks give the single-process weights 
   for (int r = 0; r < ranks; ++r) {
     CHECK(weights[static_cast<std::size_t>(r)] == expected);
     CHECK(validation[static_cast<std::size_t>(r)] == alone.best_validation_loss());
+    CHECK(kept[static_cast<std::size_t>(r)]);
   }
   CHECK_THROWS_AS(train::data_parallel::over(thread_group{&shared, 3, 3}), invalid_argument);
 }

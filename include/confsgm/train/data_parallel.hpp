@@ -3,12 +3,15 @@
 // data_parallel the micro-batches are dealt round-robin to the ranks, each rank computes its own, and every rank
 // receives every micro-batch's gradient and sums them in that same order. The weights after each step are
 // therefore the single-process weights bit for bit, for any number of ranks (and a checkpoint resumes on any
-// number), at the price of exchanging one gradient per micro-batch instead of one per rank.
+// number), at the price of exchanging one gradient per micro-batch instead of one per rank. The gradients travel
+// as bytes through the group's all_gather, or, for a trainer whose state is on a GPU and a group that can
+// (gathering_on_device: NCCL, backend/cuda/nccl.cuh), device to device.
 #pragma once
 
 #include "confsgm/error.hpp"
 
 #include <concepts>
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <utility>
@@ -45,6 +48,19 @@ class data_parallel {
     return d;
   }
 
+  /// A gather of float arrays that stay on the devices: gather(mine, all, count) puts every rank's @p count
+  /// floats at @p mine, in rank order, into @p all (size() * count). Device memory on both sides.
+  using device_gather = std::function<void(const float* mine, float* all, std::size_t count)>;
+
+  /// The same ranks, with gradients of a device training state gathered by @p gather instead of all_gather.
+  data_parallel gathering_on_device(device_gather gather) const {
+    data_parallel d = *this;
+    d.device_gather_ = std::move(gather);
+    return d;
+  }
+  /// The device gather, empty when the gradients travel through all_gather.
+  const device_gather& on_device() const noexcept { return device_gather_; }
+
   int rank() const noexcept { return rank_; }
   int size() const noexcept { return size_; }
   /// Whether this process writes files (checkpoints, model files): rank 0 only.
@@ -58,6 +74,7 @@ class data_parallel {
  private:
   int rank_ = 0, size_ = 1;
   std::function<std::vector<std::string>(const std::string&)> all_gather_;
+  device_gather device_gather_;
 };
 
 }  // namespace confsgm::train

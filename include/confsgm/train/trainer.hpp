@@ -475,18 +475,25 @@ class dsm_trainer {
 
  private:
   /// Sends this rank's micro-batch results (@p own) to every rank and receives theirs into @p loss and @p slot.
+  /// The losses travel as bytes; so do the gradients, unless the state can gather them on its devices and the
+  /// ranks offer a device gather (data_parallel::gathering_on_device).
   void exchange_micro_batches(const std::vector<std::size_t>& own, std::vector<double>& loss,
                               std::vector<gradient>& slot) const {
+    bool on_device = false;
+    if constexpr (requires { state_.gather_slots(slot, opts_.sharing); })
+      on_device = static_cast<bool>(opts_.sharing.on_device());
     util::wire_writer& mine = exchange_;  // kept between steps: its capacity is reused
     mine.clear();
-    const std::size_t n = state_.size();
-    params host(n);  // a device state's slots travel through the host (the transport is MPI)
+    const std::size_t n = state_.size(), values = on_device ? 0 : n;
+    params host(n);  // otherwise a device state's slots travel through the host
     for (const std::size_t mb : own) {
+      mine.u64(mb), mine.f64(loss[mb]);
+      if (on_device) continue;
       state_.to_host(slot[mb], host);
-      mine.u64(mb), mine.f64(loss[mb]), mine.values(host.data(), n);
+      mine.values(host.data(), n);
     }
     std::vector<bool> have(slot.size(), false);
-    const std::size_t record = 2 * sizeof(std::uint64_t) + n * sizeof(scalar);
+    const std::size_t record = 2 * sizeof(std::uint64_t) + values * sizeof(scalar);
     for (const auto& bytes : opts_.sharing.all_gather(mine.bytes())) {
       if (bytes.size() % record != 0)
         throw error("dsm_trainer: a rank sent " + std::to_string(bytes.size()) + " bytes of gradients, not whole "
@@ -499,13 +506,15 @@ class dsm_trainer {
                       "use the same batch layout?)");
         have[mb] = true;
         loss[mb] = in.f64();
-        host.resize(n);
+        if (on_device) continue;
         in.values(host.data(), n);
         state_.from_host(host, slot[mb]);
       }
     }
     for (std::size_t mb = 0; mb < have.size(); ++mb)
       if (!have[mb]) throw error("dsm_trainer: no rank computed micro-batch " + std::to_string(mb));
+    if constexpr (requires { state_.gather_slots(slot, opts_.sharing); })
+      if (on_device) state_.gather_slots(slot, opts_.sharing);
   }
 
   void save(training_observer* obs) const {

@@ -14,6 +14,7 @@
 #include "confsgm/backend/cuda/distance_network.cuh"
 #include "confsgm/backend/execution.hpp"
 #include "confsgm/train/adam.hpp"
+#include "confsgm/train/data_parallel.hpp"
 
 #include <memory>
 #include <mutex>
@@ -174,6 +175,28 @@ class adam_state<float, backend::cuda_device> {
     g.upload(in.data(), in.size());
   }
 
+  /// Data-parallel training with a device gather (data_parallel::gathering_on_device): every rank has computed
+  /// the micro-batches it owns (mb mod ranks = rank) into @p slot; afterwards every slot holds its micro-batch's
+  /// gradient on every rank. One gather of ceil(micro-batches / ranks) gradients per rank (the last ones zero-padded).
+  void gather_slots(std::vector<gradient>& slot, const data_parallel& sharing) const {
+    const std::size_t n = size(), ranks = static_cast<std::size_t>(sharing.size());
+    const std::size_t rank = static_cast<std::size_t>(sharing.rank()), per_rank = (slot.size() + ranks - 1) / ranks;
+    cuda::use_device(device_);
+    send_.resize(per_rank * n);
+    send_.zero();
+    for (std::size_t j = 0, mb = rank; mb < slot.size(); ++j, mb += ranks) {
+      check_size(slot[mb], "gather_slots");
+      CONFSGM_CUDA_CHECK(cudaMemcpy(send_.data() + j * n, slot[mb].data(), n * sizeof(float), cudaMemcpyDeviceToDevice));
+    }
+    received_.resize(ranks * per_rank * n);
+    sharing.on_device()(send_.data(), received_.data(), per_rank * n);
+    for (std::size_t mb = 0; mb < slot.size(); ++mb) {
+      slot[mb].resize(n);
+      const float* from = received_.data() + ((mb % ranks) * per_rank + mb / ranks) * n;
+      CONFSGM_CUDA_CHECK(cudaMemcpy(slot[mb].data(), from, n * sizeof(float), cudaMemcpyDeviceToDevice));
+    }
+  }
+
   /// Clips the global norm of @p g and takes Adam step @p step (0-based) on the device; returns the norm before
   /// clipping.
   double step(const gradient& g, const adam_settings& s, std::uint64_t step) {
@@ -215,6 +238,7 @@ class adam_state<float, backend::cuda_device> {
   mutable params host_;
   cuda::device_buffer<float> m_, v_;
   cuda::device_buffer<double> partial_, total_;
+  mutable cuda::device_buffer<float> send_, received_;  ///< gather_slots' buffers, kept between steps
   std::unique_ptr<std::mutex> sync_;  ///< guards the host copy and the upload of host edits
   mutable bool host_current_ = true, host_edited_ = false;
 };
