@@ -4,7 +4,8 @@
 //
 //   dsm_trainer<distance_score_network<float>, geometric_schedule, input_perturbation>
 //
-// Adam, mini-batches of molecules (one conformer of each, drawn per step),
+// Adam (parameters, gradients and moments kept where the network runs:
+// train/adam.hpp), mini-batches of molecules (one conformer of each, drawn per step),
 // global gradient-norm clipping, plain-DSM validation loss, ReduceLROnPlateau,
 // observers for progress (nothing is printed), atomic checkpoints, exact resume.
 //
@@ -14,11 +15,11 @@
 // resuming from a checkpoint continues the very same run.
 #pragma once
 
+#include "confsgm/backend/execution.hpp"
 #include "confsgm/core/conformer.hpp"
 #include "confsgm/model/parameters.hpp"
 #include "confsgm/model/score_network.hpp"
 #include "confsgm/space/distance_space.hpp"
-#include "confsgm/backend/execution.hpp"
 #include "confsgm/train/adam.hpp"
 #include "confsgm/train/checkpoint.hpp"
 #include "confsgm/train/data_parallel.hpp"
